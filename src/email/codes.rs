@@ -1,0 +1,200 @@
+//! Reason codes of the email checks: every code an email verdict can carry, as a constant.
+//!
+//! Codes are stable machine strings (`syntax.consecutive_dots`, `list.disposable`, ...);
+//! clients match on them, so a code is never renamed, only added. The message that goes
+//! with a code is for people and may change.
+
+// ---------------------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------------------
+
+/// No address was given (empty or blank after trimming): the verdict is UNKNOWN.
+pub const MISSING: &str = "missing";
+
+// ---------------------------------------------------------------------------------------
+// Syntax (src/email/syntax.rs): each makes the verdict INVALID.
+// ---------------------------------------------------------------------------------------
+
+/// There is no `@` in the address.
+pub const SYNTAX_NO_AT: &str = "syntax.no_at";
+/// There is more than one `@` outside a quoted local part (`a@b@example.com`).
+pub const SYNTAX_MULTIPLE_AT: &str = "syntax.multiple_at";
+/// Nothing comes before the `@`.
+pub const SYNTAX_EMPTY_LOCAL: &str = "syntax.empty_local";
+/// Nothing comes after the `@`.
+pub const SYNTAX_EMPTY_DOMAIN: &str = "syntax.empty_domain";
+/// The local part is longer than 64 octets (RFC 5321 section 4.5.3.1.1).
+pub const SYNTAX_LOCAL_TOO_LONG: &str = "syntax.local_too_long";
+/// The address is longer than 254 octets (RFC 5321 path limit of 256, less the angle
+/// brackets), or the input is far too long to be an address at all.
+pub const SYNTAX_ADDRESS_TOO_LONG: &str = "syntax.address_too_long";
+/// A domain label is longer than 63 octets in its ASCII form (RFC 1035 section 2.3.4).
+pub const SYNTAX_LABEL_TOO_LONG: &str = "syntax.label_too_long";
+/// The domain is longer than 253 octets in its ASCII form (RFC 1035 section 2.3.4).
+pub const SYNTAX_DOMAIN_TOO_LONG: &str = "syntax.domain_too_long";
+/// Two dots in a row, in the local part or the domain.
+pub const SYNTAX_CONSECUTIVE_DOTS: &str = "syntax.consecutive_dots";
+/// The local part or the domain starts with a dot.
+pub const SYNTAX_LEADING_DOT: &str = "syntax.leading_dot";
+/// The local part or the domain ends with a dot (a trailing root dot is not accepted in
+/// an address).
+pub const SYNTAX_TRAILING_DOT: &str = "syntax.trailing_dot";
+/// A domain label starts or ends with a hyphen (RFC 952/1123 host names).
+pub const SYNTAX_LABEL_HYPHEN: &str = "syntax.label_hyphen";
+/// The domain has an underscore: legal in DNS names, never in a mail host name.
+pub const SYNTAX_UNDERSCORE: &str = "syntax.underscore";
+/// The domain has a character a host name cannot have (a space, `!`, `,`, a control
+/// character, ...).
+pub const SYNTAX_DOMAIN_CHAR: &str = "syntax.domain_char";
+/// The domain has no dot (`user@localhost`): no public mail domain is a bare TLD.
+pub const SYNTAX_NO_DOT_IN_DOMAIN: &str = "syntax.no_dot_in_domain";
+/// The last label of the domain cannot be a top-level domain: TLDs are letters only, or
+/// an IDN A-label (`xn--...`); never all digits (RFC 3696 section 2), never a hyphen.
+pub const SYNTAX_BAD_TLD: &str = "syntax.bad_tld";
+/// The domain is an IP address, bracketed (`user@[192.0.2.1]`) or bare: valid in RFC
+/// 5321, refused by real mail systems and never a lead's address.
+pub const SYNTAX_DOMAIN_LITERAL: &str = "syntax.domain_literal";
+/// The internationalised domain cannot be converted to ASCII under UTS 46 (a bad
+/// A-label such as `xn--0`, a disallowed code point, a bidi or joiner rule broken).
+pub const SYNTAX_IDNA: &str = "syntax.idna";
+/// lettre's address parser rejects the address: a character mail systems do not accept
+/// in the local part, unbalanced quotes, a display name or angle brackets.
+pub const SYNTAX_INVALID: &str = "syntax.invalid";
+
+// ---------------------------------------------------------------------------------------
+// Lists (src/email/lists.rs) and typo suggestions (src/email/suggest.rs)
+// ---------------------------------------------------------------------------------------
+
+/// The domain, or a parent of it, is on the spam-source list: the verdict is SPAM.
+pub const LIST_SPAM: &str = "list.spam";
+/// The domain, or a parent of it, is a disposable-mail service: the verdict is SPAM and
+/// the verdict's `disposable` flag is set.
+pub const LIST_DISPOSABLE: &str = "list.disposable";
+/// Informational: the domain is a free mail provider (gmail.com, web.de, ...).
+pub const FLAG_FREE_PROVIDER: &str = "flag.free_provider";
+/// Informational: the local part names a role (info@, sales@, noreply@), not a person.
+pub const FLAG_ROLE_ACCOUNT: &str = "flag.role_account";
+/// Informational: the domain looks like a misspelling of a popular mail domain; the
+/// verdict's `suggestion` holds the likely intended domain.
+pub const SUGGEST_TYPO: &str = "suggest.typo";
+
+/// Every code of the syntax, list, flag and suggestion checks above, for the README
+/// table and for tests that keep codes unique.
+pub const SYNTAX_AND_LISTS: &[&str] = &[
+    MISSING,
+    SYNTAX_NO_AT,
+    SYNTAX_MULTIPLE_AT,
+    SYNTAX_EMPTY_LOCAL,
+    SYNTAX_EMPTY_DOMAIN,
+    SYNTAX_LOCAL_TOO_LONG,
+    SYNTAX_ADDRESS_TOO_LONG,
+    SYNTAX_LABEL_TOO_LONG,
+    SYNTAX_DOMAIN_TOO_LONG,
+    SYNTAX_CONSECUTIVE_DOTS,
+    SYNTAX_LEADING_DOT,
+    SYNTAX_TRAILING_DOT,
+    SYNTAX_LABEL_HYPHEN,
+    SYNTAX_UNDERSCORE,
+    SYNTAX_DOMAIN_CHAR,
+    SYNTAX_NO_DOT_IN_DOMAIN,
+    SYNTAX_BAD_TLD,
+    SYNTAX_DOMAIN_LITERAL,
+    SYNTAX_IDNA,
+    SYNTAX_INVALID,
+    LIST_SPAM,
+    LIST_DISPOSABLE,
+    FLAG_FREE_PROVIDER,
+    FLAG_ROLE_ACCOUNT,
+    SUGGEST_TYPO,
+];
+
+#[cfg(test)]
+mod syntax_and_lists_tests {
+    use super::SYNTAX_AND_LISTS;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_lower_case_dotted() {
+        let mut seen = HashSet::new();
+        for code in SYNTAX_AND_LISTS {
+            assert!(seen.insert(*code), "duplicate code {code}");
+            assert!(
+                code.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                "code {code} is not lower-case dotted"
+            );
+        }
+    }
+}
+
+// =======================================================================================
+// DNS (src/email/dns.rs) and SMTP (src/email/smtp.rs) codes: written by the lead.
+// Everything below this line belongs to that section.
+// =======================================================================================
+
+/// The domain has MX records (informational: the verdict went on).
+pub const DNS_MX: &str = "dns.mx";
+/// No MX, but A/AAAA: the domain is its own exchanger (RFC 5321 5.1).
+pub const DNS_IMPLICIT_MX: &str = "dns.implicit_mx";
+/// A null MX (RFC 7505): the domain accepts no mail. INVALID.
+pub const DNS_NULL_MX: &str = "dns.null_mx";
+/// NXDOMAIN: the domain does not exist. INVALID.
+pub const DNS_NXDOMAIN: &str = "dns.nxdomain";
+/// The domain exists but has no MX and no A/AAAA. INVALID.
+pub const DNS_NO_MAIL_ROUTE: &str = "dns.no_mail_route";
+/// The DNS server answered SERVFAIL. UNKNOWN.
+pub const DNS_SERVFAIL: &str = "dns.servfail";
+/// The DNS server refused the query. UNKNOWN.
+pub const DNS_REFUSED: &str = "dns.refused";
+/// The DNS lookup timed out. UNKNOWN.
+pub const DNS_TIMEOUT: &str = "dns.timeout";
+/// The DNS lookup failed otherwise. UNKNOWN.
+pub const DNS_ERROR: &str = "dns.error";
+/// The SMTP probe: the server accepted the mailbox.
+pub const SMTP_ACCEPTED: &str = "smtp.accepted";
+/// The SMTP probe: a permanent rejection of the mailbox (550/551/553, 5.1.x). INVALID.
+pub const SMTP_REJECTED: &str = "smtp.rejected";
+/// The SMTP probe: the server refused us, not the mailbox (5.7.x, 554): says nothing.
+pub const SMTP_POLICY: &str = "smtp.policy";
+/// The SMTP probe: a temporary failure (4xx); retry later.
+pub const SMTP_TEMPORARY: &str = "smtp.temporary";
+/// The SMTP probe: greylisted (450/451 4.7.1); retry later.
+pub const SMTP_GREYLISTED: &str = "smtp.greylisted";
+/// The SMTP probe: no exchanger could be reached.
+pub const SMTP_UNREACHABLE: &str = "smtp.unreachable";
+/// The SMTP probe: every exchanger resolves to a private address; not probed (SSRF guard).
+pub const SMTP_SKIPPED_PRIVATE: &str = "smtp.skipped_private";
+/// The SMTP probe: the domain accepts any mailbox (catch-all).
+pub const SMTP_CATCH_ALL: &str = "smtp.catch_all";
+
+/// Every DNS and SMTP code, for the README table check.
+pub const DNS_AND_SMTP: &[&str] = &[
+    DNS_MX,
+    DNS_IMPLICIT_MX,
+    DNS_NULL_MX,
+    DNS_NXDOMAIN,
+    DNS_NO_MAIL_ROUTE,
+    DNS_SERVFAIL,
+    DNS_REFUSED,
+    DNS_TIMEOUT,
+    DNS_ERROR,
+    SMTP_ACCEPTED,
+    SMTP_REJECTED,
+    SMTP_POLICY,
+    SMTP_TEMPORARY,
+    SMTP_GREYLISTED,
+    SMTP_UNREACHABLE,
+    SMTP_SKIPPED_PRIVATE,
+    SMTP_CATCH_ALL,
+];
+
+#[cfg(test)]
+mod readme_tests {
+    #[test]
+    fn every_email_code_is_documented_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        for code in super::SYNTAX_AND_LISTS.iter().chain(super::DNS_AND_SMTP) {
+            assert!(readme.contains(&format!("`{code}`")), "README lacks `{code}`");
+        }
+    }
+}

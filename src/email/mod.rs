@@ -1,0 +1,341 @@
+//! Email validation: syntax, spam and disposable lists, DNS, optional SMTP probe.
+//!
+//! Each check lives in its own module and returns its own small result; [`Validator::validate`]
+//! composes them into one [`Verdict`], in the order DESIGN.md lists the rules.
+
+pub mod codes;
+pub mod dns;
+pub mod lists;
+pub mod smtp;
+#[doc(hidden)]
+pub mod smtp_responder;
+pub mod suggest;
+pub mod syntax;
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::reason::Reason;
+use dns::{Failure, MailRoutes, Route};
+use lists::ListStore;
+use smtp::{Outcome, Prober};
+
+/// The verdict on an email address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Validity {
+    /// The address can receive mail as far as the checks can tell.
+    Valid,
+    /// A fake address: bad syntax, no mail route, or a mailbox the server rejected.
+    Invalid,
+    /// The address or its domain is known to generate spam, or is disposable.
+    Spam,
+    /// The checks could not decide.
+    Unknown,
+}
+
+/// The result of validating one address, with the reasons that explain it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// The verdict.
+    pub validity: Validity,
+    /// Local part as given, domain in lower-case ASCII; empty when syntax failed.
+    pub normalized: String,
+    /// The domain in ASCII (IDNA) form; empty when syntax failed.
+    pub domain: String,
+    /// The exchangers, most preferred first.
+    pub mx_hosts: Vec<String>,
+    /// The domain is a disposable-mail provider.
+    pub disposable: bool,
+    /// The domain is a free mail provider.
+    pub free_provider: bool,
+    /// The local part names a role, not a person.
+    pub role_account: bool,
+    /// The SMTP probe found the domain accepts any mailbox.
+    pub catch_all: bool,
+    /// The SMTP probe ran and the server accepted the mailbox.
+    pub smtp_accepted: bool,
+    /// The domain the address was likely meant to have.
+    pub suggestion: Option<String>,
+    /// Why the verdict is what it is, in the order the checks ran.
+    pub reasons: Vec<Reason>,
+    /// The canonical mailbox (dedup material), when the syntax is valid.
+    pub canonical: Option<String>,
+}
+
+impl Verdict {
+    fn empty(validity: Validity, reason: Reason) -> Verdict {
+        Verdict {
+            validity,
+            normalized: String::new(),
+            domain: String::new(),
+            mx_hosts: Vec::new(),
+            disposable: false,
+            free_provider: false,
+            role_account: false,
+            catch_all: false,
+            smtp_accepted: false,
+            suggestion: None,
+            reasons: vec![reason],
+            canonical: None,
+        }
+    }
+}
+
+/// Validates email addresses: one per process, shared by every request.
+pub struct Validator {
+    lists: Arc<ListStore>,
+    routes: Arc<MailRoutes>,
+    prober: Option<Prober>,
+}
+
+impl Validator {
+    /// Makes a validator from its lists, its DNS layer and, when probing is on, a prober.
+    pub fn new(lists: Arc<ListStore>, routes: Arc<MailRoutes>, prober: Option<Prober>) -> Self {
+        Validator {
+            lists,
+            routes,
+            prober,
+        }
+    }
+
+    /// Returns the DNS layer, for the SMTP prober's host lookups.
+    pub fn routes(&self) -> &Arc<MailRoutes> {
+        &self.routes
+    }
+
+    /// Validates one address by the rules of DESIGN.md, first match wins.
+    pub async fn validate(&self, input: &str) -> Verdict {
+        // 1. empty: UNKNOWN.
+        let input = input.trim();
+        if input.is_empty() {
+            return Verdict::empty(
+                Validity::Unknown,
+                Reason::new(codes::MISSING, "no email address given"),
+            );
+        }
+        // 2. syntax: INVALID.
+        let address = match syntax::parse(input) {
+            Ok(address) => address,
+            Err(reason) => return Verdict::empty(Validity::Invalid, reason),
+        };
+        let lists = self.lists.current();
+        let mut verdict = Verdict {
+            validity: Validity::Valid,
+            free_provider: lists.is_free_provider(&address.domain),
+            role_account: lists.is_role_account(&address.local),
+            suggestion: suggest::suggest(&address.domain, lists.popular_domains()),
+            normalized: address.normalized,
+            domain: address.domain,
+            canonical: Some(address.canonical),
+            mx_hosts: Vec::new(),
+            disposable: false,
+            catch_all: false,
+            smtp_accepted: false,
+            reasons: Vec::new(),
+        };
+        // 3. spam or disposable domain, or a parent of it: SPAM.
+        if let Some(hit) = lists.spam_match(&verdict.domain) {
+            verdict.disposable = hit.disposable;
+            verdict.validity = Validity::Spam;
+            verdict.reasons.push(if hit.disposable {
+                Reason::new(
+                    codes::LIST_DISPOSABLE,
+                    format!("{} is a disposable-mail domain", hit.domain),
+                )
+            } else {
+                Reason::new(
+                    codes::LIST_SPAM,
+                    format!("{} is known to generate spam", hit.domain),
+                )
+            });
+            verdict.add_flags();
+            return verdict;
+        }
+        // 4. DNS: no mail route is INVALID; a failure to ask is UNKNOWN.
+        match self.routes.route(&verdict.domain).await {
+            Route::Mx(hosts) => {
+                verdict.reasons.push(Reason::new(
+                    codes::DNS_MX,
+                    format!("{} mail exchanger(s) found", hosts.len()),
+                ));
+                verdict.mx_hosts = hosts;
+            }
+            Route::Implicit(host) => {
+                verdict.reasons.push(Reason::new(
+                    codes::DNS_IMPLICIT_MX,
+                    "no MX record, but an A/AAAA record: the domain receives mail itself (RFC 5321 5.1)",
+                ));
+                verdict.mx_hosts = vec![host];
+            }
+            Route::NullMx => {
+                return verdict.decided(
+                    Validity::Invalid,
+                    Reason::new(
+                        codes::DNS_NULL_MX,
+                        "the domain publishes a null MX: it accepts no mail (RFC 7505)",
+                    ),
+                )
+            }
+            Route::NoDomain => {
+                return verdict.decided(
+                    Validity::Invalid,
+                    Reason::new(codes::DNS_NXDOMAIN, "the domain does not exist (NXDOMAIN)"),
+                )
+            }
+            Route::NoMailRoute => {
+                return verdict.decided(
+                    Validity::Invalid,
+                    Reason::new(
+                        codes::DNS_NO_MAIL_ROUTE,
+                        "the domain has no MX and no A/AAAA record: no mail route",
+                    ),
+                )
+            }
+            Route::Failed(failure) => {
+                let (code, message) = match failure {
+                    Failure::ServFail => (codes::DNS_SERVFAIL, "the DNS server answered SERVFAIL"),
+                    Failure::Refused => (codes::DNS_REFUSED, "the DNS server refused the query"),
+                    Failure::Timeout => (codes::DNS_TIMEOUT, "the DNS lookup timed out"),
+                    Failure::Other => (codes::DNS_ERROR, "the DNS lookup failed"),
+                };
+                return verdict.decided(Validity::Unknown, Reason::new(code, message));
+            }
+        }
+        // 5. optional SMTP probe: only a permanent mailbox rejection is INVALID.
+        if let Some(prober) = &self.prober {
+            let result = prober
+                .probe(&verdict.normalized, &verdict.domain, &verdict.mx_hosts)
+                .await;
+            ::metrics::counter!(crate::metrics::SMTP_PROBES, "outcome" => probe_label(&result.outcome))
+                .increment(1);
+            verdict.catch_all = result.catch_all;
+            verdict.smtp_accepted = matches!(result.outcome, Outcome::Accepted);
+            verdict.reasons.push(probe_reason(&result.outcome));
+            if result.catch_all {
+                verdict.reasons.push(Reason::new(
+                    codes::SMTP_CATCH_ALL,
+                    "the domain accepts any mailbox: acceptance proves little",
+                ));
+            }
+            if matches!(result.outcome, Outcome::Rejected { .. }) {
+                verdict.validity = Validity::Invalid;
+                verdict.add_flags();
+                return verdict;
+            }
+        }
+        // 6. otherwise VALID, with flags.
+        verdict.add_flags();
+        verdict
+    }
+}
+
+impl Verdict {
+    /// Sets the validity, records why, and adds the flags that still hold.
+    fn decided(mut self, validity: Validity, reason: Reason) -> Verdict {
+        self.validity = validity;
+        self.reasons.push(reason);
+        self.add_flags();
+        self
+    }
+
+    /// Adds the reasons of the informational flags, after the deciding reasons.
+    fn add_flags(&mut self) {
+        if self.free_provider {
+            self.reasons.push(Reason::new(
+                codes::FLAG_FREE_PROVIDER,
+                "the domain is a free mail provider",
+            ));
+        }
+        if self.role_account {
+            self.reasons.push(Reason::new(
+                codes::FLAG_ROLE_ACCOUNT,
+                "the local part names a role, not a person",
+            ));
+        }
+        if let Some(suggestion) = &self.suggestion {
+            self.reasons.push(Reason::new(
+                codes::SUGGEST_TYPO,
+                format!("the domain looks like a misspelling of {suggestion}"),
+            ));
+        }
+    }
+}
+
+/// The metric label of a probe outcome.
+fn probe_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Accepted => "accepted",
+        Outcome::Rejected { .. } => "rejected",
+        Outcome::Policy { .. } => "policy",
+        Outcome::Temporary { greylisted: true, .. } => "greylisted",
+        Outcome::Temporary { .. } => "temporary",
+        Outcome::Unreachable { .. } => "unreachable",
+        Outcome::SkippedPrivate => "skipped_private",
+    }
+}
+
+/// Explains the probe's outcome; the server's reply is quoted, never our address.
+fn probe_reason(outcome: &Outcome) -> Reason {
+    match outcome {
+        Outcome::Accepted => Reason::new(codes::SMTP_ACCEPTED, "the mail server accepted the mailbox"),
+        Outcome::Rejected { reply } => Reason::new(
+            codes::SMTP_REJECTED,
+            format!("the mail server rejected the mailbox: {reply}"),
+        ),
+        Outcome::Policy { reply } => Reason::new(
+            codes::SMTP_POLICY,
+            format!("the mail server refused the probe itself, not the mailbox: {reply}"),
+        ),
+        Outcome::Temporary { reply, greylisted } => Reason::new(
+            if *greylisted {
+                codes::SMTP_GREYLISTED
+            } else {
+                codes::SMTP_TEMPORARY
+            },
+            format!("temporary failure, retry later: {reply}"),
+        ),
+        Outcome::Unreachable { detail } => Reason::new(
+            codes::SMTP_UNREACHABLE,
+            format!("no mail exchanger could be reached: {detail}"),
+        ),
+        Outcome::SkippedPrivate => Reason::new(
+            codes::SMTP_SKIPPED_PRIVATE,
+            "every exchanger resolves to a private or loopback address: not probed",
+        ),
+    }
+}
+
+impl smtp::HostResolver for MailRoutes {
+    fn resolve<'a>(&'a self, host: &'a str) -> Pin<Box<dyn Future<Output = Vec<IpAddr>> + Send + 'a>> {
+        Box::pin(self.host_ips(host))
+    }
+}
+
+/// Redacts an address for logs: the first character of the local part and the domain
+/// (`j***@contoso.com`); never the full address.
+pub fn redact(address: &str) -> String {
+    let address = address.trim();
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_keeps_only_the_first_letter_and_the_domain() {
+        assert_eq!(redact("john.smith@contoso.com"), "j***@contoso.com");
+        assert_eq!(redact("not-an-address"), "***");
+        assert_eq!(redact("ä@x.de"), "ä***@x.de");
+    }
+}

@@ -1,0 +1,195 @@
+//! Lead assessment: parse the LeadSource, validate both contacts, score, and key for dedup.
+
+pub mod codes;
+pub mod dedup;
+pub mod score;
+pub mod source;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::{email, phone};
+use score::{EmailClass, Model, PhoneClass, Score, Signals};
+use source::LeadSource;
+
+/// One lead as an export or a CRM holds it; every field may be empty.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lead {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Email address.
+    pub email: String,
+    /// Phone number.
+    pub phone: String,
+    /// Country: ISO 3166-1 alpha-2 or alpha-3 code or English name.
+    pub country: String,
+    /// Company.
+    pub company: String,
+    /// Job title.
+    pub title: String,
+    /// The LeadSource string.
+    pub lead_source: String,
+    /// When the lead was created.
+    pub created_at: Option<SystemTime>,
+}
+
+/// The assessment of one lead.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    /// The verdict on the email.
+    pub email: email::Verdict,
+    /// The verdict on the phone.
+    pub phone: phone::Verdict,
+    /// The parsed LeadSource.
+    pub source: LeadSource,
+    /// Quality, score and the factors behind them.
+    pub score: Score,
+    /// The scoring model's name and content hash.
+    pub model_version: String,
+    /// The key that identifies the person across leads.
+    pub dedup_key: String,
+}
+
+/// Tells the time the recency factors are measured against; tests and "as of" runs set it.
+pub trait Clock: Send + Sync {
+    /// Returns the current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock stopped at one instant.
+pub struct FixedClock(pub SystemTime);
+
+impl Clock for FixedClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// Assesses leads: one per process, shared by every request.
+pub struct Assessor {
+    email: Arc<email::Validator>,
+    phone: Arc<phone::Engine>,
+    model: Arc<Model>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Assessor {
+    /// Makes an assessor from the engines, the scoring model and a clock.
+    pub fn new(
+        email: Arc<email::Validator>,
+        phone: Arc<phone::Engine>,
+        model: Arc<Model>,
+        clock: Arc<dyn Clock>,
+    ) -> Assessor {
+        Assessor {
+            email,
+            phone,
+            model,
+            clock,
+        }
+    }
+
+    /// Returns the email validator.
+    pub fn email(&self) -> &email::Validator {
+        &self.email
+    }
+
+    /// Returns the phone engine.
+    pub fn phone(&self) -> &phone::Engine {
+        &self.phone
+    }
+
+    /// Returns the scoring model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Validates both contacts of a lead, parses its source, scores it and keys it.
+    pub async fn assess(&self, lead: &Lead) -> Assessment {
+        let source = source::parse(&lead.lead_source);
+        let phone = self.phone.validate(&lead.phone, &lead.country);
+        let email = self.email.validate(&lead.email).await;
+        let signals = signals(lead, &source, &email, &phone);
+        let score = self.model.score(&signals, self.clock.now());
+        let dedup_key = dedup::key(
+            email.canonical.as_deref(),
+            (!phone.e164.is_empty() && phone.validity != phone::Validity::Unknown)
+                .then_some(phone.e164.as_str()),
+            &lead.first_name,
+            &lead.last_name,
+            &lead.company,
+        );
+        Assessment {
+            email,
+            phone,
+            source,
+            score,
+            model_version: self.model.version().to_string(),
+            dedup_key,
+        }
+    }
+}
+
+/// Reduces the verdicts to the facts the scoring model reads.
+fn signals<'a>(
+    lead: &'a Lead,
+    source: &LeadSource,
+    email: &email::Verdict,
+    phone: &phone::Verdict,
+) -> Signals<'a> {
+    let email_class = if lead.email.trim().is_empty() {
+        EmailClass::Missing
+    } else {
+        match email.validity {
+            email::Validity::Valid => EmailClass::Valid,
+            email::Validity::Invalid => EmailClass::Invalid,
+            email::Validity::Spam => EmailClass::Spam,
+            email::Validity::Unknown => EmailClass::Unknown,
+        }
+    };
+    let phone_class = if lead.phone.trim().is_empty() {
+        PhoneClass::Missing
+    } else {
+        match phone.validity {
+            phone::Validity::Valid => PhoneClass::Valid,
+            phone::Validity::Invalid => PhoneClass::Invalid,
+            phone::Validity::Unknown => PhoneClass::Unknown,
+        }
+    };
+    use phone::NumberType as T;
+    Signals {
+        action: source.action,
+        source_malformed: source
+            .reasons
+            .iter()
+            .any(|r| r.code == codes::SOURCE_MALFORMED),
+        email: email_class,
+        free_provider: email.free_provider,
+        role_account: email.role_account,
+        disposable: email.disposable,
+        phone: phone_class,
+        phone_mobile: matches!(phone.number_type, Some(T::Mobile | T::FixedLineOrMobile)),
+        phone_toll_free_or_premium: matches!(
+            phone.number_type,
+            Some(T::TollFree | T::PremiumRate | T::SharedCost)
+        ),
+        first_name: &lead.first_name,
+        last_name: &lead.last_name,
+        company: &lead.company,
+        title: &lead.title,
+        created_at: lead.created_at,
+    }
+}

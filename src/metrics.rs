@@ -1,0 +1,108 @@
+//! Prometheus metrics: names in one place, the exporter installed on `--metrics-listen`.
+//!
+//! Recording goes through the `metrics` facade, a no-op until [`install`] sets a recorder,
+//! so the engines record unconditionally and `check` or tests without metrics pay nothing.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+
+/// gRPC calls started, by `grpc_service`, `grpc_method`, `grpc_type`.
+pub const GRPC_STARTED: &str = "grpc_server_started_total";
+/// gRPC calls finished, by the same labels and `grpc_code`.
+pub const GRPC_HANDLED: &str = "grpc_server_handled_total";
+/// Time to handle a call (to the response, for streams), seconds.
+pub const GRPC_SECONDS: &str = "grpc_server_handling_seconds";
+/// Email verdicts by `validity`.
+pub const EMAIL_VERDICTS: &str = "leadcheck_email_verdicts_total";
+/// Phone verdicts by `validity`.
+pub const PHONE_VERDICTS: &str = "leadcheck_phone_verdicts_total";
+/// Lead assessments by `quality`.
+pub const LEAD_QUALITY: &str = "leadcheck_lead_quality_total";
+/// Cache look-ups by `cache` and `result` (hit, miss).
+pub const CACHE_REQUESTS: &str = "leadcheck_cache_requests_total";
+/// Entries held, by `cache`.
+pub const CACHE_ENTRIES: &str = "leadcheck_cache_entries";
+/// DNS lookups by `outcome` (mx, implicit_mx, null_mx, nxdomain, no_mail_route, servfail, refused, timeout, error).
+pub const DNS_LOOKUPS: &str = "leadcheck_dns_lookups_total";
+/// DNS lookup time, seconds.
+pub const DNS_SECONDS: &str = "leadcheck_dns_lookup_seconds";
+/// SMTP probes by `outcome`.
+pub const SMTP_PROBES: &str = "leadcheck_smtp_probes_total";
+
+/// Latency buckets, seconds: from a cache hit to a slow DNS server.
+const BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0, 10.0,
+];
+
+/// Serves `/metrics` on `addr` and installs the global recorder.
+pub fn install(addr: SocketAddr) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    // Histograms, not summaries: buckets can be summed across replicas.
+    PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_string()), BUCKETS)?
+        .install()?;
+    Ok(())
+}
+
+/// Records one finished gRPC call.
+pub fn record_call(method: &'static str, kind: &'static str, code: tonic::Code, started: Instant) {
+    let labels = [
+        ("grpc_service", "leadcheck.v1.LeadCheck"),
+        ("grpc_method", method),
+        ("grpc_type", kind),
+    ];
+    metrics::counter!(GRPC_STARTED, &labels).increment(1);
+    metrics::histogram!(GRPC_SECONDS, &labels).record(started.elapsed().as_secs_f64());
+    metrics::counter!(
+        GRPC_HANDLED,
+        "grpc_service" => "leadcheck.v1.LeadCheck",
+        "grpc_method" => method,
+        "grpc_type" => kind,
+        "grpc_code" => code_name(code),
+    )
+    .increment(1);
+}
+
+/// Records a cache look-up.
+pub fn record_cache(cache: &'static str, hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).increment(1);
+}
+
+/// Records a cache's size.
+pub fn record_cache_size(cache: &'static str, entries: u64) {
+    metrics::gauge!(CACHE_ENTRIES, "cache" => cache).set(entries as f64);
+}
+
+/// Records a DNS lookup.
+pub fn record_dns(outcome: &'static str, took: Duration) {
+    metrics::counter!(DNS_LOOKUPS, "outcome" => outcome).increment(1);
+    metrics::histogram!(DNS_SECONDS).record(took.as_secs_f64());
+}
+
+/// The canonical upper-snake name of a gRPC code, as Prometheus conventions use.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}

@@ -1,0 +1,288 @@
+//! Conversions between `leadcheck.v1` messages and domain types.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::lead::score::Quality;
+use crate::lead::source::{Action, LeadSource, Source};
+use crate::lead::{Assessment, Lead};
+use crate::reason::Reason;
+use crate::{email, pb, phone};
+
+/// The longest text field a request may carry, in bytes. Real contact fields are far
+/// shorter; the bound keeps one request from making the engines chew megabytes.
+pub const MAX_FIELD_BYTES: usize = 1024;
+
+/// Code of the reason given to a streamed lead that breaks the field limits.
+pub const FIELD_TOO_LONG: &str = "request.field_too_long";
+
+/// A request field over [`MAX_FIELD_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field `{field}` is {len} bytes long; the limit is {limit}")]
+pub struct FieldTooLong {
+    /// The field's name in the contract (`lead.email`, `phone`, ...).
+    pub field: &'static str,
+    /// Its length in bytes.
+    pub len: usize,
+    /// The limit.
+    pub limit: usize,
+}
+
+/// Checks one field against the limit.
+pub fn check_len(field: &'static str, value: &str) -> Result<(), FieldTooLong> {
+    if value.len() > MAX_FIELD_BYTES {
+        return Err(FieldTooLong {
+            field,
+            len: value.len(),
+            limit: MAX_FIELD_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Converts a lead, refusing any field over the limit.
+pub fn lead_from_pb(lead: &pb::Lead) -> Result<Lead, FieldTooLong> {
+    for (field, value) in [
+        ("lead.first_name", &lead.first_name),
+        ("lead.last_name", &lead.last_name),
+        ("lead.email", &lead.email),
+        ("lead.phone", &lead.phone),
+        ("lead.country", &lead.country),
+        ("lead.company", &lead.company),
+        ("lead.title", &lead.title),
+        ("lead.lead_source", &lead.lead_source),
+    ] {
+        check_len(field, value)?;
+    }
+    Ok(Lead {
+        first_name: lead.first_name.clone(),
+        last_name: lead.last_name.clone(),
+        email: lead.email.clone(),
+        phone: lead.phone.clone(),
+        country: lead.country.clone(),
+        company: lead.company.clone(),
+        title: lead.title.clone(),
+        lead_source: lead.lead_source.clone(),
+        created_at: lead.created_at.as_ref().and_then(time_from_pb),
+    })
+}
+
+/// Converts a timestamp; one outside the range google.protobuf.Timestamp allows
+/// (0001-01-01 to 9999-12-31) or with bad nanos is treated as absent.
+pub fn time_from_pb(ts: &pbjson_types::Timestamp) -> Option<SystemTime> {
+    const MIN_SECONDS: i64 = -62_135_596_800;
+    const MAX_SECONDS: i64 = 253_402_300_799;
+    if !(MIN_SECONDS..=MAX_SECONDS).contains(&ts.seconds) {
+        return None;
+    }
+    let nanos = u32::try_from(ts.nanos).ok().filter(|n| *n < 1_000_000_000)?;
+    if ts.seconds >= 0 {
+        UNIX_EPOCH.checked_add(Duration::new(ts.seconds.unsigned_abs(), nanos))
+    } else {
+        UNIX_EPOCH
+            .checked_sub(Duration::from_secs(ts.seconds.unsigned_abs()))?
+            .checked_add(Duration::from_nanos(u64::from(nanos)))
+    }
+}
+
+/// Converts a time to a timestamp.
+pub fn time_to_pb(time: SystemTime) -> pbjson_types::Timestamp {
+    let (seconds, nanos) = match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => (
+            i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+            after.subsec_nanos(),
+        ),
+        Err(before) => {
+            // Timestamps count nanos forward from a whole second, even before the epoch.
+            let before = before.duration();
+            let secs = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
+            match before.subsec_nanos() {
+                0 => (-secs, 0),
+                n => (-secs - 1, 1_000_000_000 - n),
+            }
+        }
+    };
+    pbjson_types::Timestamp {
+        seconds,
+        nanos: i32::try_from(nanos).unwrap_or(0),
+    }
+}
+
+fn reasons_to_pb(reasons: &[Reason]) -> Vec<pb::Reason> {
+    reasons
+        .iter()
+        .map(|r| pb::Reason {
+            code: r.code.to_string(),
+            message: r.message.clone(),
+        })
+        .collect()
+}
+
+/// Converts an email verdict.
+pub fn email_to_pb(v: &email::Verdict) -> pb::EmailVerdict {
+    let validity = match v.validity {
+        email::Validity::Valid => pb::EmailValidity::Valid,
+        email::Validity::Invalid => pb::EmailValidity::Invalid,
+        email::Validity::Spam => pb::EmailValidity::Spam,
+        email::Validity::Unknown => pb::EmailValidity::Unknown,
+    };
+    pb::EmailVerdict {
+        validity: validity.into(),
+        normalized: v.normalized.clone(),
+        domain: v.domain.clone(),
+        mx_hosts: v.mx_hosts.clone(),
+        disposable: v.disposable,
+        free_provider: v.free_provider,
+        role_account: v.role_account,
+        catch_all: v.catch_all,
+        suggestion: v.suggestion.clone().unwrap_or_default(),
+        reasons: reasons_to_pb(&v.reasons),
+        smtp_accepted: v.smtp_accepted,
+    }
+}
+
+/// Converts a phone verdict.
+pub fn phone_to_pb(v: &phone::Verdict) -> pb::PhoneVerdict {
+    let validity = match v.validity {
+        phone::Validity::Valid => pb::PhoneValidity::Valid,
+        phone::Validity::Invalid => pb::PhoneValidity::Invalid,
+        phone::Validity::Unknown => pb::PhoneValidity::Unknown,
+    };
+    pb::PhoneVerdict {
+        validity: validity.into(),
+        e164: v.e164.clone(),
+        region: v.region.clone(),
+        country_code: v.country_code,
+        number_type: v.number_type.map_or(pb::PhoneNumberType::Unspecified, number_type_to_pb).into(),
+        international: v.international.clone(),
+        national: v.national.clone(),
+        reasons: reasons_to_pb(&v.reasons),
+    }
+}
+
+fn number_type_to_pb(t: phone::NumberType) -> pb::PhoneNumberType {
+    use phone::NumberType as T;
+    use pb::PhoneNumberType as P;
+    match t {
+        T::FixedLine => P::FixedLine,
+        T::Mobile => P::Mobile,
+        T::FixedLineOrMobile => P::FixedLineOrMobile,
+        T::TollFree => P::TollFree,
+        T::PremiumRate => P::PremiumRate,
+        T::SharedCost => P::SharedCost,
+        T::Voip => P::Voip,
+        T::PersonalNumber => P::PersonalNumber,
+        T::Pager => P::Pager,
+        T::Uan => P::Uan,
+        T::Voicemail => P::Voicemail,
+        T::Unknown => P::Unknown,
+    }
+}
+
+/// Converts a parsed LeadSource.
+pub fn source_to_pb(s: &LeadSource) -> pb::LeadSource {
+    let source = match s.source {
+        Source::Unspecified => pb::Source::Unspecified,
+        Source::AzureMarketplace => pb::Source::AzureMarketplace,
+        Source::AzurePortal => pb::Source::AzurePortal,
+        Source::AppSource => pb::Source::AppSource,
+    };
+    let action = match s.action {
+        Action::Unspecified => pb::Action::Unspecified,
+        Action::Install => pb::Action::Install,
+        Action::PartnerLedTrial => pb::Action::PartnerLedTrial,
+        Action::DoNotContact => pb::Action::DoNotContact,
+        Action::Create => pb::Action::Create,
+        Action::StartTestDrive => pb::Action::StartTestDrive,
+    };
+    pb::LeadSource {
+        raw: s.raw.clone(),
+        source: source.into(),
+        action: action.into(),
+        publisher_id: s.publisher_id.clone(),
+        offer_id: s.offer_id.clone(),
+        reasons: reasons_to_pb(&s.reasons),
+    }
+}
+
+/// Converts an assessment, echoing the request id.
+pub fn assessment_to_pb(request_id: String, a: &Assessment) -> pb::LeadAssessment {
+    let quality = match a.score.quality {
+        Quality::High => pb::LeadQuality::High,
+        Quality::Low => pb::LeadQuality::Low,
+    };
+    pb::LeadAssessment {
+        request_id,
+        email: Some(email_to_pb(&a.email)),
+        phone: Some(phone_to_pb(&a.phone)),
+        source: Some(source_to_pb(&a.source)),
+        quality: quality.into(),
+        score: a.score.score,
+        factors: a
+            .score
+            .factors
+            .iter()
+            .map(|f| pb::ScoreFactor {
+                code: f.code.to_string(),
+                points: f.points,
+                detail: f.detail.clone(),
+            })
+            .collect(),
+        model_version: a.model_version.clone(),
+        dedup_key: a.dedup_key.clone(),
+        reasons: Vec::new(),
+    }
+}
+
+/// The assessment of a streamed lead that breaks the field limits: LOW, nothing
+/// validated, the reason naming the field. The stream goes on.
+pub fn rejected_assessment(request_id: String, err: &FieldTooLong) -> pb::LeadAssessment {
+    pb::LeadAssessment {
+        request_id,
+        quality: pb::LeadQuality::Low.into(),
+        reasons: vec![pb::Reason {
+            code: FIELD_TOO_LONG.to_string(),
+            message: err.to_string(),
+        }],
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_and_absurd_ones_are_absent() {
+        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 5);
+        assert_eq!(time_from_pb(&time_to_pb(t)), Some(t));
+        let bad_nanos = pbjson_types::Timestamp {
+            seconds: 1,
+            nanos: -1,
+        };
+        assert_eq!(time_from_pb(&bad_nanos), None);
+        let huge = pbjson_types::Timestamp {
+            seconds: i64::MAX,
+            nanos: 0,
+        };
+        assert_eq!(time_from_pb(&huge), None);
+        let before_epoch = pbjson_types::Timestamp {
+            seconds: -10,
+            nanos: 0,
+        };
+        assert_eq!(
+            time_from_pb(&before_epoch),
+            UNIX_EPOCH.checked_sub(Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn an_over_long_field_is_named() {
+        let lead = pb::Lead {
+            company: "x".repeat(MAX_FIELD_BYTES + 1),
+            ..Default::default()
+        };
+        let err = lead_from_pb(&lead).unwrap_err();
+        assert_eq!(err.field, "lead.company");
+        assert!(err.to_string().contains("lead.company"));
+    }
+}

@@ -1,0 +1,295 @@
+//! The gRPC layer: maps `leadcheck.v1` messages to domain types and back, and nothing else.
+
+mod convert;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::lead::Assessor;
+use crate::{metrics, pb};
+use crate::pb::lead_check_server::LeadCheck;
+pub use convert::{
+    assessment_to_pb, email_to_pb, lead_from_pb, phone_to_pb, time_from_pb, time_to_pb, FieldTooLong,
+    MAX_FIELD_BYTES,
+};
+
+/// The LeadCheck service: a thin shell over the [`Assessor`].
+pub struct Service {
+    assessor: Arc<Assessor>,
+    stream_in_flight: usize,
+    default_deadline: Duration,
+}
+
+impl Service {
+    /// Makes the service; `stream_in_flight` bounds the leads of one stream validated at
+    /// once, `default_deadline` bounds calls whose client sent no `grpc-timeout`.
+    pub fn new(
+        assessor: Arc<Assessor>,
+        stream_in_flight: usize,
+        default_deadline: Duration,
+    ) -> Service {
+        Service {
+            assessor,
+            stream_in_flight: stream_in_flight.max(1),
+            default_deadline,
+        }
+    }
+
+    /// The time a unary call may take: the client's `grpc-timeout` or our default, the
+    /// shorter.
+    fn deadline<T>(&self, request: &Request<T>) -> Duration {
+        client_deadline(request)
+            .map_or(self.default_deadline, |client| client.min(self.default_deadline))
+    }
+}
+
+/// The client's `grpc-timeout`, if it sent one.
+fn client_deadline<T>(request: &Request<T>) -> Option<Duration> {
+    request
+        .metadata()
+        .get("grpc-timeout")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_grpc_timeout)
+}
+
+/// Parses a `grpc-timeout` header value: up to 8 digits and a unit (H M S m u n).
+pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let digits = value.get(..value.len().checked_sub(1)?)?;
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match value.as_bytes().last()? {
+        b'H' => Duration::from_secs(n.checked_mul(3600)?),
+        b'M' => Duration::from_secs(n.checked_mul(60)?),
+        b'S' => Duration::from_secs(n),
+        b'm' => Duration::from_millis(n),
+        b'u' => Duration::from_micros(n),
+        b'n' => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Runs a unary handler within its deadline; DNS and SMTP waits are dropped with it.
+async fn within<T>(deadline: Duration, work: impl Future<Output = T>) -> Result<T, Status> {
+    tokio::time::timeout(deadline, work).await.map_err(|_| {
+        Status::deadline_exceeded(format!(
+            "the call's deadline of {} ms passed",
+            deadline.as_millis()
+        ))
+    })
+}
+
+/// Turns a field over its limit into INVALID_ARGUMENT naming the field.
+fn too_long(err: FieldTooLong) -> Status {
+    Status::invalid_argument(err.to_string())
+}
+
+/// Assesses one request: a lead over the limits gets an assessment that says so.
+async fn assess(assessor: Arc<Assessor>, request: pb::AssessLeadRequest) -> pb::LeadAssessment {
+    let lead = request.lead.unwrap_or_default();
+    let checked = convert::check_len("request_id", &request.request_id)
+        .and_then(|()| lead_from_pb(&lead));
+    match checked {
+        Ok(lead) => assessment_to_pb(request.request_id, &assessor.assess(&lead).await),
+        Err(err) => convert::rejected_assessment(request.request_id, &err),
+    }
+}
+
+/// Ends a stream with DEADLINE_EXCEEDED when its deadline passes; the work in flight is
+/// dropped with it.
+fn until_deadline<S>(stream: S, deadline: Duration) -> impl Stream<Item = S::Item> + Send
+where
+    S: Stream<Item = Result<pb::LeadAssessment, Status>> + Send + 'static,
+{
+    let sleep = Box::pin(tokio::time::sleep(deadline));
+    futures::stream::unfold(
+        Some((Box::pin(stream), sleep)),
+        move |state| async move {
+            let (mut stream, mut sleep) = state?;
+            tokio::select! {
+                item = stream.next() => item.map(|item| (item, Some((stream, sleep)))),
+                () = &mut sleep => Some((
+                    Err(Status::deadline_exceeded(format!(
+                        "the stream's deadline of {} ms passed",
+                        deadline.as_millis()
+                    ))),
+                    None,
+                )),
+            }
+        },
+    )
+}
+
+/// Records a finished call's method, type and code.
+fn observed<T>(
+    method: &'static str,
+    kind: &'static str,
+    started: Instant,
+    result: Result<T, Status>,
+) -> Result<T, Status> {
+    let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
+    metrics::record_call(method, kind, code, started);
+    tracing::debug!(
+        method,
+        code = metrics::code_name(code),
+        micros = started.elapsed().as_micros() as u64,
+        "call"
+    );
+    result
+}
+
+/// Counts the verdicts of an assessment by their validity and tier.
+fn count_assessment(a: &pb::LeadAssessment) {
+    if let Some(e) = &a.email {
+        count_email(e);
+    }
+    if let Some(p) = &a.phone {
+        count_phone(p);
+    }
+    ::metrics::counter!(metrics::LEAD_QUALITY, "quality" => a.quality().as_str_name())
+        .increment(1);
+}
+
+fn count_email(v: &pb::EmailVerdict) {
+    ::metrics::counter!(metrics::EMAIL_VERDICTS, "validity" => v.validity().as_str_name())
+        .increment(1);
+}
+
+fn count_phone(v: &pb::PhoneVerdict) {
+    ::metrics::counter!(metrics::PHONE_VERDICTS, "validity" => v.validity().as_str_name())
+        .increment(1);
+}
+
+type AssessmentStream = Pin<Box<dyn Stream<Item = Result<pb::LeadAssessment, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl LeadCheck for Service {
+    async fn validate_email(
+        &self,
+        request: Request<pb::ValidateEmailRequest>,
+    ) -> Result<Response<pb::EmailVerdict>, Status> {
+        let started = Instant::now();
+        let deadline = self.deadline(&request);
+        let request = request.into_inner();
+        let result = async {
+            convert::check_len("email", &request.email).map_err(too_long)?;
+            let verdict =
+                within(deadline, self.assessor.email().validate(&request.email)).await?;
+            tracing::debug!(
+                email = %crate::email::redact(&request.email),
+                validity = ?verdict.validity,
+                "email verdict"
+            );
+            let verdict = convert::email_to_pb(&verdict);
+            count_email(&verdict);
+            Ok(Response::new(verdict))
+        }
+        .await;
+        observed("ValidateEmail", "unary", started, result)
+    }
+
+    async fn validate_phone(
+        &self,
+        request: Request<pb::ValidatePhoneRequest>,
+    ) -> Result<Response<pb::PhoneVerdict>, Status> {
+        let started = Instant::now();
+        let request = request.into_inner();
+        // Phone validation is CPU-only and bounded by the field limit: no wait to cut short.
+        let result = (|| {
+            convert::check_len("phone", &request.phone).map_err(too_long)?;
+            convert::check_len("country", &request.country).map_err(too_long)?;
+            let verdict = self
+                .assessor
+                .phone()
+                .validate(&request.phone, &request.country);
+            let verdict = convert::phone_to_pb(&verdict);
+            count_phone(&verdict);
+            Ok(Response::new(verdict))
+        })();
+        observed("ValidatePhone", "unary", started, result)
+    }
+
+    async fn assess_lead(
+        &self,
+        request: Request<pb::AssessLeadRequest>,
+    ) -> Result<Response<pb::LeadAssessment>, Status> {
+        let started = Instant::now();
+        let deadline = self.deadline(&request);
+        let request = request.into_inner();
+        let result = async {
+            convert::check_len("request_id", &request.request_id).map_err(too_long)?;
+            let lead = lead_from_pb(&request.lead.unwrap_or_default()).map_err(too_long)?;
+            let assessment = within(deadline, self.assessor.assess(&lead)).await?;
+            tracing::debug!(
+                email = %crate::email::redact(&lead.email),
+                phone = %crate::phone::redact(&lead.phone),
+                quality = ?assessment.score.quality,
+                "lead assessed"
+            );
+            let assessment = assessment_to_pb(request.request_id, &assessment);
+            count_assessment(&assessment);
+            Ok(Response::new(assessment))
+        }
+        .await;
+        observed("AssessLead", "unary", started, result)
+    }
+
+    type AssessLeadsStream = AssessmentStream;
+
+    async fn assess_leads(
+        &self,
+        request: Request<Streaming<pb::AssessLeadRequest>>,
+    ) -> Result<Response<Self::AssessLeadsStream>, Status> {
+        // A batch stream may rightly run for hours: only the client's own deadline bounds it.
+        let deadline = client_deadline(&request);
+        let assessor = self.assessor.clone();
+        // `buffered` validates up to `stream_in_flight` leads at once and yields them in
+        // request order. It is driven by the response body: when the client stops reading,
+        // no new requests are pulled (backpressure), and when the client cancels, the body
+        // and every lead in flight are dropped (the work stops).
+        let output = request
+            .into_inner()
+            .map(move |item| {
+                let assessor = assessor.clone();
+                async move {
+                    match item {
+                        Ok(request) => {
+                            let assessment = assess(assessor, request).await;
+                            count_assessment(&assessment);
+                            Ok(assessment)
+                        }
+                        Err(status) => Err(status),
+                    }
+                }
+            })
+            .buffered(self.stream_in_flight);
+        observed::<()>("AssessLeads", "bidi_stream", Instant::now(), Ok(()))?;
+        Ok(Response::new(match deadline {
+            Some(deadline) => Box::pin(until_deadline(output, deadline)),
+            None => Box::pin(output),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_grpc_timeout;
+    use std::time::Duration;
+
+    #[test]
+    fn grpc_timeout_values_parse_by_the_spec() {
+        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        for bad in ["", "m", "123456789m", "10x", "-1S", "1.5S", "é"] {
+            assert_eq!(parse_grpc_timeout(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! The server: builds the engines, then serves LeadCheck with reflection and health,
+//! reloads lists on SIGHUP, and drains calls in flight on SIGINT/SIGTERM.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::auth::{self, AuthLayer};
+use crate::config::{Config, ListsMode, Reflection};
+use crate::email::dns::MailRoutes;
+use crate::email::lists::{ListMode, ListStore};
+use crate::email::smtp::Prober;
+use crate::lead::score::Model;
+use crate::lead::{Assessor, Clock, SystemClock};
+use crate::pb::lead_check_server::LeadCheckServer;
+use crate::{email, phone, rpc};
+
+/// A start-up failure: rare, reported once, so a boxed error with a message is enough.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The descriptor set of leadcheck.v1, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("leadcheck_descriptor");
+
+/// The engines of one process, built once at start.
+pub struct Engines {
+    /// The assessor every RPC uses.
+    pub assessor: Arc<Assessor>,
+    /// The domain lists, reloadable.
+    pub lists: Arc<ListStore>,
+}
+
+/// Builds every engine: lists, DNS, optional SMTP prober, phone metadata, scoring model.
+///
+/// Everything slow or fallible happens here, before the server reports SERVING: a bad
+/// list or model file stops the start with a message naming the file and line.
+pub fn build_engines(config: &Config, clock: Arc<dyn Clock>) -> Result<Engines, StartError> {
+    let mode = match config.lists_mode {
+        ListsMode::Extend => ListMode::Extend,
+        ListsMode::Replace => ListMode::Replace,
+    };
+    let lists = Arc::new(ListStore::new(
+        config.spam_domains.clone(),
+        config.allow_domains.clone(),
+        mode,
+    )?);
+    let routes = Arc::new(MailRoutes::new(config.dns())?);
+    let prober = config
+        .smtp_probe
+        .then(|| Prober::new(config.probe(), routes.clone()));
+    let validator = Arc::new(email::Validator::new(lists.clone(), routes, prober));
+    let phone = Arc::new(phone::Engine::new(config.phone_cache_capacity));
+    let model = Arc::new(match &config.scoring {
+        Some(path) => Model::load(path)?,
+        None => Model::bundled(),
+    });
+    Ok(Engines {
+        assessor: Arc::new(Assessor::new(validator, phone, model, clock)),
+        lists,
+    })
+}
+
+/// Runs `leadcheck serve`: binds the configured address and serves until SIGINT/SIGTERM.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    serve(config, listener, shutdown_signal()).await
+}
+
+/// Serves on a bound listener until `shutdown` completes, then drains for at most the
+/// configured grace period.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    // The overall status starts SERVING in tonic-health: hold it down until warm.
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    health.set_not_serving::<LeadCheckServer<rpc::Service>>().await;
+
+    if let Some(addr) = config.metrics_listen {
+        crate::metrics::install(addr).map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+        tracing::info!(%addr, "metrics on /metrics");
+    }
+    let engines = build_engines(&config, Arc::new(SystemClock))?;
+    spawn_cache_gauges(engines.assessor.clone());
+    let _watcher = engines
+        .lists
+        .spawn_watcher(Duration::from_secs(config.lists_poll_secs.max(1)));
+    spawn_sighup_reload(engines.lists.clone());
+
+    let auth = auth_layer(&config)?;
+    let tls = tls_config(&config)?;
+    let reflection_on = config.reflection != Reflection::Off;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let service = LeadCheckServer::new(rpc::Service::new(
+        engines.assessor.clone(),
+        config.stream_in_flight,
+        Duration::from_millis(config.default_deadline_ms),
+    ))
+    .max_decoding_message_size(config.max_message_bytes)
+    .max_encoding_message_size(config.max_message_bytes);
+
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        %addr,
+        phone_metadata = phone::metadata_version(),
+        scoring_model = engines.assessor.model().version(),
+        smtp_probe = config.smtp_probe,
+        "leadcheck ready"
+    );
+    // A stable line on stdout: scripts and tests read the bound port from it.
+    println!("leadcheck listening on {addr}");
+
+    health.set_serving::<LeadCheckServer<rpc::Service>>().await;
+    health.set_service_status("", ServingStatus::Serving).await;
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let keepalive = (config.keepalive_secs > 0).then(|| Duration::from_secs(config.keepalive_secs));
+    let mut builder = Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
+        // Past the bound a call is answered RESOURCE_EXHAUSTED at once: load_shed turns
+        // "no permit left" into a fast refusal instead of an unbounded queue.
+        .load_shed(true)
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            config.max_concurrent_calls.max(1),
+        ))
+        .max_concurrent_streams(config.max_streams_per_connection)
+        .http2_keepalive_interval(keepalive)
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(tower::util::option_layer(auth))
+        .add_service(health_service)
+        .add_optional_service(reflection_on.then_some(reflection_v1))
+        .add_optional_service(reflection_on.then_some(reflection_v1alpha))
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            let _ = stop_rx.await;
+        });
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result.map_err(Into::into),
+        () = shutdown => {}
+    }
+    tracing::info!("shutting down: no new connections, finishing calls in flight");
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    health.set_not_serving::<LeadCheckServer<rpc::Service>>().await;
+    // Calls are still taken during the delay; probes and balancers see NOT_SERVING first.
+    tokio::select! {
+        result = &mut server => return result.map_err(Into::into),
+        () = tokio::time::sleep(Duration::from_millis(config.shutdown_delay_ms)) => {}
+    }
+    let _ = stop_tx.send(());
+    // tonic waits for every connection to close, without bound: bound it.
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    match tokio::time::timeout(grace, server).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => {
+            tracing::warn!(?grace, "grace period over: dropping the calls still in flight");
+            Ok(())
+        }
+    }
+}
+
+/// Builds the auth layer when tokens are configured (file or `LEADCHECK_AUTH_TOKENS`).
+fn auth_layer(config: &Config) -> Result<Option<AuthLayer>, StartError> {
+    let mut tokens = match &config.auth_tokens_file {
+        Some(path) => auth::load_tokens(path)?,
+        None => Vec::new(),
+    };
+    if let Ok(env) = std::env::var("LEADCHECK_AUTH_TOKENS") {
+        tokens.extend(auth::parse_tokens(&env));
+    }
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let mut open = vec!["/grpc.health.v1.Health/"];
+    if config.reflection == Reflection::Open {
+        open.push("/grpc.reflection.");
+    }
+    tracing::info!(tokens = tokens.len(), "bearer-token auth on");
+    Ok(Some(AuthLayer::new(tokens, open)))
+}
+
+/// Builds the TLS settings when a certificate is configured.
+fn tls_config(config: &Config) -> Result<Option<tonic::transport::ServerTlsConfig>, StartError> {
+    use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let (cert, key) = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => (read(cert)?, read(key)?),
+        (None, None) => {
+            if config.tls_client_ca.is_some() {
+                return Err("tls_client_ca needs tls_cert and tls_key".into());
+            }
+            return Ok(None);
+        }
+        _ => return Err("tls_cert and tls_key go together".into()),
+    };
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+    if let Some(ca) = &config.tls_client_ca {
+        tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
+    }
+    Ok(Some(tls))
+}
+
+/// Publishes the caches' sizes every few seconds (moka counts lazily; a gauge is enough).
+fn spawn_cache_gauges(assessor: Arc<Assessor>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            crate::metrics::record_cache_size("dns", assessor.email().routes().cached_domains());
+            crate::metrics::record_cache_size("phone", assessor.phone().cached_verdicts());
+        }
+    });
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Reloads the domain lists on every SIGHUP.
+fn spawn_sighup_reload(lists: Arc<ListStore>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::error!("cannot listen for SIGHUP: lists reload on file change only");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match lists.reload() {
+                Ok(()) => tracing::info!("domain lists reloaded on SIGHUP"),
+                Err(err) => tracing::error!(%err, "list reload failed; keeping the old lists"),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = lists;
+}

@@ -1,0 +1,316 @@
+//! A real DNS server on loopback for tests and benchmarks: UDP and TCP on one port,
+//! answers given by the test, every query counted.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use hickory_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, SOA};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::task::JoinHandle;
+
+/// What the server does for one name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Answer from the records held for the name (NODATA for a type it has none of).
+    Records,
+    /// Answer NXDOMAIN for every type.
+    NxDomain,
+    /// Answer SERVFAIL.
+    ServFail,
+    /// Answer REFUSED.
+    Refused,
+    /// Never answer (the client times out).
+    Silent,
+}
+
+#[derive(Debug, Clone)]
+struct Zone {
+    behaviour: Behaviour,
+    mx: Vec<(u16, String)>,
+    a: Vec<Ipv4Addr>,
+    aaaa: Vec<Ipv6Addr>,
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone {
+            behaviour: Behaviour::Records,
+            mx: Vec::new(),
+            a: Vec::new(),
+            aaaa: Vec::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    zones: HashMap<String, Zone>,
+    queries: HashMap<(String, RecordType), usize>,
+    down: bool,
+    ttl: u32,
+    negative_ttl: u32,
+}
+
+/// A DNS server on 127.0.0.1 whose records each test sets. Names not set are NXDOMAIN.
+pub struct DnsServer {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panicking test thread must not wedge the server for the others.
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn key(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl DnsServer {
+    /// Starts the server on an ephemeral loopback port, UDP and TCP.
+    pub async fn start() -> std::io::Result<DnsServer> {
+        // Bind UDP first, then TCP on the same port; retry if TCP's is taken.
+        let (udp, tcp) = loop {
+            let udp = UdpSocket::bind("127.0.0.1:0").await?;
+            let port = udp.local_addr()?.port();
+            match TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(tcp) => break (udp, tcp),
+                Err(_) => continue,
+            }
+        };
+        let addr = udp.local_addr()?;
+        let state = Arc::new(Mutex::new(State {
+            ttl: 300,
+            negative_ttl: 60,
+            ..State::default()
+        }));
+        let udp = Arc::new(udp);
+        let udp_task = {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                loop {
+                    let Ok((len, peer)) = udp.recv_from(&mut buf).await else {
+                        continue;
+                    };
+                    let Some(reply) = buf.get(..len).and_then(|q| answer(&state, q)) else {
+                        continue;
+                    };
+                    let _ = udp.send_to(&reply, peer).await;
+                }
+            })
+        };
+        let tcp_task = {
+            let state = state.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Ok((stream, _)) = tcp.accept().await else {
+                        continue;
+                    };
+                    tokio::spawn(serve_tcp(stream, state.clone()));
+                }
+            })
+        };
+        Ok(DnsServer {
+            addr,
+            state,
+            tasks: vec![udp_task, tcp_task],
+        })
+    }
+
+    /// Returns the address to give `--dns-server`.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn zone(&self, name: &str, f: impl FnOnce(&mut Zone)) {
+        let mut state = lock(&self.state);
+        f(state.zones.entry(key(name)).or_default());
+    }
+
+    /// Sets the MX records of a name: (preference, exchange).
+    pub fn mx(&self, name: &str, records: &[(u16, &str)]) {
+        self.zone(name, |z| {
+            z.behaviour = Behaviour::Records;
+            z.mx = records.iter().map(|(p, h)| (*p, h.to_string())).collect();
+        });
+    }
+
+    /// Sets a null MX (RFC 7505): one MX of preference 0 to the root.
+    pub fn null_mx(&self, name: &str) {
+        self.mx(name, &[(0, ".")]);
+    }
+
+    /// Sets the A records of a name.
+    pub fn a(&self, name: &str, addrs: &[Ipv4Addr]) {
+        self.zone(name, |z| {
+            z.behaviour = Behaviour::Records;
+            z.a = addrs.to_vec();
+        });
+    }
+
+    /// Sets the AAAA records of a name.
+    pub fn aaaa(&self, name: &str, addrs: &[Ipv6Addr]) {
+        self.zone(name, |z| {
+            z.behaviour = Behaviour::Records;
+            z.aaaa = addrs.to_vec();
+        });
+    }
+
+    /// Makes a name exist with no records at all (NODATA for every type).
+    pub fn empty(&self, name: &str) {
+        self.zone(name, |z| *z = Zone::default());
+    }
+
+    /// Sets how the server treats a name.
+    pub fn behave(&self, name: &str, behaviour: Behaviour) {
+        self.zone(name, |z| z.behaviour = behaviour);
+    }
+
+    /// Sets the TTL of positive answers and the SOA minimum of negative ones.
+    pub fn set_ttls(&self, ttl: u32, negative_ttl: u32) {
+        let mut state = lock(&self.state);
+        state.ttl = ttl;
+        state.negative_ttl = negative_ttl;
+    }
+
+    /// Stops answering anything (an outage) or starts again.
+    pub fn set_down(&self, down: bool) {
+        lock(&self.state).down = down;
+    }
+
+    /// Returns how many queries of a type arrived for a name.
+    pub fn queries(&self, name: &str, rtype: RecordType) -> usize {
+        lock(&self.state)
+            .queries
+            .get(&(key(name), rtype))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Returns how many queries arrived for a name, all types together.
+    pub fn queries_for(&self, name: &str) -> usize {
+        let name = key(name);
+        lock(&self.state)
+            .queries
+            .iter()
+            .filter(|((n, _), _)| *n == name)
+            .map(|(_, count)| count)
+            .sum()
+    }
+
+    /// Returns how many queries arrived in all.
+    pub fn total_queries(&self) -> usize {
+        lock(&self.state).queries.values().sum()
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn serve_tcp(mut stream: TcpStream, state: Arc<Mutex<State>>) {
+    loop {
+        let mut len = [0u8; 2];
+        if stream.read_exact(&mut len).await.is_err() {
+            return;
+        }
+        let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        if stream.read_exact(&mut query).await.is_err() {
+            return;
+        }
+        let Some(reply) = answer(&state, &query) else {
+            continue;
+        };
+        let Ok(reply_len) = u16::try_from(reply.len()) else {
+            return;
+        };
+        if stream.write_all(&reply_len.to_be_bytes()).await.is_err()
+            || stream.write_all(&reply).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Builds the reply to one query, or None to stay silent.
+fn answer(state: &Mutex<State>, query: &[u8]) -> Option<Vec<u8>> {
+    let request = Message::from_vec(query).ok()?;
+    let question = request.queries.first()?.clone();
+    let name = key(&question.name().to_ascii());
+    let rtype = question.query_type();
+    let mut state = lock(state);
+    *state.queries.entry((name.clone(), rtype)).or_insert(0) += 1;
+    if state.down {
+        return None;
+    }
+    let mut reply = Message::new(request.metadata.id, MessageType::Response, OpCode::Query);
+    reply.metadata.recursion_desired = request.metadata.recursion_desired;
+    reply.metadata.recursion_available = true;
+    reply.metadata.authoritative = true;
+    reply.add_query(question.clone());
+    let owner = question.name().clone();
+    let soa = || {
+        let zone = Name::from_ascii("test.").unwrap_or_default();
+        let rdata = SOA::new(zone.clone(), zone.clone(), 1, 3600, 600, 86400, state.negative_ttl);
+        Record::from_rdata(zone, state.negative_ttl, RData::SOA(rdata))
+    };
+    match state.zones.get(&name) {
+        None => {
+            reply.metadata.response_code = ResponseCode::NXDomain;
+            reply.add_authority(soa());
+        }
+        Some(zone) => match zone.behaviour {
+            Behaviour::Silent => return None,
+            Behaviour::ServFail => reply.metadata.response_code = ResponseCode::ServFail,
+            Behaviour::Refused => reply.metadata.response_code = ResponseCode::Refused,
+            Behaviour::NxDomain => {
+                reply.metadata.response_code = ResponseCode::NXDomain;
+                reply.add_authority(soa());
+            }
+            Behaviour::Records => {
+                let ttl = state.ttl;
+                let records: Vec<Record> = match rtype {
+                    RecordType::MX => zone
+                        .mx
+                        .iter()
+                        .filter_map(|(pref, host)| {
+                            let exchange = Name::from_ascii(format!("{}.", key(host))).ok()?;
+                            Some(Record::from_rdata(
+                                owner.clone(),
+                                ttl,
+                                RData::MX(MX::new(*pref, exchange)),
+                            ))
+                        })
+                        .collect(),
+                    RecordType::A => zone
+                        .a
+                        .iter()
+                        .map(|ip| Record::from_rdata(owner.clone(), ttl, RData::A(A(*ip))))
+                        .collect(),
+                    RecordType::AAAA => zone
+                        .aaaa
+                        .iter()
+                        .map(|ip| Record::from_rdata(owner.clone(), ttl, RData::AAAA(AAAA(*ip))))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if records.is_empty() {
+                    reply.add_authority(soa());
+                } else {
+                    reply.add_answers(records);
+                }
+            }
+        },
+    }
+    reply.to_vec().ok()
+}

@@ -1,0 +1,160 @@
+//! `leadcheck batch` end to end: a CSV export through a running server.
+
+use std::io::Write;
+use std::process::Command;
+
+use leadcheck::testkit::DnsServer;
+
+use crate::support::Server;
+
+const HEADER: &str = "First Name,LastName,EMAIL,phone_number,Country,Company,Title,LeadSource,LeadCreationDateTime,CRM Id";
+
+/// Row i of the export; every 100th row repeats row i-1's person (gmail dots and case),
+/// every 97th is short a field, every 89th has a field that is not UTF-8.
+fn row(i: usize) -> Vec<u8> {
+    if i % 97 == 50 {
+        return format!("Broken,Row{i},broken{i}@contoso.test\n").into_bytes();
+    }
+    if i % 89 == 40 {
+        let mut line = b"Bad\x00,".to_vec();
+        line.extend_from_slice(b"Bytes\xff\xfe,");
+        line.extend_from_slice(
+            format!("bad{i}@contoso.test,,US,Contoso,CTO,AzurePortal-Create | a.b,,id{i}\n")
+                .as_bytes(),
+        );
+        return line;
+    }
+    let email = if i % 100 == 99 {
+        format!("Lead.{}@GMail.com", i - 1)
+    } else if i.is_multiple_of(2) {
+        format!("lead{i}@gmail.com")
+    } else {
+        format!("person{i}@contoso.test")
+    };
+    let phone = format!("+1 202 55{:01} {:04}", i % 10, (i * 7) % 10_000);
+    format!(
+        "Ann,Lee {i},{email},{phone},United States,Contoso,VP Sales,AppSource (SPZA)-StartTestDrive | contoso.addon,2026-11-20 10:00:00,id{i}\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_csv_export_is_assessed_row_by_row() {
+    let dns = DnsServer::start().await.unwrap();
+    dns.mx("contoso.test", &[(10, "mx.contoso.test")]);
+    dns.mx("gmail.com", &[(5, "gmail-smtp-in.l.google.com")]);
+    let server = Server::start(dns.addr(), &[]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("leads.csv");
+    let output = dir.path().join("results.csv");
+    let mut file = std::fs::File::create(&input).unwrap();
+    writeln!(file, "{HEADER}").unwrap();
+    let rows = 1200;
+    for i in 0..rows {
+        file.write_all(&row(i)).unwrap();
+    }
+    drop(file);
+
+    let run = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args(["batch", "--server", &server.url(), "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(["--dedup", "--chunk", "100", "--quiet"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "batch failed: {stderr}");
+
+    let malformed: Vec<usize> = (0..rows).filter(|i| i % 97 == 50 || i % 89 == 40).collect();
+    let duplicates: Vec<usize> = (0..rows)
+        .filter(|i| i % 100 == 99 && !malformed.contains(i) && !malformed.contains(&(i - 1)))
+        .collect();
+    assert!(stderr.contains(&format!("rejected {}", malformed.len())), "{stderr}");
+    assert!(stderr.contains(&format!("duplicates dropped {}", duplicates.len())), "{stderr}");
+
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(&output)
+        .unwrap();
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(headers.len(), 10 + 6);
+    assert_eq!(&headers[9], "CRM Id");
+    assert_eq!(&headers[10], "EmailValidity");
+    assert_eq!(&headers[15], "DedupKey");
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let expected: Vec<usize> = (0..rows).filter(|i| !duplicates.contains(i)).collect();
+    assert_eq!(records.len(), expected.len());
+    for (record, &i) in records.iter().zip(&expected) {
+        let reasons = &record[record.len() - 2];
+        if malformed.contains(&i) {
+            assert!(reasons.starts_with("row.malformed: line"), "row {i}: {record:?}");
+            assert_eq!(&record[record.len() - 6], "", "row {i}");
+            continue;
+        }
+        assert_eq!(&record[9], format!("id{i}"), "unknown columns are kept, in order");
+        assert_eq!(&record[10], "Valid", "row {i}: {record:?}");
+        let key = &record[15];
+        if i.is_multiple_of(2) || i % 100 == 99 {
+            let n = if i % 100 == 99 { i - 1 } else { i };
+            assert_eq!(key, format!("email:lead{n}@gmail.com"), "row {i}");
+        } else {
+            assert_eq!(key, format!("email:person{i}@contoso.test"), "row {i}");
+        }
+        let score: u32 = record[13].parse().unwrap();
+        assert!(score <= 100);
+    }
+}
+
+#[test]
+fn an_unreachable_server_fails_fast_with_a_clear_message() {
+    // A port nothing listens on: bind, note it, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("leads.csv");
+    std::fs::write(&input, format!("{HEADER}\n")).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args(["batch", "--server", &format!("http://127.0.0.1:{port}")])
+        .arg("--input")
+        .arg(&input)
+        .args(["--output", "-", "--connect-timeout-ms", "2000"])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("cannot reach server"), "{stderr}");
+}
+
+#[tokio::test]
+async fn json_lines_in_and_out() {
+    let dns = DnsServer::start().await.unwrap();
+    dns.mx("contoso.test", &[(10, "mx.contoso.test")]);
+    let server = Server::start(dns.addr(), &[]);
+    let input = "{\"firstName\":\"Ann\",\"email\":\"ann@contoso.test\",\"createdAt\":\"2026-11-20T10:00:00Z\"}\nnot json\n{\"email\":\"bob@contoso.test\"}\n";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args(["batch", "--server", &server.url(), "--input", "-", "--output", "-"])
+        .args(["--format", "jsonl", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["requestId"], "1");
+    assert_eq!(lines[0]["email"]["validity"], "EMAIL_VALIDITY_VALID");
+    assert_eq!(lines[1]["reasons"][0]["code"], "row.malformed");
+    assert_eq!(lines[2]["dedupKey"], "email:bob@contoso.test");
+}

@@ -1,0 +1,109 @@
+//! AssessLead and the AssessLeads stream.
+
+use leadcheck::pb;
+use leadcheck::testkit::DnsServer;
+
+use crate::support::Server;
+
+fn lead(i: usize) -> pb::Lead {
+    pb::Lead {
+        first_name: "Ana".into(),
+        last_name: format!("García {i}"),
+        email: format!("ana.garcia{i}@contoso.test"),
+        phone: "+44 20 7183 8750".into(),
+        country: "GB".into(),
+        company: "Contoso".into(),
+        title: "Directora de Ventas".into(),
+        lead_source: "AzureMarketplace-INS | contoso.crm-addon".into(),
+        created_at: None,
+    }
+}
+
+#[tokio::test]
+async fn assess_lead_explains_its_score() {
+    let dns = DnsServer::start().await.unwrap();
+    dns.mx("contoso.test", &[(10, "mx.contoso.test")]);
+    let server = Server::start(dns.addr(), &[]);
+    let mut client = server.client().await;
+    let a = client
+        .assess_lead(pb::AssessLeadRequest {
+            request_id: "req-1".into(),
+            lead: Some(lead(1)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(a.request_id, "req-1");
+    assert_eq!(a.email.as_ref().unwrap().validity(), pb::EmailValidity::Valid);
+    assert_eq!(a.phone.as_ref().unwrap().validity(), pb::PhoneValidity::Valid);
+    let source = a.source.as_ref().unwrap();
+    assert_eq!(source.source(), pb::Source::AzureMarketplace);
+    assert_eq!(source.action(), pb::Action::Install);
+    assert_eq!(source.publisher_id, "contoso");
+    assert_eq!(source.offer_id, "crm-addon");
+    assert!(!a.factors.is_empty());
+    assert!(!a.model_version.is_empty());
+    assert_eq!(a.dedup_key, "email:ana.garcia1@contoso.test");
+    assert!(a.score <= 100);
+    assert_eq!(a.quality(), pb::LeadQuality::High, "{a:?}");
+
+    // Do-not-contact is always LOW, whatever else the lead has.
+    let mut dnc = lead(2);
+    dnc.lead_source = "AppSource (SPZA)-DNC | contoso.crm-addon".into();
+    let a = client
+        .assess_lead(pb::AssessLeadRequest {
+            request_id: "req-2".into(),
+            lead: Some(dnc),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(a.quality(), pb::LeadQuality::Low, "{a:?}");
+}
+
+#[tokio::test]
+async fn the_stream_answers_every_lead_in_order_and_survives_bad_ones() {
+    let dns = DnsServer::start().await.unwrap();
+    dns.mx("contoso.test", &[(10, "mx.contoso.test")]);
+    let server = Server::start(dns.addr(), &["--stream-in-flight", "8"]);
+    let mut client = server.client().await;
+    let requests: Vec<pb::AssessLeadRequest> = (0..500)
+        .map(|i| {
+            let mut lead = lead(i);
+            if i % 50 == 7 {
+                // Over the field limit: its own verdict, the stream goes on.
+                lead.company = "x".repeat(10_000);
+            }
+            if i % 50 == 9 {
+                lead.email = "not an email".into();
+                lead.lead_source = "garbage".into();
+            }
+            pb::AssessLeadRequest {
+                request_id: format!("r{i}"),
+                lead: Some(lead),
+            }
+        })
+        .collect();
+    let mut stream = client
+        .assess_leads(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut answers = Vec::new();
+    while let Some(answer) = stream.message().await.unwrap() {
+        answers.push(answer);
+    }
+    assert_eq!(answers.len(), 500);
+    for (i, a) in answers.iter().enumerate() {
+        assert_eq!(a.request_id, format!("r{i}"));
+        if i % 50 == 7 {
+            assert_eq!(a.reasons[0].code, "request.field_too_long");
+            assert!(a.reasons[0].message.contains("lead.company"));
+            assert_eq!(a.quality(), pb::LeadQuality::Low);
+        } else if i % 50 == 9 {
+            assert_eq!(a.email.as_ref().unwrap().validity(), pb::EmailValidity::Invalid);
+        } else {
+            assert_eq!(a.email.as_ref().unwrap().validity(), pb::EmailValidity::Valid);
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real `leadcheck` binary, a real DNS server on loopback, tonic
+//! clients and grpcurl. One test binary, so it links once.
+
+mod batch;
+mod email;
+mod foundation;
+mod grpcurl;
+mod lead;
+mod phone;
+mod security;
+mod support;

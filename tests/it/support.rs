@@ -1,0 +1,123 @@
+//! Starts the real `leadcheck` binary on an ephemeral loopback port and connects to it.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use leadcheck::pb::lead_check_client::LeadCheckClient;
+use tonic::transport::Channel;
+
+/// A running `leadcheck serve`, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// Everything the server wrote to stderr (its logs), collected by a thread.
+    pub logs: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `leadcheck serve --listen 127.0.0.1:0` with the given DNS server and flags.
+    pub fn start(dns: SocketAddr, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "serve".to_string(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--dns-server".into(),
+            dns.to_string(),
+        ];
+        // Short DNS waits unless the test sets its own.
+        for (flag, value) in [("--dns-timeout-ms", "300"), ("--dns-attempts", "1")] {
+            if !extra.contains(&flag) {
+                args.extend([flag.to_string(), value.to_string()]);
+            }
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Server::start_args(&args)
+    }
+
+    /// Starts `leadcheck` with exactly these arguments.
+    pub fn start_args(args: &[String]) -> Server {
+        Server::start_env(args, &[])
+    }
+
+    /// Starts `leadcheck` with these arguments and environment variables.
+    pub fn start_env(args: &[String], env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+            .args(args)
+            .env_remove("LEADCHECK_LOG")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start leadcheck");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut logs = sink.lock().unwrap();
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("leadcheck listening on ") {
+                    let _ = tx.send(addr.parse::<SocketAddr>().expect("address"));
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("leadcheck did not start; logs:\n{}", logs.lock().unwrap());
+            }
+        };
+        Server { child, addr, logs }
+    }
+
+    /// Returns `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Connects a LeadCheck client.
+    pub async fn client(&self) -> LeadCheckClient<Channel> {
+        LeadCheckClient::connect(self.url()).await.expect("connect")
+    }
+
+    /// Connects a raw channel (health, reflection).
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url())
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// Sends a signal to the server process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Returns the logs so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
