@@ -151,21 +151,21 @@ pub const DNS_TIMEOUT: &str = "dns.timeout";
 /// The DNS lookup failed otherwise. UNKNOWN.
 pub const DNS_ERROR: &str = "dns.error";
 /// The SMTP probe: the server accepted the mailbox.
-pub const SMTP_ACCEPTED: &str = "smtp.accepted";
+pub const SMTP_ACCEPTED: &str = super::smtp::codes::ACCEPTED;
 /// The SMTP probe: a permanent rejection of the mailbox (550/551/553, 5.1.x). INVALID.
-pub const SMTP_REJECTED: &str = "smtp.rejected";
+pub const SMTP_REJECTED: &str = super::smtp::codes::REJECTED;
 /// The SMTP probe: the server refused us, not the mailbox (5.7.x, 554): says nothing.
-pub const SMTP_POLICY: &str = "smtp.policy";
+pub const SMTP_POLICY: &str = super::smtp::codes::POLICY;
 /// The SMTP probe: a temporary failure (4xx); retry later.
-pub const SMTP_TEMPORARY: &str = "smtp.temporary";
+pub const SMTP_TEMPORARY: &str = super::smtp::codes::TEMPORARY;
 /// The SMTP probe: greylisted (450/451 4.7.1); retry later.
-pub const SMTP_GREYLISTED: &str = "smtp.greylisted";
+pub const SMTP_GREYLISTED: &str = super::smtp::codes::GREYLISTED;
 /// The SMTP probe: no exchanger could be reached.
-pub const SMTP_UNREACHABLE: &str = "smtp.unreachable";
+pub const SMTP_UNREACHABLE: &str = super::smtp::codes::UNREACHABLE;
 /// The SMTP probe: every exchanger resolves to a private address; not probed (SSRF guard).
-pub const SMTP_SKIPPED_PRIVATE: &str = "smtp.skipped_private";
+pub const SMTP_SKIPPED_PRIVATE: &str = super::smtp::codes::SKIPPED_PRIVATE;
 /// The SMTP probe: the domain accepts any mailbox (catch-all).
-pub const SMTP_CATCH_ALL: &str = "smtp.catch_all";
+pub const SMTP_CATCH_ALL: &str = super::smtp::codes::CATCH_ALL;
 
 /// Every DNS and SMTP code, for the README table check.
 pub const DNS_AND_SMTP: &[&str] = &[
@@ -194,7 +194,10 @@ mod readme_tests {
     fn every_email_code_is_documented_in_the_readme() {
         let readme = include_str!("../../README.md");
         for code in super::SYNTAX_AND_LISTS.iter().chain(super::DNS_AND_SMTP) {
-            assert!(readme.contains(&format!("`{code}`")), "README lacks `{code}`");
+            assert!(
+                readme.contains(&format!("`{code}`")),
+                "README lacks `{code}`"
+            );
         }
     }
 }

@@ -7,8 +7,6 @@ pub mod codes;
 pub mod dns;
 pub mod lists;
 pub mod smtp;
-#[doc(hidden)]
-pub mod smtp_responder;
 pub mod suggest;
 pub mod syntax;
 
@@ -271,7 +269,9 @@ fn probe_label(outcome: &Outcome) -> &'static str {
         Outcome::Accepted => "accepted",
         Outcome::Rejected { .. } => "rejected",
         Outcome::Policy { .. } => "policy",
-        Outcome::Temporary { greylisted: true, .. } => "greylisted",
+        Outcome::Temporary {
+            greylisted: true, ..
+        } => "greylisted",
         Outcome::Temporary { .. } => "temporary",
         Outcome::Unreachable { .. } => "unreachable",
         Outcome::SkippedPrivate => "skipped_private",
@@ -280,37 +280,28 @@ fn probe_label(outcome: &Outcome) -> &'static str {
 
 /// Explains the probe's outcome; the server's reply is quoted, never our address.
 fn probe_reason(outcome: &Outcome) -> Reason {
-    match outcome {
-        Outcome::Accepted => Reason::new(codes::SMTP_ACCEPTED, "the mail server accepted the mailbox"),
-        Outcome::Rejected { reply } => Reason::new(
-            codes::SMTP_REJECTED,
-            format!("the mail server rejected the mailbox: {reply}"),
-        ),
-        Outcome::Policy { reply } => Reason::new(
-            codes::SMTP_POLICY,
-            format!("the mail server refused the probe itself, not the mailbox: {reply}"),
-        ),
-        Outcome::Temporary { reply, greylisted } => Reason::new(
-            if *greylisted {
-                codes::SMTP_GREYLISTED
-            } else {
-                codes::SMTP_TEMPORARY
-            },
-            format!("temporary failure, retry later: {reply}"),
-        ),
-        Outcome::Unreachable { detail } => Reason::new(
-            codes::SMTP_UNREACHABLE,
-            format!("no mail exchanger could be reached: {detail}"),
-        ),
-        Outcome::SkippedPrivate => Reason::new(
-            codes::SMTP_SKIPPED_PRIVATE,
-            "every exchanger resolves to a private or loopback address: not probed",
-        ),
-    }
+    let message = match outcome {
+        Outcome::Accepted => "the mail server accepted the mailbox".to_string(),
+        Outcome::Rejected { reply } => format!("the mail server rejected the mailbox: {reply}"),
+        Outcome::Policy { reply } => {
+            format!("the mail server refused the probe itself, not the mailbox: {reply}")
+        }
+        Outcome::Temporary { reply, .. } => format!("temporary failure, retry later: {reply}"),
+        Outcome::Unreachable { detail } => {
+            format!("no mail exchanger could be reached: {detail}")
+        }
+        Outcome::SkippedPrivate => {
+            "every exchanger resolves to a private or loopback address: not probed".to_string()
+        }
+    };
+    Reason::new(outcome.code(), message)
 }
 
 impl smtp::HostResolver for MailRoutes {
-    fn resolve<'a>(&'a self, host: &'a str) -> Pin<Box<dyn Future<Output = Vec<IpAddr>> + Send + 'a>> {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Vec<IpAddr>> + Send + 'a>> {
         Box::pin(self.host_ips(host))
     }
 }

@@ -8,4 +8,5 @@ mod grpcurl;
 mod lead;
 mod phone;
 mod security;
+mod smtp;
 mod support;

@@ -1,0 +1,1045 @@
+//! Tests of the SMTP probe against the scripted responder on 127.0.0.1, and of the reply
+//! reading rules. Only 127.0.0.1 is ever dialled.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::testkit::smtp_server::{Script, SmtpResponder, StaticResolver};
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// Settings for a responder on loopback; generous timeouts so a loaded machine passes.
+fn config(port: u16) -> ProbeConfig {
+    ProbeConfig {
+        port,
+        allow_private: true,
+        connect_timeout: Duration::from_secs(10),
+        command_timeout: Duration::from_secs(10),
+        ..ProbeConfig::default()
+    }
+}
+
+/// Settings whose command timeout is short, for the tests where a server stalls.
+fn impatient(port: u16) -> ProbeConfig {
+    ProbeConfig {
+        command_timeout: Duration::from_millis(700),
+        ..config(port)
+    }
+}
+
+/// A prober whose exchangers `hosts` all resolve to 127.0.0.1.
+fn prober(cfg: ProbeConfig, hosts: &[&str]) -> Prober {
+    let resolver = hosts
+        .iter()
+        .fold(StaticResolver::new(), |r, host| r.with(host, &[LOOPBACK]));
+    Prober::new(cfg, Arc::new(resolver))
+}
+
+fn mx(hosts: &[&str]) -> Vec<String> {
+    hosts.iter().map(|host| host.to_string()).collect()
+}
+
+async fn start(script: Script) -> SmtpResponder {
+    match SmtpResponder::start(script).await {
+        Ok(responder) => responder,
+        Err(e) => panic!("the responder cannot bind 127.0.0.1: {e}"),
+    }
+}
+
+/// A port on 127.0.0.1 nothing listens on.
+async fn closed_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn target(host: &str, port: u16) -> Target {
+    Target {
+        host: host.to_string(),
+        addr: SocketAddr::new(LOOPBACK, port),
+    }
+}
+
+fn reply(code: u16, text: &str) -> Reply {
+    Reply {
+        code,
+        text: text.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sessions against the responder
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn accepted_mailbox_at_a_domain_that_rejects_others() {
+    let responder = start(
+        Script::new()
+            .rcpt_reply("alice", "250 2.1.5 ok")
+            .default_rcpt_reply("550 5.1.1 user unknown"),
+    )
+    .await;
+    let prober = prober(config(responder.port()), &["mx1.example.test"]);
+    let result = prober
+        .probe(
+            "Alice@example.test",
+            "example.test",
+            &mx(&["mx1.example.test"]),
+        )
+        .await;
+    assert_eq!(
+        result,
+        ProbeResult {
+            outcome: Outcome::Accepted,
+            catch_all: false,
+            host: Some("mx1.example.test".to_string()),
+        }
+    );
+    // The mailbox, then the random catch-all mailbox, in one session closed with QUIT.
+    let recipients = responder.recipients();
+    assert_eq!(recipients.len(), 2);
+    assert_eq!(recipients[0], "Alice@example.test");
+    assert!(recipients[1].starts_with("lc-"), "{recipients:?}");
+    assert!(recipients[1].ends_with("@example.test"));
+    assert_eq!(
+        recipients[1].len(),
+        "lc-".len() + 16 + "@example.test".len()
+    );
+    assert_eq!(responder.sessions(), 1);
+    assert_eq!(responder.quits(), 1);
+    assert_eq!(responder.data_commands(), 0);
+}
+
+#[tokio::test]
+async fn rejected_mailbox_quotes_the_reply_without_the_address() {
+    let responder = start(Script::new().default_rcpt_reply(
+        "550 5.1.1 <bob.smith@example.test>: Recipient address rejected: User unknown",
+    ))
+    .await;
+    let prober = prober(config(responder.port()), &["mx1.example.test"]);
+    let result = prober
+        .probe(
+            "bob.smith@example.test",
+            "example.test",
+            &mx(&["mx1.example.test"]),
+        )
+        .await;
+    assert_eq!(
+        result.outcome,
+        Outcome::Rejected {
+            reply: "550 5.1.1 <***@example.test>: Recipient address rejected: User unknown"
+                .to_string()
+        }
+    );
+    assert!(!result.catch_all);
+    // No catch-all probe after a rejection.
+    assert_eq!(responder.rcpt_count(), 1);
+    assert_eq!(responder.quits(), 1);
+}
+
+#[tokio::test]
+async fn multi_line_rejection_is_one_line() {
+    let responder = start(Script::new().default_rcpt_reply(
+        "550-5.1.1 The email account that you tried to reach does not exist. Please try\r\n\
+         550-5.1.1 double-checking the recipient's email address for typos or\r\n\
+         550 5.1.1 unnecessary spaces.",
+    ))
+    .await;
+    let prober = prober(config(responder.port()), &["mx.example.test"]);
+    let result = prober
+        .probe(
+            "nobody@example.test",
+            "example.test",
+            &mx(&["mx.example.test"]),
+        )
+        .await;
+    assert_eq!(
+        result.outcome,
+        Outcome::Rejected {
+            reply: "550 5.1.1 The email account that you tried to reach does not exist. \
+                    Please try double-checking the recipient's email address for typos or \
+                    unnecessary spaces."
+                .to_string()
+        }
+    );
+}
+
+#[tokio::test]
+async fn blocklist_rejection_is_policy_even_with_550() {
+    let responder = start(Script::new().default_rcpt_reply(
+        "550 5.7.1 Service unavailable; client [192.0.2.7] blocked using zen.spamhaus.org",
+    ))
+    .await;
+    let prober = prober(config(responder.port()), &["mx.example.test"]);
+    let result = prober
+        .probe(
+            "carol@example.test",
+            "example.test",
+            &mx(&["mx.example.test"]),
+        )
+        .await;
+    assert!(
+        matches!(&result.outcome, Outcome::Policy { reply } if reply.contains("spamhaus")),
+        "{result:?}"
+    );
+    assert_eq!(result.outcome.code(), codes::POLICY);
+}
+
+#[tokio::test]
+async fn refused_greeting_is_policy_and_still_gets_quit() {
+    let responder = start(Script::new().greeting("554 5.7.1 no service for you")).await;
+    let prober = prober(
+        config(responder.port()),
+        &["mx1.example.test", "mx2.example.test"],
+    );
+    let result = prober
+        .probe(
+            "dave@example.test",
+            "example.test",
+            &mx(&["mx1.example.test"]),
+        )
+        .await;
+    assert_eq!(
+        result,
+        ProbeResult {
+            outcome: Outcome::Policy {
+                reply: "554 5.7.1 no service for you".to_string()
+            },
+            catch_all: false,
+            host: Some("mx1.example.test".to_string()),
+        }
+    );
+    assert_eq!(responder.rcpt_count(), 0);
+    assert_eq!(
+        responder.quits(),
+        1,
+        "RFC 5321 3.1: QUIT after a 554 greeting"
+    );
+}
+
+#[tokio::test]
+async fn refused_sender_is_policy_not_a_mailbox_rejection() {
+    let responder = start(
+        Script::new().mail_reply("553 5.1.8 <probe@leadcheck.localhost>: Sender address rejected"),
+    )
+    .await;
+    let prober = prober(config(responder.port()), &["mx.example.test"]);
+    let result = prober
+        .probe(
+            "erin@example.test",
+            "example.test",
+            &mx(&["mx.example.test"]),
+        )
+        .await;
+    assert_eq!(
+        result.outcome,
+        Outcome::Policy {
+            reply: "553 5.1.8 <***@leadcheck.localhost>: Sender address rejected".to_string()
+        }
+    );
+    assert_eq!(responder.rcpt_count(), 0);
+}
+
+#[tokio::test]
+async fn greylisting_is_temporary_with_the_flag() {
+    let responder = start(
+        Script::new()
+            .rcpt_reply("grey", "451 4.7.1 Please try again later")
+            .rcpt_reply("full", "452 4.2.2 Mailbox full"),
+    )
+    .await;
+    let prober = prober(config(responder.port()), &["mx.example.test"]);
+    let grey = prober
+        .probe(
+            "grey@example.test",
+            "example.test",
+            &mx(&["mx.example.test"]),
+        )
+        .await;
+    assert_eq!(
+        grey.outcome,
+        Outcome::Temporary {
+            reply: "451 4.7.1 Please try again later".to_string(),
+            greylisted: true,
+        }
+    );
+    assert_eq!(grey.outcome.code(), codes::GREYLISTED);
+    let full = prober
+        .probe(
+            "full@example.test",
+            "example.test",
+            &mx(&["mx.example.test"]),
+        )
+        .await;
+    assert_eq!(
+        full.outcome,
+        Outcome::Temporary {
+            reply: "452 4.2.2 Mailbox full".to_string(),
+            greylisted: false,
+        }
+    );
+    assert_eq!(full.outcome.code(), codes::TEMPORARY);
+}
+
+#[tokio::test]
+async fn catch_all_is_found_once_per_domain() {
+    let responder = start(Script::new()).await;
+    let prober = prober(config(responder.port()), &["mx.example.test"]);
+    let hosts = mx(&["mx.example.test"]);
+    let first = prober.probe("a@example.test", "example.test", &hosts).await;
+    assert_eq!(first.outcome, Outcome::Accepted);
+    assert!(first.catch_all);
+    let second = prober.probe("b@example.test", "example.test", &hosts).await;
+    assert_eq!(second.outcome, Outcome::Accepted);
+    assert!(
+        second.catch_all,
+        "the cached finding applies to the second mailbox"
+    );
+    // a, the random mailbox, b: the catch-all was asked once.
+    assert_eq!(responder.rcpt_count(), 3);
+    assert_eq!(responder.sessions(), 2);
+    let random: Vec<String> = responder
+        .recipients()
+        .into_iter()
+        .filter(|r| r.starts_with("lc-"))
+        .collect();
+    assert_eq!(random.len(), 1);
+}
+
+#[tokio::test]
+async fn cached_result_makes_no_new_session() {
+    let responder = start(Script::new().default_rcpt_reply("550 5.1.1 no such user")).await;
+    let prober = prober(config(responder.port()), &["mx.example.test"]);
+    let hosts = mx(&["mx.example.test"]);
+    let first = prober
+        .probe("Frank@Example.test", "example.test", &hosts)
+        .await;
+    let second = prober
+        .probe("frank@example.test", "example.test", &hosts)
+        .await;
+    assert!(
+        matches!(first.outcome, Outcome::Rejected { .. }),
+        "{first:?}"
+    );
+    assert_eq!(first, second);
+    assert_eq!(responder.sessions(), 1);
+}
+
+#[tokio::test]
+async fn refused_connection_falls_through_to_the_next_exchanger() {
+    let responder = start(Script::new().default_rcpt_reply("550 5.1.1 unknown")).await;
+    let closed = closed_port().await;
+    let prober = prober(config(responder.port()), &[]);
+    // The port is global to a prober, so two ports need explicit targets.
+    let targets = [
+        target("mx1.example.test", closed),
+        target("mx2.example.test", responder.port()),
+    ];
+    let result = prober
+        .probe_targets("gina@example.test", "example.test", &targets)
+        .await;
+    assert!(
+        matches!(result.outcome, Outcome::Rejected { .. }),
+        "{result:?}"
+    );
+    assert_eq!(result.host.as_deref(), Some("mx2.example.test"));
+    assert_eq!(responder.sessions(), 1);
+}
+
+#[tokio::test]
+async fn stalled_exchanger_times_out_and_the_next_one_answers() {
+    // One responder plays both: its first session never greets, its second answers.
+    let responder = start(Script::new().stall_first_sessions(1)).await;
+    let prober = prober(impatient(responder.port()), &[]);
+    let targets = [
+        target("mx1.example.test", responder.port()),
+        target("mx2.example.test", responder.port()),
+    ];
+    let result = prober
+        .probe_targets("hank@example.test", "example.test", &targets)
+        .await;
+    assert_eq!(result.outcome, Outcome::Accepted);
+    assert_eq!(result.host.as_deref(), Some("mx2.example.test"));
+    assert_eq!(responder.sessions(), 2);
+}
+
+#[tokio::test]
+async fn every_exchanger_failing_is_unreachable() {
+    let responder = start(Script::new().stall_greeting()).await;
+    let closed = closed_port().await;
+    let prober = prober(impatient(responder.port()), &[]);
+    let targets = [
+        target("mx1.example.test", closed),
+        target("mx2.example.test", responder.port()),
+    ];
+    let result = prober
+        .probe_targets("ivan@example.test", "example.test", &targets)
+        .await;
+    match &result.outcome {
+        Outcome::Unreachable { detail } => {
+            assert!(
+                detail.contains("mx1.example.test [127.0.0.1]: connect failed"),
+                "{detail}"
+            );
+            assert!(
+                detail.contains("mx2.example.test [127.0.0.1]: no greeting"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected unreachable, got {other:?}"),
+    }
+    assert_eq!(result.host, None);
+    assert_eq!(result.outcome.code(), codes::UNREACHABLE);
+}
+
+#[tokio::test]
+async fn a_stalled_reply_to_rcpt_times_out() {
+    let responder = start(Script::new().rcpt_delay(Duration::from_secs(5))).await;
+    let prober = prober(impatient(responder.port()), &["mx.example.test"]);
+    let result = prober
+        .probe(
+            "judy@example.test",
+            "example.test",
+            &mx(&["mx.example.test"]),
+        )
+        .await;
+    assert!(
+        matches!(&result.outcome, Outcome::Unreachable { detail } if detail.contains("timed out")),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn unavailable_exchangers_leave_a_temporary_outcome() {
+    let responder = start(Script::new().greeting("421 4.3.2 service not available")).await;
+    let prober = prober(config(responder.port()), &[]);
+    let targets = [
+        target("mx1.example.test", responder.port()),
+        target("mx2.example.test", responder.port()),
+    ];
+    let result = prober
+        .probe_targets("kim@example.test", "example.test", &targets)
+        .await;
+    assert_eq!(
+        result.outcome,
+        Outcome::Temporary {
+            reply: "421 4.3.2 service not available".to_string(),
+            greylisted: false,
+        }
+    );
+    assert_eq!(result.host.as_deref(), Some("mx1.example.test"));
+    // Both exchangers were asked: a 421 greeting sends the probe to the next one.
+    assert_eq!(responder.sessions(), 2);
+}
+
+#[tokio::test]
+async fn private_exchangers_are_never_dialled_by_default() {
+    let responder = start(Script::new()).await;
+    let cfg = ProbeConfig {
+        allow_private: false,
+        ..config(responder.port())
+    };
+    let prober = prober(cfg, &["mx.example.test"]);
+    let result = prober
+        .probe(
+            "lee@example.test",
+            "example.test",
+            &mx(&["mx.example.test"]),
+        )
+        .await;
+    assert_eq!(result, ProbeResult::without_host(Outcome::SkippedPrivate));
+    assert_eq!(result.outcome.code(), codes::SKIPPED_PRIVATE);
+    assert_eq!(responder.sessions(), 0);
+}
+
+#[tokio::test]
+async fn targets_keep_public_addresses_in_order_and_drop_private_ones() {
+    // Only lists addresses: nothing here is dialled.
+    let public_v4 = IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8));
+    let public_v6: IpAddr = "2a00:1450:4001::1b".parse().unwrap();
+    let resolver = StaticResolver::new()
+        .with(
+            "mx1.example.test",
+            &[IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)), public_v4],
+        )
+        .with(
+            "mx2.example.test",
+            &[public_v6, public_v4, IpAddr::V4(Ipv4Addr::new(1, 1, 1, 1))],
+        )
+        .with("mx3.example.test", &[IpAddr::V4(Ipv4Addr::new(9, 9, 9, 9))])
+        .with("mx4.example.test", &[IpAddr::V4(Ipv4Addr::new(4, 4, 4, 4))]);
+    let prober = Prober::new(ProbeConfig::default(), Arc::new(resolver));
+    let hosts = mx(&[
+        "MX1.example.test.",
+        "mx1.example.test",
+        "nowhere.example.test",
+        "mx2.example.test",
+        "mx3.example.test",
+        "mx4.example.test",
+    ]);
+    let targets = prober.targets(&hosts).await.unwrap();
+    let listed: Vec<(String, SocketAddr)> = targets.into_iter().map(|t| (t.host, t.addr)).collect();
+    assert_eq!(
+        listed,
+        vec![
+            (
+                "mx1.example.test".to_string(),
+                SocketAddr::new(public_v4, 25)
+            ),
+            // 8.8.8.8 was listed already; at most two addresses per host.
+            (
+                "mx2.example.test".to_string(),
+                SocketAddr::new(public_v6, 25)
+            ),
+            (
+                "mx2.example.test".to_string(),
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::new(1, 1, 1, 1)), 25)
+            ),
+            // max_hosts = 3 distinct names: mx1, nowhere, mx2; mx3 and mx4 are not tried.
+        ]
+    );
+}
+
+#[tokio::test]
+async fn no_usable_exchanger_is_reported() {
+    let resolver = StaticResolver::new()
+        .with(
+            "private.example.test",
+            &[IpAddr::V4(Ipv4Addr::new(192, 168, 1, 1))],
+        )
+        .with(
+            "meta.example.test",
+            &[IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254))],
+        );
+    let prober = Prober::new(ProbeConfig::default(), Arc::new(resolver));
+    assert_eq!(
+        prober
+            .targets(&mx(&["private.example.test", "meta.example.test"]))
+            .await,
+        Err(Outcome::SkippedPrivate)
+    );
+    assert_eq!(
+        prober.targets(&mx(&["nowhere.example.test"])).await,
+        Err(Outcome::Unreachable {
+            detail: "nowhere.example.test: no address".to_string()
+        })
+    );
+    assert_eq!(
+        prober.targets(&[]).await,
+        Err(Outcome::Unreachable {
+            detail: "the domain has no mail exchanger to probe".to_string()
+        })
+    );
+}
+
+#[tokio::test]
+async fn per_domain_limit_bounds_concurrent_sessions() {
+    async fn max_concurrent(per_domain: usize) -> (usize, usize) {
+        let responder = start(
+            Script::new()
+                .default_rcpt_reply("550 5.1.1 unknown")
+                .rcpt_delay(Duration::from_millis(100)),
+        )
+        .await;
+        let cfg = ProbeConfig {
+            per_domain_concurrency: per_domain,
+            ..config(responder.port())
+        };
+        let prober = Arc::new(prober(cfg, &["mx.example.test"]));
+        let mut probes = tokio::task::JoinSet::new();
+        for i in 0..5 {
+            let prober = prober.clone();
+            probes.spawn(async move {
+                prober
+                    .probe(
+                        &format!("user{i}@example.test"),
+                        "example.test",
+                        &mx(&["mx.example.test"]),
+                    )
+                    .await
+            });
+        }
+        while let Some(result) = probes.join_next().await {
+            let result = result.unwrap();
+            assert!(
+                matches!(result.outcome, Outcome::Rejected { .. }),
+                "{result:?}"
+            );
+        }
+        (responder.max_concurrent_sessions(), responder.sessions())
+    }
+    assert_eq!(max_concurrent(1).await, (1, 5));
+    // The control: without the limit the same probes do overlap, so the check above
+    // can fail.
+    let (unbounded, sessions) = max_concurrent(5).await;
+    assert!(unbounded > 1, "{unbounded}");
+    assert_eq!(sessions, 5);
+}
+
+#[tokio::test]
+async fn non_ascii_mailbox_needs_smtputf8() {
+    let plain = start(Script::new().ehlo_reply("250 responder.test")).await;
+    let prober_plain = prober(config(plain.port()), &["mx.example.test"]);
+    let result = prober_plain
+        .probe(
+            "jürgen@example.test",
+            "example.test",
+            &mx(&["mx.example.test"]),
+        )
+        .await;
+    assert!(
+        matches!(&result.outcome, Outcome::Unreachable { detail } if detail.contains("SMTPUTF8")),
+        "{result:?}"
+    );
+    assert_eq!(plain.rcpt_count(), 0);
+    assert_eq!(plain.quits(), 1);
+
+    let utf8 = start(Script::new().default_rcpt_reply("550 5.1.1 unknown")).await;
+    let prober_utf8 = prober(config(utf8.port()), &["mx.example.test"]);
+    let result = prober_utf8
+        .probe(
+            "jürgen@example.test",
+            "example.test",
+            &mx(&["mx.example.test"]),
+        )
+        .await;
+    assert!(
+        matches!(result.outcome, Outcome::Rejected { .. }),
+        "{result:?}"
+    );
+    assert_eq!(utf8.recipients(), vec!["jürgen@example.test".to_string()]);
+}
+
+#[tokio::test]
+async fn an_address_lettre_cannot_write_is_not_probed() {
+    let responder = start(Script::new()).await;
+    let prober = prober(config(responder.port()), &["mx.example.test"]);
+    let result = prober
+        .probe("not an address", "example.test", &mx(&["mx.example.test"]))
+        .await;
+    assert!(
+        matches!(result.outcome, Outcome::Unreachable { .. }),
+        "{result:?}"
+    );
+    assert_eq!(responder.sessions(), 0);
+}
+
+#[test]
+fn the_probe_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let prober = Prober::new(ProbeConfig::default(), Arc::new(StaticResolver::new()));
+    let hosts = mx(&["mx.example.test"]);
+    let probe = prober.probe("a@example.test", "example.test", &hosts);
+    assert_send(&probe);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading replies
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn rcpt_refusals_are_read_by_the_documented_rules() {
+    use Refusal::*;
+    let cases: &[(u16, &str, Refusal)] = &[
+        (550, "5.1.1 user unknown", Mailbox),
+        (
+            550,
+            "5.1.1 <x@y.test>: Recipient address rejected: User unknown in relay recipient table",
+            Mailbox,
+        ),
+        (550, "no such user here", Mailbox),
+        (550, "mailbox unavailable", Mailbox),
+        (550, "something unclear happened", Mailbox),
+        (
+            551,
+            "User not local; please try <forward@elsewhere.test>",
+            Mailbox,
+        ),
+        (553, "5.1.3 bad recipient address syntax", Mailbox),
+        (
+            550,
+            "sorry, no mailbox here by that name. (#5.1.1)",
+            Mailbox,
+        ),
+        (
+            550,
+            "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+            Mailbox,
+        ),
+        (
+            550,
+            "5.2.1 mailbox disabled, not accepting messages",
+            Mailbox,
+        ),
+        (
+            550,
+            "5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+            Mailbox,
+        ),
+        (
+            550,
+            "5.5.0 Requested action not taken: mailbox unavailable",
+            Mailbox,
+        ),
+        (556, "5.1.10 domain does not accept mail", Mailbox),
+        (
+            550,
+            "5.7.1 Service unavailable; client host blocked using Spamhaus",
+            Us,
+        ),
+        (550, "5.7.1 Message rejected as spam", Us),
+        (550, "blacklisted by our filters", Us),
+        (550, "Your IP is blocklisted", Us),
+        (
+            550,
+            "5.1.1 <probe@x.test>: Sender address rejected: User unknown",
+            Us,
+        ),
+        (553, "5.1.8 Domain of sender address does not exist", Us),
+        (554, "5.7.1 <x@y.test>: Relay access denied", Us),
+        (554, "transaction failed", Us),
+        (554, "no such user", Us),
+        (
+            553,
+            "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+            Us,
+        ),
+        (550, "relay not permitted", Us),
+        (
+            550,
+            "Helo command rejected: need fully-qualified hostname",
+            Us,
+        ),
+        (501, "5.5.4 Syntax error in parameters", Us),
+        (500, "command unrecognized", Us),
+        (550, "5.3.2 system not accepting network messages", Us),
+        (552, "5.2.2 mailbox full", Transient),
+        (552, "message size exceeds fixed maximum", Transient),
+    ];
+    for (code, text, expected) in cases {
+        assert_eq!(
+            read_rcpt_refusal(&reply(*code, text)),
+            *expected,
+            "{code} {text}"
+        );
+    }
+}
+
+#[test]
+fn outcomes_depend_on_the_stage() {
+    let refused = reply(550, "5.1.1 user unknown");
+    assert!(matches!(
+        classify(Stage::RcptTo, &refused),
+        Outcome::Rejected { .. }
+    ));
+    assert!(matches!(
+        classify(Stage::MailFrom, &refused),
+        Outcome::Policy { .. }
+    ));
+    assert!(matches!(
+        classify(Stage::Handshake, &refused),
+        Outcome::Policy { .. }
+    ));
+    assert_eq!(
+        classify(Stage::Handshake, &reply(554, "no SMTP service here")),
+        Outcome::Policy {
+            reply: "554 no SMTP service here".to_string()
+        }
+    );
+    assert_eq!(
+        classify(Stage::RcptTo, &reply(552, "5.2.2 over quota")),
+        Outcome::Temporary {
+            reply: "552 5.2.2 over quota".to_string(),
+            greylisted: false
+        }
+    );
+}
+
+#[test]
+fn greylisting_is_recognised() {
+    let grey = |code, text| is_greylisting(&reply(code, text));
+    assert!(grey(451, "4.7.1 Try again later"));
+    assert!(grey(
+        450,
+        "4.7.1 <x@y.test>: Recipient address rejected: try later"
+    ));
+    assert!(grey(
+        450,
+        "4.2.0 <x@y.test>: Recipient address rejected: Greylisted, see postgrey"
+    ));
+    assert!(grey(451, "Greylisting in action, please come back later"));
+    assert!(grey(421, "4.7.0 graylisted"));
+    assert!(!grey(451, "4.3.0 temporary local problem"));
+    assert!(!grey(452, "4.7.1 too many recipients"));
+    assert!(!grey(421, "4.7.1 try again"));
+}
+
+#[test]
+fn enhanced_codes_are_parsed_only_when_they_agree_with_the_reply() {
+    let code = |c: u16, text: &str| reply(c, text).enhanced();
+    let e = |class, subject, detail| {
+        Some(Enhanced {
+            class,
+            subject,
+            detail,
+        })
+    };
+    assert_eq!(code(550, "5.1.1 user unknown"), e(5, 1, 1));
+    assert_eq!(code(550, "5.1.10 null MX"), e(5, 1, 10));
+    assert_eq!(code(550, "no mailbox (#5.1.1)"), e(5, 1, 1));
+    assert_eq!(code(550, "no mailbox (#5.1.1.)"), e(5, 1, 1));
+    assert_eq!(code(451, "4.7.1: later"), e(4, 7, 1));
+    assert_eq!(code(550, "4.7.1 contradicts the reply code"), None);
+    assert_eq!(code(550, "5.1 too short"), None);
+    assert_eq!(code(550, "5.1.1.1 too long"), None);
+    assert_eq!(code(550, "5.1234.1 subject too long"), None);
+    assert_eq!(code(550, "6.1.1 no such class"), None);
+    assert_eq!(code(550, ""), None);
+    assert_eq!(code(550, "#"), None);
+}
+
+#[test]
+fn quoted_replies_hide_local_parts_and_stay_short() {
+    let quoted = reply(
+        550,
+        "5.1.1 <john.doe@contoso.test>: rcpt=john.doe@contoso.test unknown\tuser",
+    )
+    .quoted();
+    assert_eq!(
+        quoted,
+        "550 5.1.1 <***@contoso.test>: rcpt=***@contoso.test unknown user"
+    );
+    assert_eq!(reply(554, "").quoted(), "554");
+    let long = reply(550, &"é".repeat(1000)).quoted();
+    assert_eq!(long.chars().count(), MAX_REPLY_CHARS + 1);
+    assert!(long.ends_with('…'));
+    assert_eq!(redact_addresses("(a@b@c.test)"), "(***@c.test)");
+    assert_eq!(redact_addresses("plain"), "plain");
+}
+
+#[test]
+fn outcome_codes_are_the_documented_ones() {
+    let reply = String::from("x");
+    let outcomes = [
+        (Outcome::Accepted, "smtp.accepted"),
+        (
+            Outcome::Rejected {
+                reply: reply.clone(),
+            },
+            "smtp.rejected",
+        ),
+        (
+            Outcome::Policy {
+                reply: reply.clone(),
+            },
+            "smtp.policy",
+        ),
+        (
+            Outcome::Temporary {
+                reply: reply.clone(),
+                greylisted: false,
+            },
+            "smtp.temporary",
+        ),
+        (
+            Outcome::Temporary {
+                reply,
+                greylisted: true,
+            },
+            "smtp.greylisted",
+        ),
+        (
+            Outcome::Unreachable {
+                detail: String::new(),
+            },
+            "smtp.unreachable",
+        ),
+        (Outcome::SkippedPrivate, "smtp.skipped_private"),
+    ];
+    for (outcome, code) in outcomes {
+        assert_eq!(outcome.code(), code);
+        assert!(codes::ALL.contains(&code));
+    }
+    let unique: std::collections::HashSet<_> = codes::ALL.iter().collect();
+    assert_eq!(unique.len(), codes::ALL.len());
+    assert!(codes::ALL.contains(&"smtp.catch_all"));
+}
+
+#[test]
+fn transient_outcomes_are_cached_briefly() {
+    let expiry = ByOutcome {
+        settled: Duration::from_secs(3600),
+        transient: Duration::from_secs(300),
+    };
+    let ttl = |outcome| {
+        expiry.expire_after_create(
+            &String::new(),
+            &ProbeResult::without_host(outcome),
+            std::time::Instant::now(),
+        )
+    };
+    assert_eq!(ttl(Outcome::Accepted), Some(Duration::from_secs(3600)));
+    assert_eq!(
+        ttl(Outcome::Rejected {
+            reply: String::new()
+        }),
+        Some(Duration::from_secs(3600))
+    );
+    assert_eq!(
+        ttl(Outcome::Temporary {
+            reply: String::new(),
+            greylisted: true
+        }),
+        Some(Duration::from_secs(300))
+    );
+    assert_eq!(
+        ttl(Outcome::Unreachable {
+            detail: String::new()
+        }),
+        Some(Duration::from_secs(300))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Settings and guards
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn public_and_private_addresses_are_told_apart() {
+    let public = [
+        "8.8.8.8",
+        "1.1.1.1",
+        "100.63.255.255",
+        "100.128.0.0",
+        "172.32.0.1",
+        "192.0.1.1",
+        "198.20.0.1",
+        "223.255.255.255",
+        "2a00:1450:4001::1b",
+        "2001:4860:4860::8888",
+        "::ffff:8.8.8.8",
+        "64:ff9b::808:808",
+        "2002:808:808::1",
+    ];
+    let private = [
+        "0.0.0.0",
+        "0.1.2.3",
+        "10.0.0.1",
+        "100.64.0.1",
+        "127.0.0.1",
+        "127.255.0.1",
+        "169.254.169.254",
+        "172.16.0.1",
+        "172.31.255.255",
+        "192.168.1.1",
+        "192.0.0.8",
+        "192.0.2.1",
+        "198.18.0.1",
+        "198.51.100.1",
+        "203.0.113.9",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "::",
+        "::1",
+        "::127.0.0.1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "64:ff9b::a00:1",
+        "64:ff9b:1::1",
+        "2002:a00:1::1",
+        "100::1",
+        "2001::1",
+        "2001:db8::1",
+        "fc00::1",
+        "fd12:3456::1",
+        "fe80::1",
+        "fec0::1",
+        "ff02::1",
+    ];
+    for ip in public {
+        assert!(
+            is_public_address(ip.parse().unwrap()),
+            "{ip} should be public"
+        );
+    }
+    for ip in private {
+        assert!(
+            !is_public_address(ip.parse().unwrap()),
+            "{ip} should not be public"
+        );
+    }
+    assert!(!is_public_address(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+}
+
+#[test]
+fn helo_and_sender_are_sanitised() {
+    assert_eq!(
+        client_id("mail.example.test"),
+        ClientId::Domain("mail.example.test".into())
+    );
+    assert_eq!(
+        client_id(" 192.0.2.1 "),
+        ClientId::Ipv4(Ipv4Addr::new(192, 0, 2, 1))
+    );
+    assert_eq!(client_id("::1"), ClientId::Ipv6(Ipv6Addr::LOCALHOST));
+    let long_label = "a".repeat(64);
+    for bad in [
+        "",
+        "evil\r\nRCPT TO:<x@y>",
+        "a..b",
+        "under_score.test",
+        &long_label,
+    ] {
+        assert_eq!(
+            client_id(bad),
+            ClientId::Domain(DEFAULT_HELO.into()),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        reverse_path("probe@example.test").map(|a| a.to_string()),
+        Some("probe@example.test".to_string())
+    );
+    assert_eq!(reverse_path(""), None);
+    assert_eq!(reverse_path("not an address"), None);
+    assert_eq!(reverse_path("a@b.test>\r\nDATA"), None);
+}
+
+#[test]
+fn random_local_parts_differ_and_are_plain() {
+    let a = random_local_part();
+    let b = random_local_part();
+    assert_ne!(a, b);
+    assert_eq!(a.len(), 19);
+    assert!(a.starts_with("lc-"));
+    assert!(
+        a[3..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+        "{a}"
+    );
+}
+
+#[test]
+fn clip_cuts_on_character_boundaries() {
+    assert_eq!(clip("abc", 3), "abc");
+    assert_eq!(clip("abcd", 3), "abc…");
+    assert_eq!(clip("ééé", 2), "éé…");
+    assert_eq!(clip("", 0), "");
+}
+
+#[test]
+fn defaults_are_the_documented_ones() {
+    let cfg = ProbeConfig::default();
+    assert_eq!(cfg.port, 25);
+    assert!(!cfg.allow_private);
+    assert_eq!(cfg.per_domain_concurrency, 2);
+    assert_eq!(cfg.max_hosts, 3);
+    assert_eq!(cfg.helo_name, DEFAULT_HELO);
+    assert_eq!(cfg.mail_from, DEFAULT_MAIL_FROM);
+    assert!(cfg.transient_ttl <= cfg.cache_ttl);
+}

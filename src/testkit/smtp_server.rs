@@ -1,0 +1,368 @@
+//! A scripted SMTP server on 127.0.0.1 for tests: it answers the SMTP probe with the
+//! replies a test sets, and counts what it saw.
+//!
+//! Not part of the service. It is public (and hidden from the docs) so that integration
+//! tests under `tests/` can use it as well as the unit tests of [`crate::email::smtp`].
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use leadcheck::testkit::smtp_server::{Script, SmtpResponder};
+//! let responder = SmtpResponder::start(
+//!     Script::new()
+//!         .rcpt_reply("alice", "250 2.1.5 ok")
+//!         .default_rcpt_reply("550 5.1.1 user unknown"),
+//! )
+//! .await?;
+//! // point the probe at 127.0.0.1, port responder.port(), allow_private = true
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::email::smtp::HostResolver;
+
+/// Longest command line the responder reads before hanging up.
+const MAX_LINE: usize = 4096;
+
+/// The replies a responder gives. Each reply is written as given plus CRLF, so a
+/// multi-line reply is written with `\r\n` inside (`"550-5.1.1 a\r\n550 5.1.1 b"`).
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// The greeting; `None` stalls: the connection is accepted and nothing is said.
+    greeting: Option<String>,
+    /// The first this-many sessions stall whatever the greeting.
+    stall_first: usize,
+    ehlo: String,
+    mail: String,
+    /// Replies to RCPT TO by lower-cased local part.
+    rcpt: HashMap<String, String>,
+    default_rcpt: String,
+    /// A pause before each reply to RCPT TO, so that concurrent sessions overlap.
+    rcpt_delay: Duration,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Script::new()
+    }
+}
+
+impl Script {
+    /// Makes a script that accepts everything: a 220 greeting, EHLO with SMTPUTF8, 250 to
+    /// MAIL FROM and to every RCPT TO.
+    pub fn new() -> Script {
+        Script {
+            greeting: Some("220 responder.test ESMTP ready".to_string()),
+            stall_first: 0,
+            ehlo: "250-responder.test\r\n250-8BITMIME\r\n250 SMTPUTF8".to_string(),
+            mail: "250 2.1.0 sender ok".to_string(),
+            rcpt: HashMap::new(),
+            default_rcpt: "250 2.1.5 recipient ok".to_string(),
+            rcpt_delay: Duration::ZERO,
+        }
+    }
+
+    /// Sets the greeting, such as `"554 5.7.1 no service"`.
+    pub fn greeting(mut self, reply: &str) -> Script {
+        self.greeting = Some(reply.to_string());
+        self
+    }
+
+    /// Accepts connections and never greets: the client must time out.
+    pub fn stall_greeting(mut self) -> Script {
+        self.greeting = None;
+        self
+    }
+
+    /// Stalls the first `sessions` sessions (no greeting), then behaves as scripted: one
+    /// responder then plays a dead exchanger followed by a live one.
+    pub fn stall_first_sessions(mut self, sessions: usize) -> Script {
+        self.stall_first = sessions;
+        self
+    }
+
+    /// Sets the reply to EHLO.
+    pub fn ehlo_reply(mut self, reply: &str) -> Script {
+        self.ehlo = reply.to_string();
+        self
+    }
+
+    /// Sets the reply to MAIL FROM.
+    pub fn mail_reply(mut self, reply: &str) -> Script {
+        self.mail = reply.to_string();
+        self
+    }
+
+    /// Sets the reply to RCPT TO for one local part (compared case-insensitively).
+    pub fn rcpt_reply(mut self, local_part: &str, reply: &str) -> Script {
+        self.rcpt
+            .insert(local_part.to_lowercase(), reply.to_string());
+        self
+    }
+
+    /// Sets the reply to RCPT TO for every local part without its own reply.
+    pub fn default_rcpt_reply(mut self, reply: &str) -> Script {
+        self.default_rcpt = reply.to_string();
+        self
+    }
+
+    /// Pauses before each reply to RCPT TO, so that concurrent sessions overlap.
+    pub fn rcpt_delay(mut self, delay: Duration) -> Script {
+        self.rcpt_delay = delay;
+        self
+    }
+
+    fn rcpt_for(&self, local_part: &str) -> &str {
+        self.rcpt
+            .get(&local_part.to_lowercase())
+            .unwrap_or(&self.default_rcpt)
+    }
+}
+
+/// What a responder saw.
+#[derive(Debug, Default)]
+struct Stats {
+    sessions: AtomicUsize,
+    active: AtomicUsize,
+    max_active: AtomicUsize,
+    rcpts: AtomicUsize,
+    quits: AtomicUsize,
+    data: AtomicUsize,
+    recipients: Mutex<Vec<String>>,
+}
+
+/// A scripted SMTP server on 127.0.0.1 and an ephemeral port; it stops when dropped.
+#[derive(Debug)]
+pub struct SmtpResponder {
+    addr: SocketAddr,
+    stats: Arc<Stats>,
+    task: JoinHandle<()>,
+}
+
+impl SmtpResponder {
+    /// Binds 127.0.0.1:0 and serves `script` until dropped.
+    pub async fn start(script: Script) -> io::Result<SmtpResponder> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let stats = Arc::new(Stats::default());
+        let script = Arc::new(script);
+        let task = tokio::spawn(accept(listener, script, stats.clone()));
+        Ok(SmtpResponder { addr, stats, task })
+    }
+
+    /// Returns the address the responder listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Returns the port the responder listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Returns how many connections were accepted.
+    pub fn sessions(&self) -> usize {
+        self.stats.sessions.load(Ordering::SeqCst)
+    }
+
+    /// Returns the most sessions that were open at once (a session ends at QUIT or when
+    /// the client hangs up).
+    pub fn max_concurrent_sessions(&self) -> usize {
+        self.stats.max_active.load(Ordering::SeqCst)
+    }
+
+    /// Returns how many RCPT TO commands arrived.
+    pub fn rcpt_count(&self) -> usize {
+        self.stats.rcpts.load(Ordering::SeqCst)
+    }
+
+    /// Returns the recipients of every RCPT TO, in order of arrival.
+    pub fn recipients(&self) -> Vec<String> {
+        self.stats
+            .recipients
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Returns how many QUIT commands arrived.
+    pub fn quits(&self) -> usize {
+        self.stats.quits.load(Ordering::SeqCst)
+    }
+
+    /// Returns how many DATA commands arrived (a probe must never send one).
+    pub fn data_commands(&self) -> usize {
+        self.stats.data.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for SmtpResponder {
+    fn drop(&mut self) {
+        // Aborting the accept task drops its JoinSet, which aborts every session.
+        self.task.abort();
+    }
+}
+
+/// Accepts connections and serves each in a task of its own.
+async fn accept(listener: TcpListener, script: Arc<Script>, stats: Arc<Stats>) {
+    let mut sessions = JoinSet::new();
+    while let Ok((stream, _)) = listener.accept().await {
+        let index = stats.sessions.fetch_add(1, Ordering::SeqCst);
+        sessions.spawn(serve(stream, script.clone(), stats.clone(), index));
+        while sessions.try_join_next().is_some() {}
+    }
+}
+
+/// Counts a session as open until it ends or says QUIT.
+struct Open {
+    stats: Arc<Stats>,
+    open: bool,
+}
+
+impl Open {
+    fn enter(stats: &Arc<Stats>) -> Open {
+        let now = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_active.fetch_max(now, Ordering::SeqCst);
+        Open {
+            stats: stats.clone(),
+            open: true,
+        }
+    }
+
+    fn leave(&mut self) {
+        if self.open {
+            self.open = false;
+            self.stats.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+/// Serves one session by the script.
+async fn serve(stream: TcpStream, script: Arc<Script>, stats: Arc<Stats>, index: usize) {
+    let mut open = Open::enter(&stats);
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    let stall = index < script.stall_first || script.greeting.is_none();
+    if let (false, Some(greeting)) = (stall, &script.greeting) {
+        if send(&mut write, greeting).await.is_err() {
+            return;
+        }
+    }
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match lines.read_line(&mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) if n > MAX_LINE => return,
+            Ok(_) => {}
+        }
+        let command = line.trim_end();
+        let verb = command
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        if verb == "QUIT" {
+            stats.quits.fetch_add(1, Ordering::SeqCst);
+            // The session ends before the reply: a client that starts its next session
+            // on reading 221 must not be seen overlapping this one.
+            open.leave();
+            if !stall {
+                let _ = send(&mut write, "221 2.0.0 bye").await;
+            }
+            return;
+        }
+        if stall {
+            continue;
+        }
+        let reply = match verb.as_str() {
+            "EHLO" | "HELO" => script.ehlo.as_str(),
+            "MAIL" => script.mail.as_str(),
+            "RCPT" => {
+                let recipient = command
+                    .split_once('<')
+                    .and_then(|(_, rest)| rest.split_once('>'))
+                    .map_or("", |(address, _)| address);
+                stats.rcpts.fetch_add(1, Ordering::SeqCst);
+                stats
+                    .recipients
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(recipient.to_string());
+                if !script.rcpt_delay.is_zero() {
+                    tokio::time::sleep(script.rcpt_delay).await;
+                }
+                let local = recipient
+                    .rsplit_once('@')
+                    .map_or(recipient, |(local, _)| local);
+                script.rcpt_for(local)
+            }
+            "RSET" | "NOOP" => "250 2.0.0 ok",
+            "DATA" => {
+                stats.data.fetch_add(1, Ordering::SeqCst);
+                "554 5.5.1 this responder takes no DATA"
+            }
+            _ => "502 5.5.2 command not recognized",
+        };
+        if send(&mut write, reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes one reply in one write: split writes meet Nagle's algorithm and delayed ACKs
+/// and cost tens of milliseconds a reply.
+async fn send(write: &mut tokio::net::tcp::OwnedWriteHalf, reply: &str) -> io::Result<()> {
+    write.write_all(format!("{reply}\r\n").as_bytes()).await?;
+    write.flush().await
+}
+
+/// A [`HostResolver`] with a fixed table, for tests: unknown hosts have no address.
+#[derive(Debug, Clone, Default)]
+pub struct StaticResolver {
+    hosts: HashMap<String, Vec<IpAddr>>,
+}
+
+impl StaticResolver {
+    /// Makes an empty table.
+    pub fn new() -> StaticResolver {
+        StaticResolver::default()
+    }
+
+    /// Adds `host` (compared case-insensitively) with its addresses.
+    pub fn with(mut self, host: &str, ips: &[IpAddr]) -> StaticResolver {
+        self.hosts.insert(host.to_ascii_lowercase(), ips.to_vec());
+        self
+    }
+}
+
+impl HostResolver for StaticResolver {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Vec<IpAddr>> + Send + 'a>> {
+        let ips = self
+            .hosts
+            .get(&host.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default();
+        Box::pin(async move { ips })
+    }
+}
