@@ -76,14 +76,17 @@ impl AuthLayer {
         }
         let Some(given) = authorization
             .map(http::HeaderValue::as_bytes)
-            .and_then(|v| v.strip_prefix(b"Bearer ").or_else(|| v.strip_prefix(b"bearer ")))
+            .and_then(|v| {
+                v.strip_prefix(b"Bearer ")
+                    .or_else(|| v.strip_prefix(b"bearer "))
+            })
         else {
             return false;
         };
         // Every token is compared, without early exit, so timing tells nothing.
-        self.tokens
-            .iter()
-            .fold(false, |found, token| found | bool::from(token.as_slice().ct_eq(given)))
+        self.tokens.iter().fold(false, |found, token| {
+            found | bool::from(token.as_slice().ct_eq(given))
+        })
     }
 }
 
@@ -124,8 +127,9 @@ where
         {
             Either::Right(self.inner.call(request))
         } else {
-            let status =
-                tonic::Status::unauthenticated("missing or invalid bearer token (authorization: Bearer ...)");
+            let status = tonic::Status::unauthenticated(
+                "missing or invalid bearer token (authorization: Bearer ...)",
+            );
             Either::Left(futures::future::ready(Ok(status.into_http())))
         }
     }

@@ -66,7 +66,11 @@ struct EngineArgs {
     #[arg(long, env = "LEADCHECK_LISTEN")]
     listen: Option<SocketAddr>,
     /// A DNS server IP:PORT to ask (repeatable) [default: the system resolver].
-    #[arg(long = "dns-server", env = "LEADCHECK_DNS_SERVERS", value_delimiter = ',')]
+    #[arg(
+        long = "dns-server",
+        env = "LEADCHECK_DNS_SERVERS",
+        value_delimiter = ','
+    )]
     dns_servers: Vec<SocketAddr>,
     /// Timeout of one DNS query, in milliseconds.
     #[arg(long, env = "LEADCHECK_DNS_TIMEOUT_MS")]
@@ -186,7 +190,10 @@ impl EngineArgs {
         set(&mut c.stream_in_flight, self.stream_in_flight);
         set(&mut c.max_message_bytes, self.max_message_bytes);
         set(&mut c.max_concurrent_calls, self.max_concurrent_calls);
-        set(&mut c.max_streams_per_connection, self.max_streams_per_connection);
+        set(
+            &mut c.max_streams_per_connection,
+            self.max_streams_per_connection,
+        );
         set(&mut c.keepalive_secs, self.keepalive_secs);
         set(&mut c.default_deadline_ms, self.default_deadline_ms);
         set(&mut c.shutdown_grace_secs, self.shutdown_grace_secs);

@@ -33,8 +33,8 @@ pub const SMTP_PROBES: &str = "leadcheck_smtp_probes_total";
 
 /// Latency buckets, seconds: from a cache hit to a slow DNS server.
 const BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-    2.5, 5.0, 10.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
 ];
 
 /// Serves `/metrics` on `addr` and installs the global recorder.

@@ -84,10 +84,13 @@ pub async fn serve(
     health
         .set_service_status("", ServingStatus::NotServing)
         .await;
-    health.set_not_serving::<LeadCheckServer<rpc::Service>>().await;
+    health
+        .set_not_serving::<LeadCheckServer<rpc::Service>>()
+        .await;
 
     if let Some(addr) = config.metrics_listen {
-        crate::metrics::install(addr).map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+        crate::metrics::install(addr)
+            .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
         tracing::info!(%addr, "metrics on /metrics");
     }
     let engines = build_engines(&config, Arc::new(SystemClock))?;
@@ -163,7 +166,9 @@ pub async fn serve(
     health
         .set_service_status("", ServingStatus::NotServing)
         .await;
-    health.set_not_serving::<LeadCheckServer<rpc::Service>>().await;
+    health
+        .set_not_serving::<LeadCheckServer<rpc::Service>>()
+        .await;
     // Calls are still taken during the delay; probes and balancers see NOT_SERVING first.
     tokio::select! {
         result = &mut server => return result.map_err(Into::into),
@@ -175,7 +180,10 @@ pub async fn serve(
     match tokio::time::timeout(grace, server).await {
         Ok(result) => result.map_err(Into::into),
         Err(_) => {
-            tracing::warn!(?grace, "grace period over: dropping the calls still in flight");
+            tracing::warn!(
+                ?grace,
+                "grace period over: dropping the calls still in flight"
+            );
             Ok(())
         }
     }

@@ -270,9 +270,10 @@ impl MailRoutes {
     }
 
     fn positive_ttl(&self, valid_until: Instant) -> Duration {
-        valid_until
-            .saturating_duration_since(Instant::now())
-            .clamp(self.config.min_ttl, self.config.max_ttl.max(self.config.min_ttl))
+        valid_until.saturating_duration_since(Instant::now()).clamp(
+            self.config.min_ttl,
+            self.config.max_ttl.max(self.config.min_ttl),
+        )
     }
 
     fn negative_ttl(&self, err: &NetError) -> Duration {
@@ -289,9 +290,9 @@ impl MailRoutes {
 
     fn failure(&self, err: &NetError) -> Entry {
         let failure = match err {
-            NetError::Dns(hickory_resolver::net::DnsError::ResponseCode(ResponseCode::ServFail)) => {
-                Failure::ServFail
-            }
+            NetError::Dns(hickory_resolver::net::DnsError::ResponseCode(
+                ResponseCode::ServFail,
+            )) => Failure::ServFail,
             NetError::Dns(hickory_resolver::net::DnsError::ResponseCode(ResponseCode::Refused)) => {
                 Failure::Refused
             }
@@ -307,7 +308,11 @@ impl MailRoutes {
 
     /// Returns the addresses of an exchanger host (A and AAAA), for the SMTP probe.
     pub async fn host_ips(&self, host: &str) -> Vec<std::net::IpAddr> {
-        match self.resolver.lookup_ip(format!("{}.", host.trim_end_matches('.'))).await {
+        match self
+            .resolver
+            .lookup_ip(format!("{}.", host.trim_end_matches('.')))
+            .await
+        {
             Ok(lookup) => lookup.iter().collect(),
             Err(err) => {
                 tracing::debug!(error = %err, "exchanger address lookup failed");

@@ -74,7 +74,9 @@ pub fn time_from_pb(ts: &pbjson_types::Timestamp) -> Option<SystemTime> {
     if !(MIN_SECONDS..=MAX_SECONDS).contains(&ts.seconds) {
         return None;
     }
-    let nanos = u32::try_from(ts.nanos).ok().filter(|n| *n < 1_000_000_000)?;
+    let nanos = u32::try_from(ts.nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)?;
     if ts.seconds >= 0 {
         UNIX_EPOCH.checked_add(Duration::new(ts.seconds.unsigned_abs(), nanos))
     } else {
@@ -152,7 +154,10 @@ pub fn phone_to_pb(v: &phone::Verdict) -> pb::PhoneVerdict {
         e164: v.e164.clone(),
         region: v.region.clone(),
         country_code: v.country_code,
-        number_type: v.number_type.map_or(pb::PhoneNumberType::Unspecified, number_type_to_pb).into(),
+        number_type: v
+            .number_type
+            .map_or(pb::PhoneNumberType::Unspecified, number_type_to_pb)
+            .into(),
         international: v.international.clone(),
         national: v.national.clone(),
         reasons: reasons_to_pb(&v.reasons),
@@ -160,8 +165,8 @@ pub fn phone_to_pb(v: &phone::Verdict) -> pb::PhoneVerdict {
 }
 
 fn number_type_to_pb(t: phone::NumberType) -> pb::PhoneNumberType {
-    use phone::NumberType as T;
     use pb::PhoneNumberType as P;
+    use phone::NumberType as T;
     match t {
         T::FixedLine => P::FixedLine,
         T::Mobile => P::Mobile,

@@ -11,11 +11,11 @@ use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::lead::Assessor;
-use crate::{metrics, pb};
 use crate::pb::lead_check_server::LeadCheck;
+use crate::{metrics, pb};
 pub use convert::{
-    assessment_to_pb, email_to_pb, lead_from_pb, phone_to_pb, time_from_pb, time_to_pb, FieldTooLong,
-    MAX_FIELD_BYTES,
+    assessment_to_pb, email_to_pb, lead_from_pb, phone_to_pb, time_from_pb, time_to_pb,
+    FieldTooLong, MAX_FIELD_BYTES,
 };
 
 /// The LeadCheck service: a thin shell over the [`Assessor`].
@@ -43,8 +43,9 @@ impl Service {
     /// The time a unary call may take: the client's `grpc-timeout` or our default, the
     /// shorter.
     fn deadline<T>(&self, request: &Request<T>) -> Duration {
-        client_deadline(request)
-            .map_or(self.default_deadline, |client| client.min(self.default_deadline))
+        client_deadline(request).map_or(self.default_deadline, |client| {
+            client.min(self.default_deadline)
+        })
     }
 }
 
@@ -93,8 +94,8 @@ fn too_long(err: FieldTooLong) -> Status {
 /// Assesses one request: a lead over the limits gets an assessment that says so.
 async fn assess(assessor: Arc<Assessor>, request: pb::AssessLeadRequest) -> pb::LeadAssessment {
     let lead = request.lead.unwrap_or_default();
-    let checked = convert::check_len("request_id", &request.request_id)
-        .and_then(|()| lead_from_pb(&lead));
+    let checked =
+        convert::check_len("request_id", &request.request_id).and_then(|()| lead_from_pb(&lead));
     match checked {
         Ok(lead) => assessment_to_pb(request.request_id, &assessor.assess(&lead).await),
         Err(err) => convert::rejected_assessment(request.request_id, &err),
@@ -108,22 +109,19 @@ where
     S: Stream<Item = Result<pb::LeadAssessment, Status>> + Send + 'static,
 {
     let sleep = Box::pin(tokio::time::sleep(deadline));
-    futures::stream::unfold(
-        Some((Box::pin(stream), sleep)),
-        move |state| async move {
-            let (mut stream, mut sleep) = state?;
-            tokio::select! {
-                item = stream.next() => item.map(|item| (item, Some((stream, sleep)))),
-                () = &mut sleep => Some((
-                    Err(Status::deadline_exceeded(format!(
-                        "the stream's deadline of {} ms passed",
-                        deadline.as_millis()
-                    ))),
-                    None,
-                )),
-            }
-        },
-    )
+    futures::stream::unfold(Some((Box::pin(stream), sleep)), move |state| async move {
+        let (mut stream, mut sleep) = state?;
+        tokio::select! {
+            item = stream.next() => item.map(|item| (item, Some((stream, sleep)))),
+            () = &mut sleep => Some((
+                Err(Status::deadline_exceeded(format!(
+                    "the stream's deadline of {} ms passed",
+                    deadline.as_millis()
+                ))),
+                None,
+            )),
+        }
+    })
 }
 
 /// Records a finished call's method, type and code.
@@ -133,7 +131,9 @@ fn observed<T>(
     started: Instant,
     result: Result<T, Status>,
 ) -> Result<T, Status> {
-    let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
+    let code = result
+        .as_ref()
+        .map_or_else(Status::code, |_| tonic::Code::Ok);
     metrics::record_call(method, kind, code, started);
     tracing::debug!(
         method,
@@ -152,8 +152,7 @@ fn count_assessment(a: &pb::LeadAssessment) {
     if let Some(p) = &a.phone {
         count_phone(p);
     }
-    ::metrics::counter!(metrics::LEAD_QUALITY, "quality" => a.quality().as_str_name())
-        .increment(1);
+    ::metrics::counter!(metrics::LEAD_QUALITY, "quality" => a.quality().as_str_name()).increment(1);
 }
 
 fn count_email(v: &pb::EmailVerdict) {
@@ -179,8 +178,7 @@ impl LeadCheck for Service {
         let request = request.into_inner();
         let result = async {
             convert::check_len("email", &request.email).map_err(too_long)?;
-            let verdict =
-                within(deadline, self.assessor.email().validate(&request.email)).await?;
+            let verdict = within(deadline, self.assessor.email().validate(&request.email)).await?;
             tracing::debug!(
                 email = %crate::email::redact(&request.email),
                 validity = ?verdict.validity,
@@ -287,7 +285,10 @@ mod tests {
         assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
         assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
         assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        assert_eq!(
+            parse_grpc_timeout("99999999n"),
+            Some(Duration::from_nanos(99_999_999))
+        );
         for bad in ["", "m", "123456789m", "10x", "-1S", "1.5S", "é"] {
             assert_eq!(parse_grpc_timeout(bad), None, "{bad}");
         }

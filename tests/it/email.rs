@@ -29,7 +29,10 @@ async fn validate(
 #[tokio::test]
 async fn each_dns_answer_gives_its_verdict() {
     let dns = DnsServer::start().await.unwrap();
-    dns.mx("contoso.test", &[(20, "mx2.contoso.test"), (10, "mx1.contoso.test")]);
+    dns.mx(
+        "contoso.test",
+        &[(20, "mx2.contoso.test"), (10, "mx1.contoso.test")],
+    );
     dns.null_mx("nullmx.test");
     dns.a("implicit.test", &[Ipv4Addr::new(192, 0, 2, 1)]);
     dns.aaaa("v6only.test", &[Ipv6Addr::LOCALHOST]);
@@ -58,7 +61,10 @@ async fn each_dns_answer_gives_its_verdict() {
     for (email, validity, code) in cases {
         let verdict = validate(&mut client, email).await;
         assert_eq!(verdict.validity(), *validity, "{email}: {verdict:?}");
-        assert!(codes(&verdict).iter().any(|c| c == code), "{email}: {verdict:?}");
+        assert!(
+            codes(&verdict).iter().any(|c| c == code),
+            "{email}: {verdict:?}"
+        );
     }
     let verdict = validate(&mut client, "Jane.Doe@Contoso.TEST").await;
     assert_eq!(verdict.normalized, "Jane.Doe@contoso.test");
@@ -101,7 +107,10 @@ async fn answers_are_cached_for_their_ttl_and_failures_briefly() {
     let dns = DnsServer::start().await.unwrap();
     dns.mx("cached.test", &[(10, "mx.cached.test")]);
     dns.behave("flaky.test", Behaviour::ServFail);
-    let server = Server::start(dns.addr(), &["--config", &config_file("dns_failure_ttl_secs = 1\n")]);
+    let server = Server::start(
+        dns.addr(),
+        &["--config", &config_file("dns_failure_ttl_secs = 1\n")],
+    );
     let mut client = server.client().await;
     for _ in 0..3 {
         validate(&mut client, "a@cached.test").await;
@@ -181,8 +190,15 @@ async fn a_dns_outage_gives_unknown_never_invalid_and_the_service_recovers() {
     let mut client = server.client().await;
     for email in ["a@outage.test", "b@other-outage.test"] {
         let verdict = validate(&mut client, email).await;
-        assert_eq!(verdict.validity(), pb::EmailValidity::Unknown, "{verdict:?}");
-        assert!(codes(&verdict).iter().any(|c| c == "dns.timeout"), "{verdict:?}");
+        assert_eq!(
+            verdict.validity(),
+            pb::EmailValidity::Unknown,
+            "{verdict:?}"
+        );
+        assert!(
+            codes(&verdict).iter().any(|c| c == "dns.timeout"),
+            "{verdict:?}"
+        );
     }
     dns.set_down(false);
     let mut recovered = false;
@@ -197,7 +213,11 @@ async fn a_dns_outage_gives_unknown_never_invalid_and_the_service_recovers() {
     // A domain that does not exist is INVALID once DNS can say so, not before.
     let mut invalid = false;
     for _ in 0..60 {
-        if validate(&mut client, "b@other-outage.test").await.validity() == pb::EmailValidity::Invalid {
+        if validate(&mut client, "b@other-outage.test")
+            .await
+            .validity()
+            == pb::EmailValidity::Invalid
+        {
             invalid = true;
             break;
         }

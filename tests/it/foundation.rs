@@ -39,7 +39,8 @@ async fn reflection_v1_and_v1alpha_list_the_services() {
     let dns = DnsServer::start().await.unwrap();
     let server = Server::start(dns.addr(), &[]);
 
-    let mut client = v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let mut client =
+        v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
     let request = v1::ServerReflectionRequest {
         host: String::new(),
         message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
@@ -58,8 +59,14 @@ async fn reflection_v1_and_v1alpha_list_the_services() {
         panic!("unexpected reflection reply");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.contains(&"leadcheck.v1.LeadCheck".to_string()), "{names:?}");
-    assert!(names.contains(&"grpc.health.v1.Health".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"leadcheck.v1.LeadCheck".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_string()),
+        "{names:?}"
+    );
 
     let mut alpha =
         v1alpha::server_reflection_client::ServerReflectionClient::new(server.channel().await);
@@ -135,11 +142,21 @@ async fn sigterm_finishes_the_call_in_flight_and_exits_zero() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(dns.queries_for("slow.test") > 0, "the call never reached DNS");
+    assert!(
+        dns.queries_for("slow.test") > 0,
+        "the call never reached DNS"
+    );
     server.signal("TERM");
-    let verdict = call.await.unwrap().expect("the call in flight completes").into_inner();
+    let verdict = call
+        .await
+        .unwrap()
+        .expect("the call in flight completes")
+        .into_inner();
     assert_eq!(verdict.validity(), pb::EmailValidity::Unknown);
-    assert!(verdict.reasons.iter().any(|r| r.code == "dns.timeout"), "{verdict:?}");
+    assert!(
+        verdict.reasons.iter().any(|r| r.code == "dns.timeout"),
+        "{verdict:?}"
+    );
     let status = tokio::task::spawn_blocking(move || server.child.wait())
         .await
         .unwrap()
@@ -260,8 +277,17 @@ async fn deadlines_bound_the_call_from_the_client_or_by_default() {
             ..Default::default()
         }),
     };
-    let (status, message) = raw_call(server.addr, "/leadcheck.v1.LeadCheck/AssessLead", &request, "150m").await;
-    assert_eq!(status, "4", "DEADLINE_EXCEEDED is code 4; message {message}");
+    let (status, message) = raw_call(
+        server.addr,
+        "/leadcheck.v1.LeadCheck/AssessLead",
+        &request,
+        "150m",
+    )
+    .await;
+    assert_eq!(
+        status, "4",
+        "DEADLINE_EXCEEDED is code 4; message {message}"
+    );
     assert!(message.contains("150"), "{message}");
 }
 
@@ -384,12 +410,21 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
     }
 
     let logs = server.logs();
-    assert!(logs.contains("j***@contoso.test"), "the redacted form is logged: {logs}");
+    assert!(
+        logs.contains("j***@contoso.test"),
+        "the redacted form is logged: {logs}"
+    );
     for raw in ["jane.doe@contoso.test", "jane.doe", "4561111", "456 1111"] {
-        assert!(!logs.contains(raw), "raw contact data {raw:?} in the logs:\n{logs}");
+        assert!(
+            !logs.contains(raw),
+            "raw contact data {raw:?} in the logs:\n{logs}"
+        );
     }
     // JSON logs: every line is an object.
     for line in logs.lines() {
-        assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "{line}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "{line}"
+        );
     }
 }

@@ -58,14 +58,27 @@ async fn grpcurl_lists_describes_and_calls_every_rpc() {
 
     let email = run(
         &server,
-        &["-d", r#"{"email":"jane@contoso.test"}"#, &addr, "leadcheck.v1.LeadCheck/ValidateEmail"],
+        &[
+            "-d",
+            r#"{"email":"jane@contoso.test"}"#,
+            &addr,
+            "leadcheck.v1.LeadCheck/ValidateEmail",
+        ],
     );
     assert!(email.contains("EMAIL_VALIDITY_VALID"), "{email}");
     let phone = run(
         &server,
-        &["-d", r#"{"phone":"+44 20 7183 8750"}"#, &addr, "leadcheck.v1.LeadCheck/ValidatePhone"],
+        &[
+            "-d",
+            r#"{"phone":"+44 20 7183 8750"}"#,
+            &addr,
+            "leadcheck.v1.LeadCheck/ValidatePhone",
+        ],
     );
-    assert!(phone.contains("PHONE_VALIDITY_VALID") && phone.contains("+442071838750"), "{phone}");
+    assert!(
+        phone.contains("PHONE_VALIDITY_VALID") && phone.contains("+442071838750"),
+        "{phone}"
+    );
     let lead = run(
         &server,
         &[
@@ -75,7 +88,10 @@ async fn grpcurl_lists_describes_and_calls_every_rpc() {
             "leadcheck.v1.LeadCheck/AssessLead",
         ],
     );
-    assert!(lead.contains("\"requestId\": \"g1\"") && lead.contains("ACTION_CREATE"), "{lead}");
+    assert!(
+        lead.contains("\"requestId\": \"g1\"") && lead.contains("ACTION_CREATE"),
+        "{lead}"
+    );
     let stream = run(
         &server,
         &[
@@ -92,7 +108,12 @@ async fn grpcurl_lists_describes_and_calls_every_rpc() {
     assert!(health.contains("SERVING"), "{health}");
     let health = run(
         &server,
-        &["-d", r#"{"service":"leadcheck.v1.LeadCheck"}"#, &addr, "grpc.health.v1.Health/Check"],
+        &[
+            "-d",
+            r#"{"service":"leadcheck.v1.LeadCheck"}"#,
+            &addr,
+            "grpc.health.v1.Health/Check",
+        ],
     );
     assert!(health.contains("\"status\": \"SERVING\""), "{health}");
 }

@@ -21,7 +21,10 @@ async fn phone_verdicts_over_grpc() {
     let v = check("020 7946 0018", "United Kingdom").await;
     // Ofcom's drama range 020 7946 0xxx is fictional: INVALID with its own reason.
     assert_eq!(v.validity(), pb::PhoneValidity::Invalid, "{v:?}");
-    assert!(v.reasons.iter().any(|r| r.code.starts_with("fake.")), "{v:?}");
+    assert!(
+        v.reasons.iter().any(|r| r.code.starts_with("fake.")),
+        "{v:?}"
+    );
 
     let v = check("+44 20 7183 8750", "").await;
     assert_eq!(v.validity(), pb::PhoneValidity::Valid, "{v:?}");
@@ -32,7 +35,10 @@ async fn phone_verdicts_over_grpc() {
 
     let v = check("030 123456789", "").await;
     assert_eq!(v.validity(), pb::PhoneValidity::Unknown, "{v:?}");
-    assert!(v.reasons.iter().any(|r| r.code == "parse.no_region"), "{v:?}");
+    assert!(
+        v.reasons.iter().any(|r| r.code == "parse.no_region"),
+        "{v:?}"
+    );
 
     let v = check("", "US").await;
     assert_eq!(v.validity(), pb::PhoneValidity::Unknown);
@@ -43,6 +49,9 @@ async fn phone_verdicts_over_grpc() {
 
     // The metadata version is in the start-up log, and no number a client sent is.
     let logs = server.logs();
-    assert!(logs.contains(leadcheck::phone::metadata_version()), "{logs}");
+    assert!(
+        logs.contains(leadcheck::phone::metadata_version()),
+        "{logs}"
+    );
     assert!(!logs.contains("7183"), "{logs}");
 }

@@ -33,7 +33,10 @@ async fn a_missing_or_wrong_token_is_unauthenticated_and_health_stays_open() {
     );
     let mut client = server.client().await;
     for token in [None, Some("wrong"), Some("s3cret-on")] {
-        let err = client.validate_email(email_request(token)).await.unwrap_err();
+        let err = client
+            .validate_email(email_request(token))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unauthenticated, "{token:?}");
     }
     for token in ["s3cret-one", "s3cret-two"] {
@@ -83,7 +86,10 @@ fn pki() -> Pki {
     }
 }
 
-async fn tls_channel(addr: std::net::SocketAddr, tls: ClientTlsConfig) -> Result<Channel, tonic::transport::Error> {
+async fn tls_channel(
+    addr: std::net::SocketAddr,
+    tls: ClientTlsConfig,
+) -> Result<Channel, tonic::transport::Error> {
     Channel::from_shared(format!("https://{addr}"))
         .unwrap()
         .tls_config(tls.domain_name("localhost"))?
@@ -108,7 +114,14 @@ async fn mutual_tls_serves_a_certified_client_and_refuses_one_without_a_certific
     );
     let server = Server::start(
         dns.addr(),
-        &["--tls-cert", &cert, "--tls-key", &key, "--tls-client-ca", &ca],
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--tls-client-ca",
+            &ca,
+        ],
     );
     let trust = || ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&pki.ca));
 
