@@ -59,12 +59,53 @@ struct State {
 pub struct DnsServer {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    tasks: Vec<JoinHandle<()>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Binds UDP and TCP on one port and spawns their loops on the current runtime.
+async fn serve(state: Arc<Mutex<State>>) -> std::io::Result<(SocketAddr, Vec<JoinHandle<()>>)> {
+    // Bind UDP first, then TCP on the same port; retry if TCP's is taken.
+    let (udp, tcp) = loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").await?;
+        let port = udp.local_addr()?.port();
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(tcp) => break (udp, tcp),
+            Err(_) => continue,
+        }
+    };
+    let addr = udp.local_addr()?;
+    let udp = Arc::new(udp);
+    let udp_task = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let Ok((len, peer)) = udp.recv_from(&mut buf).await else {
+                    continue;
+                };
+                let Some(reply) = buf.get(..len).and_then(|q| answer(&state, q)) else {
+                    continue;
+                };
+                let _ = udp.send_to(&reply, peer).await;
+            }
+        })
+    };
+    let tcp_task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = tcp.accept().await else {
+                continue;
+            };
+            tokio::spawn(serve_tcp(stream, state.clone()));
+        }
+    });
+    Ok((addr, vec![udp_task, tcp_task]))
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     // A panicking test thread must not wedge the server for the others.
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn key(name: &str) -> String {
@@ -73,53 +114,53 @@ fn key(name: &str) -> String {
 
 impl DnsServer {
     /// Starts the server on an ephemeral loopback port, UDP and TCP.
+    ///
+    /// It runs on a thread and runtime of its own, so a test that blocks its own runtime
+    /// (waiting for a child process, say) never starves the DNS answers.
     pub async fn start() -> std::io::Result<DnsServer> {
-        // Bind UDP first, then TCP on the same port; retry if TCP's is taken.
-        let (udp, tcp) = loop {
-            let udp = UdpSocket::bind("127.0.0.1:0").await?;
-            let port = udp.local_addr()?.port();
-            match TcpListener::bind(("127.0.0.1", port)).await {
-                Ok(tcp) => break (udp, tcp),
-                Err(_) => continue,
-            }
-        };
-        let addr = udp.local_addr()?;
         let state = Arc::new(Mutex::new(State {
             ttl: 300,
             negative_ttl: 60,
             ..State::default()
         }));
-        let udp = Arc::new(udp);
-        let udp_task = {
-            let state = state.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                loop {
-                    let Ok((len, peer)) = udp.recv_from(&mut buf).await else {
-                        continue;
-                    };
-                    let Some(reply) = buf.get(..len).and_then(|q| answer(&state, q)) else {
-                        continue;
-                    };
-                    let _ = udp.send_to(&reply, peer).await;
-                }
-            })
-        };
-        let tcp_task = {
-            let state = state.clone();
-            tokio::spawn(async move {
-                loop {
-                    let Ok((stream, _)) = tcp.accept().await else {
-                        continue;
-                    };
-                    tokio::spawn(serve_tcp(stream, state.clone()));
-                }
-            })
-        };
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread_state = state.clone();
+        std::thread::Builder::new()
+            .name("test-dns".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match serve(thread_state).await {
+                        Ok((addr, tasks)) => {
+                            let _ = ready_tx.send(Ok(addr));
+                            let _ = stop_rx.await;
+                            for task in tasks {
+                                task.abort();
+                            }
+                        }
+                        Err(err) => {
+                            let _ = ready_tx.send(Err(err));
+                        }
+                    }
+                });
+            })?;
+        let addr = ready_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the DNS server thread died"))??;
         Ok(DnsServer {
             addr,
             state,
-            tasks: vec![udp_task, tcp_task],
+            stop: Some(stop_tx),
         })
     }
 
@@ -212,8 +253,8 @@ impl DnsServer {
 
 impl Drop for DnsServer {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 }
@@ -261,7 +302,15 @@ fn answer(state: &Mutex<State>, query: &[u8]) -> Option<Vec<u8>> {
     let owner = question.name().clone();
     let soa = || {
         let zone = Name::from_ascii("test.").unwrap_or_default();
-        let rdata = SOA::new(zone.clone(), zone.clone(), 1, 3600, 600, 86400, state.negative_ttl);
+        let rdata = SOA::new(
+            zone.clone(),
+            zone.clone(),
+            1,
+            3600,
+            600,
+            86400,
+            state.negative_ttl,
+        );
         Record::from_rdata(zone, state.negative_ttl, RData::SOA(rdata))
     };
     match state.zones.get(&name) {
