@@ -1,43 +1,57 @@
-//! Reason codes of phone verdicts.
+//! Reason codes of phone verdicts: stable machine codes, one constant each, with the
+//! verdict each one goes with.
+//!
+//! The first reason of a verdict is the one that decided it; `valid` and `extension` are
+//! informational.
 
-/// No number was given: UNKNOWN.
+/// No number was given (empty or blank): UNKNOWN.
 pub const MISSING: &str = "missing";
-/// A national number (no `+`) and no usable country to read it with: UNKNOWN.
+/// A national number (written without `+`) and no country libphonenumber has a region for:
+/// UNKNOWN, since the same digits are valid in one country and not in another.
 pub const PARSE_NO_REGION: &str = "parse.no_region";
-/// The input is longer than any phone number could be: INVALID without parsing.
+/// The input is longer than any written phone number ([`super::MAX_INPUT_CHARS`]
+/// characters): INVALID without parsing.
 pub const PARSE_TOO_LONG: &str = "parse.too_long";
-/// The input has letters (vanity numbers are not turned into digits): INVALID.
+/// The input has letters other than an extension marker (`ext`, `x`): INVALID. Vanity
+/// numbers (`1-800-FLOWERS`) are not turned into digits.
 pub const PARSE_LETTERS: &str = "parse.letters";
-/// libphonenumber could not read a number: INVALID.
+/// libphonenumber found no phone number in the input: INVALID.
 pub const PARSE_FAILED: &str = "parse.failed";
-/// The `+` number's country calling code does not exist: INVALID.
+/// The country calling code after `+` (or after an international prefix) is not assigned:
+/// INVALID.
 pub const PARSE_BAD_COUNTRY_CODE: &str = "parse.bad_country_code";
-/// The digits of the parsed number are not the digits given: INVALID.
+/// A `+` number whose parsed digits are not the digits given (a digit dropped or added
+/// while parsing): INVALID. A `(0)` written after the country code may be dropped.
 pub const PARSE_DIGITS_MISMATCH: &str = "parse.digits_mismatch";
-/// Shorter than any number of its region: INVALID.
+/// Shorter than every number of its country: INVALID.
 pub const LENGTH_TOO_SHORT: &str = "length.too_short";
-/// Longer than any number of its region: INVALID.
+/// Longer than every number of its country: INVALID.
 pub const LENGTH_TOO_LONG: &str = "length.too_long";
-/// A length no number of its region has: INVALID.
+/// Between the shortest and longest lengths of its country, but a length none of its
+/// numbers has: INVALID.
 pub const LENGTH_INVALID: &str = "length.invalid";
-/// The right length, but no number range of its region matches: INVALID.
+/// A local number, dialable only inside its area: the area code is missing. INVALID.
+pub const LENGTH_LOCAL_ONLY: &str = "length.local_only";
+/// A possible length, but no number range of its country matches: INVALID.
 pub const INVALID_FOR_REGION: &str = "invalid.for_region";
-/// The national number is one digit repeated: INVALID.
+/// Valid per libphonenumber, but the national or subscriber number is one digit repeated
+/// (`+49 30 33333333`): INVALID.
 pub const FAKE_REPEATED: &str = "fake.repeated";
-/// The national number is a straight run (123456789, 987654321): INVALID.
+/// Valid per libphonenumber, but the national or subscriber number is a straight run
+/// (`123456789`, `987654321`, `+44 1234 567890`): INVALID.
 pub const FAKE_SEQUENTIAL: &str = "fake.sequential";
-/// NANP 555-0100..0199, reserved for fiction: INVALID.
+/// NANP 555-0100 to 555-0199, reserved by NANPA for fiction: INVALID.
 pub const FAKE_FICTIONAL_NANP: &str = "fake.fictional_nanp";
-/// An Ofcom drama number (UK): INVALID.
+/// One of Ofcom's UK numbers reserved for TV and radio drama: INVALID.
 pub const FAKE_FICTIONAL_OFCOM: &str = "fake.fictional_ofcom";
-/// An ACMA number for creative works (Australia): INVALID.
+/// One of ACMA's Australian numbers reserved for creative works: INVALID.
 pub const FAKE_FICTIONAL_ACMA: &str = "fake.fictional_acma";
-/// Valid: informational, names the region and type.
+/// VALID: a real range of its region; the message names the region and type.
 pub const VALID: &str = "valid";
-/// The number had an extension, which is kept out of the E.164 form.
+/// Informational: the input ended in an extension, which the E.164 form leaves out.
 pub const EXTENSION: &str = "extension";
 
-/// Every phone code, for the README check.
+/// Every phone reason code, in the order above: the README table is checked against it.
 pub const ALL: &[&str] = &[
     MISSING,
     PARSE_NO_REGION,
@@ -49,6 +63,7 @@ pub const ALL: &[&str] = &[
     LENGTH_TOO_SHORT,
     LENGTH_TOO_LONG,
     LENGTH_INVALID,
+    LENGTH_LOCAL_ONLY,
     INVALID_FOR_REGION,
     FAKE_REPEATED,
     FAKE_SEQUENTIAL,
@@ -58,3 +73,8 @@ pub const ALL: &[&str] = &[
     VALID,
     EXTENSION,
 ];
+
+/// Whether a code is one of the fake-number rules, which overrule libphonenumber's VALID.
+pub fn is_fake(code: &str) -> bool {
+    code.starts_with("fake.")
+}

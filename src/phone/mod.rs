@@ -1,6 +1,14 @@
-//! Phone validation: libphonenumber's rules (through rlibphonenumber), the lead's country
-//! as default region, guards against inputs libphonenumber would bend, and the fake
-//! numbers its metadata lets through.
+//! Phone validation: libphonenumber's rules (through rlibphonenumber) with the lead's country
+//! as the default region, guards against inputs libphonenumber would bend into a number,
+//! and the fake numbers its metadata lets through.
+//!
+//! - [`validate`] decides one number, uncached, by the rules of DESIGN.md in their order.
+//! - [`Engine`] is the same with a bounded cache of verdicts; it loads the metadata when it
+//!   is made, at start-up.
+//! - [`region`] reads the lead's country (`GB`, `GBR`, `United Kingdom`, `UK`, ...).
+//! - [`fake`] has the fake-number patterns, [`codes`] the reason codes.
+//!
+//! Knows nothing of gRPC.
 
 pub mod codes;
 pub mod fake;
@@ -8,66 +16,77 @@ pub mod region;
 
 #[cfg(test)]
 mod agreement;
+#[cfg(test)]
+mod tests;
 
 use std::sync::OnceLock;
 
 use moka::sync::Cache;
 use regex::Regex;
 use rlibphonenumber::{
-    ParseError, PhoneNumber, PhoneNumberFormat, PhoneNumberType, Region, ValidationError,
-    PHONE_NUMBER_UTIL,
+    NumberLengthType, ParseError, PhoneNumber, PhoneNumberFormat, PhoneNumberType, Region,
+    ValidationError, PHONE_NUMBER_UTIL,
 };
 use serde::Serialize;
 
 use crate::metrics;
 use crate::reason::Reason;
 
-/// The libphonenumber metadata release rlibphonenumber 2.2.15 carries. A test ties it to
-/// Cargo.lock and to the oracle fixture, so an upgrade cannot leave it stale.
+/// The libphonenumber metadata release that rlibphonenumber [`RLIBPHONENUMBER_VERSION`]
+/// embeds (its Readme, "Used metadata version"). The crate does not expose it at run time;
+/// a test ties both constants to Cargo.lock and to the oracle fixture.
 pub const METADATA_VERSION: &str = "9.0.42";
 
-/// Returns the metadata version for logs and the README.
+/// The rlibphonenumber release this module is built and tested against.
+pub const RLIBPHONENUMBER_VERSION: &str = "2.2.15";
+
+/// Returns the metadata version for the start-up log and the README:
+/// `libphonenumber metadata v9.0.42 (rlibphonenumber 2.2.15)`.
 pub fn metadata_version() -> &'static str {
-    "libphonenumber metadata 9.0.42 (rlibphonenumber 2.2.15)"
+    "libphonenumber metadata v9.0.42 (rlibphonenumber 2.2.15)"
 }
+
+/// Longest input read, in characters. E.164 numbers have at most 15 digits; with spacing,
+/// an international prefix and an extension, 64 characters is generous.
+pub const MAX_INPUT_CHARS: usize = 64;
 
 /// The verdict on a phone number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Validity {
-    /// A valid, non-fictional number for its region.
+    /// A number libphonenumber's metadata calls valid for its region, and not a fake.
     Valid,
-    /// Unparseable, of impossible length, invalid for its region, or fake.
+    /// Unreadable, of impossible length, in no range of its region, or fake.
     Invalid,
-    /// Missing, or national with no usable country.
+    /// Missing, or national with no usable country to read it in.
     Unknown,
 }
 
-/// libphonenumber's number types.
+/// The type of a number: libphonenumber's `PhoneNumberType`, all of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum NumberType {
     /// A landline.
     FixedLine,
     /// A mobile.
     Mobile,
-    /// Fixed or mobile: the region does not tell them apart (NANP).
+    /// Fixed or mobile: the region's ranges do not tell them apart (the NANP, for one).
     FixedLineOrMobile,
-    /// Freephone.
+    /// Freephone: free to the caller.
     TollFree,
-    /// Premium rate.
+    /// Premium rate: costs the caller more than a normal call.
     PremiumRate,
-    /// Shared cost.
+    /// Shared cost: the cost is split between caller and receiver.
     SharedCost,
     /// Voice over IP.
     Voip,
-    /// A personal number.
+    /// A personal number, routed to wherever its owner is.
     PersonalNumber,
     /// A pager.
     Pager,
-    /// A universal access number.
+    /// A universal access number: one company number for several offices.
     Uan,
     /// Voicemail access.
     Voicemail,
-    /// Valid, of no type the metadata names.
+    /// None of the above: libphonenumber never says this of a valid number.
     Unknown,
 }
 
@@ -91,27 +110,32 @@ impl From<PhoneNumberType> for NumberType {
 }
 
 /// The result of validating one number.
+///
+/// The number's fields are filled whenever libphonenumber parsed it, valid or not: a fake
+/// number is INVALID and still has its E.164 form, region and type.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     /// The verdict.
     pub validity: Validity,
-    /// E.164 (`+12025550143`); empty when the number could not be parsed.
+    /// E.164 (`+12024561111`); empty when the input could not be parsed.
     pub e164: String,
-    /// ISO 3166-1 alpha-2 region; empty when not valid.
+    /// ISO 3166-1 alpha-2 region (`GB`), `001` for non-geographic numbers (`+800`); empty
+    /// when libphonenumber cannot place the number.
     pub region: String,
-    /// The country calling code; 0 when not parsed.
+    /// The country calling code (44); 0 when the input could not be parsed.
     pub country_code: u32,
-    /// The type, for valid numbers.
+    /// The type, for numbers valid per libphonenumber (fakes included).
     pub number_type: Option<NumberType>,
-    /// International format.
+    /// International format (`+44 20 7183 8750`); empty when not parsed.
     pub international: String,
-    /// National format.
+    /// National format (`020 7183 8750`); empty when not parsed.
     pub national: String,
-    /// Why.
+    /// Why: the deciding reason first.
     pub reasons: Vec<Reason>,
 }
 
 impl Verdict {
+    /// A verdict on an input that never became a number.
     fn unparsed(validity: Validity, code: &'static str, message: impl Into<String>) -> Verdict {
         Verdict {
             validity,
@@ -124,20 +148,40 @@ impl Verdict {
             reasons: vec![Reason::new(code, message)],
         }
     }
+
+    /// An INVALID verdict on a parsed number, its fields filled.
+    fn parsed(number: &PhoneNumber, e164: String) -> Verdict {
+        Verdict {
+            validity: Validity::Invalid,
+            e164,
+            region: String::new(),
+            country_code: u32::try_from(number.country_code).unwrap_or(0),
+            number_type: None,
+            international: number
+                .format_as(PhoneNumberFormat::International)
+                .into_owned(),
+            national: number.format_as(PhoneNumberFormat::National).into_owned(),
+            reasons: Vec::new(),
+        }
+    }
+
+    fn because(mut self, code: &'static str, message: impl Into<String>) -> Verdict {
+        self.reasons.push(Reason::new(code, message));
+        self
+    }
 }
 
-/// Longest input read. E.164 numbers have at most 15 digits; with spacing, a prefix and
-/// an extension, 64 characters is generous.
-pub const MAX_INPUT_CHARS: usize = 64;
-
-/// Validates numbers, caching verdicts: one per process.
+/// Validates phone numbers with a bounded cache of verdicts; one per process.
 pub struct Engine {
-    cache: Cache<(String, String), Verdict>,
+    /// Verdicts by the input as read (trimmed, digits normalised) and the default region
+    /// (None for `+` numbers, which ignore it).
+    cache: Cache<(String, Option<Region>), Verdict>,
 }
 
 impl Engine {
-    /// Makes the engine and loads libphonenumber's metadata and the country table now, so
-    /// the first request does not pay for it.
+    /// Makes the engine, holding at most `cache_capacity` verdicts, and loads
+    /// libphonenumber's metadata and the country table now: start-up pays for them, before
+    /// the server reports SERVING, not the first request.
     pub fn new(cache_capacity: u64) -> Engine {
         warm();
         Engine {
@@ -145,17 +189,23 @@ impl Engine {
         }
     }
 
-    /// Validates a number (cached by the trimmed input and the country).
+    /// Validates a number, as [`validate`] does, from the cache when it can.
+    ///
+    /// Concurrent requests for the same number and region compute it once.
     pub fn validate(&self, phone: &str, country: &str) -> Verdict {
-        let key = (phone.trim().to_string(), country.trim().to_ascii_lowercase());
-        if let Some(verdict) = self.cache.get(&key) {
-            metrics::record_cache("phone", true);
-            return verdict;
-        }
-        metrics::record_cache("phone", false);
-        let verdict = validate(phone, country);
-        self.cache.insert(key, verdict.clone());
-        verdict
+        let text = match read(phone) {
+            Ok(text) => text,
+            Err(verdict) => return *verdict, // nothing worth caching
+        };
+        let international = is_international(&text);
+        let region = default_region(international, country);
+        let key = (text, region);
+        let entry = self
+            .cache
+            .entry_by_ref(&key)
+            .or_insert_with(|| judge(&key.0, international, region));
+        metrics::record_cache("phone", !entry.is_fresh());
+        entry.into_value()
     }
 
     /// Returns how many verdicts the cache holds.
@@ -165,231 +215,366 @@ impl Engine {
     }
 }
 
-/// Loads the metadata (a parse forces rlibphonenumber's lazy global) and the tables.
-fn warm() {
-    let _ = PHONE_NUMBER_UTIL.parse("+12025550143", None);
+/// Loads what rlibphonenumber loads lazily: the metadata (on first use of its global) and
+/// each region's patterns (compiled on first match). Validating and formatting every
+/// example number of every region and type touches them all. Returns how many numbers it
+/// validated.
+fn warm() -> usize {
     region::warm();
     let _ = extension_pattern();
+    let mut warmed = 0;
+    let util = &*PHONE_NUMBER_UTIL;
+    let regional = util.get_supported_regions().flat_map(|region| {
+        all_types().filter_map(move |t| util.get_example_number_for_type_and_region(region, t).ok())
+    });
+    let global = util
+        .get_supported_global_network_calling_codes()
+        .filter_map(|code| util.get_example_number_for_non_geo_entity(code).ok());
+    for number in regional.chain(global) {
+        let e164 = number.format_as(PhoneNumberFormat::E164).into_owned();
+        let _ = judge(&e164, true, None);
+        warmed += 1;
+    }
+    warmed
 }
 
-/// An extension at the end: `ext. 12`, `x12`, `#12`, `extension 12`.
-fn extension_pattern() -> &'static Regex {
-    static PATTERN: OnceLock<Regex> = OnceLock::new();
-    PATTERN.get_or_init(|| {
-        Regex::new(r"(?i)\s*(?:,|;)?\s*(?:ext(?:ension)?\.?|x|#)\s*\d{1,7}\s*$")
-            .unwrap_or_else(|e| panic!("extension pattern: {e}"))
-    })
+fn all_types() -> impl Iterator<Item = PhoneNumberType> {
+    [
+        PhoneNumberType::FixedLine,
+        PhoneNumberType::Mobile,
+        PhoneNumberType::TollFree,
+        PhoneNumberType::PremiumRate,
+        PhoneNumberType::SharedCost,
+        PhoneNumberType::VoIP,
+        PhoneNumberType::PersonalNumber,
+        PhoneNumberType::Pager,
+        PhoneNumberType::UAN,
+        PhoneNumberType::VoiceMail,
+    ]
+    .into_iter()
 }
 
-/// Maps the Unicode decimal digits people paste (full-width, Arabic-Indic, Devanagari,
-/// ...) and the full-width plus to ASCII; everything else stays as it is.
-fn normalise_digits(input: &str) -> String {
-    const ZEROS: &[u32] = &[
-        0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66,
-        0x0CE6, 0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x17E0, 0x1810, 0xFF10,
-    ];
-    input
-        .chars()
-        .map(|c| {
-            let cp = u32::from(c);
-            if c == '\u{FF0B}' {
-                return '+';
-            }
-            match ZEROS.iter().find(|&&zero| (zero..zero + 10).contains(&cp)) {
-                Some(zero) => char::from_digit(cp - zero, 10).unwrap_or(c),
-                None => c,
-            }
-        })
-        .collect()
-}
-
-/// Validates one number by the rules of DESIGN.md, first match wins.
+/// Validates one number by the rules of DESIGN.md, first match wins, uncached:
+///
+/// 1. empty: UNKNOWN (`missing`); longer than [`MAX_INPUT_CHARS`]: INVALID
+///    (`parse.too_long`), unparsed;
+/// 2. letters other than an extension marker: INVALID (`parse.letters`);
+/// 3. national (no `+`) and no usable country: UNKNOWN (`parse.no_region`);
+/// 4. unparseable, a `+` number whose digits change in parsing, impossible length, or not
+///    valid for its region per libphonenumber's metadata: INVALID;
+/// 5. a fake number (one digit repeated, a straight run, a published fictional range):
+///    INVALID, with the number's fields filled;
+/// 6. otherwise VALID, with E.164, region and type.
+///
+/// `country` is the lead's country as [`region::from_country`] reads it; a number written
+/// with `+` (or `＋`) ignores it.
 pub fn validate(phone: &str, country: &str) -> Verdict {
-    check(phone, country).finish()
+    let text = match read(phone) {
+        Ok(text) => text,
+        Err(verdict) => return *verdict,
+    };
+    let international = is_international(&text);
+    judge(&text, international, default_region(international, country))
 }
 
-/// A number as far as libphonenumber judged it, before the fake-number rules: the
-/// agreement test compares this stage with the oracle.
-pub(crate) struct Checked {
-    verdict: Verdict,
-    national: String,
-}
-
-impl Checked {
-    fn done(verdict: Verdict) -> Checked {
-        Checked {
-            verdict,
-            national: String::new(),
-        }
-    }
-
-    /// Applies the fake-number rules to a valid number.
-    fn finish(mut self) -> Verdict {
-        if self.verdict.validity == Validity::Valid {
-            if let Some((code, message)) = fake::check(self.verdict.country_code, &self.national)
-            {
-                self.verdict.validity = Validity::Invalid;
-                self.verdict.reasons.insert(0, Reason::new(code, message));
-            }
-        }
-        self.verdict
-    }
-}
-
-pub(crate) fn check(phone: &str, country: &str) -> Checked {
-    use Validity::*;
-    // 1. empty: UNKNOWN.
+/// Step 1: the input as the rules read it (trimmed, Unicode digits and pluses made ASCII,
+/// invisible formatting characters dropped), or the verdict when there is nothing to read.
+fn read(phone: &str) -> Result<String, Box<Verdict>> {
     let trimmed = phone.trim();
     if trimmed.is_empty() {
-        return Checked::done(Verdict::unparsed(Unknown, codes::MISSING, "no phone number given"));
+        return Err(Box::new(Verdict::unparsed(
+            Validity::Unknown,
+            codes::MISSING,
+            "no phone number given",
+        )));
     }
-    // Guards before parsing: a sane length, Unicode digits, no letters.
-    if trimmed.chars().count() > MAX_INPUT_CHARS {
-        return Checked::done(Verdict::unparsed(
-            Invalid,
+    if trimmed.chars().nth(MAX_INPUT_CHARS).is_some() {
+        return Err(Box::new(Verdict::unparsed(
+            Validity::Invalid,
             codes::PARSE_TOO_LONG,
-            format!("longer than {MAX_INPUT_CHARS} characters: no phone number is"),
-        ));
+            format!("longer than {MAX_INPUT_CHARS} characters, which no phone number is"),
+        )));
     }
-    let text = normalise_digits(trimmed);
-    let (number_text, has_extension) = match extension_pattern().find(&text) {
-        Some(m) if m.start() > 0 => (&text[..m.start()], true),
-        _ => (text.as_str(), false),
-    };
-    if number_text.chars().any(char::is_alphabetic) {
-        return Checked::done(Verdict::unparsed(
+    let text = normalise(trimmed);
+    if text.is_empty() {
+        return Err(Box::new(Verdict::unparsed(
+            Validity::Unknown,
+            codes::MISSING,
+            "no phone number given",
+        )));
+    }
+    Ok(text)
+}
+
+/// Whether the number is written in international form: its first digit-or-plus is a
+/// plus, as libphonenumber reads it (`(+44) 20 ...` is international).
+fn is_international(text: &str) -> bool {
+    text.chars().find(|c| c.is_ascii_digit() || *c == '+') == Some('+')
+}
+
+/// The region a national number is read in; a `+` number ignores the hint.
+fn default_region(international: bool, country: &str) -> Option<Region> {
+    if international {
+        None
+    } else {
+        region::from_country(country)
+    }
+}
+
+/// Steps 2 to 6 on the input as [`read`] returns it.
+fn judge(text: &str, international: bool, region: Option<Region>) -> Verdict {
+    use Validity::*;
+    let (text, has_extension) = split_extension(text);
+    // 2. Letters are not digits: libphonenumber would read 1-800-FLOWERS as 1-800-3569377.
+    if text.chars().any(char::is_alphabetic) {
+        return Verdict::unparsed(
             Invalid,
             codes::PARSE_LETTERS,
-            "the number has letters; vanity numbers are not converted to digits",
-        ));
+            "the number has letters; they are not read as keypad digits",
+        );
     }
-    let international = number_text.trim_start().starts_with('+');
-    // 2. national and no usable country: UNKNOWN.
-    let hint = if international {
-        None // a number written with `+` ignores the region hint
-    } else {
-        match region::from_country(country) {
-            Some(region) => Some(region),
-            None => {
-                return Checked::done(Verdict::unparsed(
-                    Unknown,
-                    codes::PARSE_NO_REGION,
-                    if country.trim().is_empty() {
-                        "a national number and no country to read it with".to_string()
-                    } else {
-                        "a national number and a country no region is known for".to_string()
-                    },
-                ))
-            }
-        }
-    };
-    // 3. unparseable, impossible length, or not valid for its region: INVALID.
-    let number = match PHONE_NUMBER_UTIL.parse(number_text, hint) {
+    // 3. A national number needs a country to be read in.
+    if !international && region.is_none() {
+        return Verdict::unparsed(
+            Unknown,
+            codes::PARSE_NO_REGION,
+            "a national number (no +) and no known country to read it in",
+        );
+    }
+    // 4. Unparseable, changed in parsing, impossible length, not valid for its region.
+    let number = match PHONE_NUMBER_UTIL.parse(text, region) {
         Ok(number) => number,
-        Err(err) => return Checked::done(parse_failure(&err)),
+        Err(err) => return parse_failure(&err),
     };
     let e164 = number.format_as(PhoneNumberFormat::E164).into_owned();
-    if international && !same_digits(number_text, &e164) {
-        return Checked::done(Verdict::unparsed(
+    if international && !same_digits(text, &number, &e164) {
+        return Verdict::unparsed(
             Invalid,
             codes::PARSE_DIGITS_MISMATCH,
-            "the parsed number's digits are not the digits given",
-        ));
+            "parsing changed the digits given, so the number is not the one written",
+        );
     }
-    let mut verdict = Verdict {
-        validity: Valid,
-        country_code: u32::try_from(number.country_code).unwrap_or(0),
-        international: number.format_as(PhoneNumberFormat::International).into_owned(),
-        national: number.format_as(PhoneNumberFormat::National).into_owned(),
-        e164,
-        region: String::new(),
-        number_type: None,
-        reasons: Vec::new(),
+    let mut verdict = Verdict::parsed(&number, e164);
+    // The region libphonenumber places the number in: for a calling code shared by several
+    // regions (+1, +44, +7), the one whose ranges match; none when none does.
+    let number_region = PHONE_NUMBER_UTIL.get_region_for_number(&number);
+    if let Some(r) = number_region {
+        verdict.region = r.as_region_str().to_string();
+    }
+    let Some(number_type) = number_region.and_then(|r| valid_type(&number, r)) else {
+        let (code, message) = why_invalid(&number);
+        return verdict.because(code, message);
     };
+    let kind = NumberType::from(number_type);
+    verdict.number_type = Some(kind);
+    // 5. Fake numbers libphonenumber calls valid.
     let national = number.get_national_significant_number();
-    if let Err(err) = number.is_possible_with_reason() {
-        let (code, message) = match err {
-            ValidationError::TooShort => (codes::LENGTH_TOO_SHORT, "shorter than any number of its region"),
-            ValidationError::TooLong => (codes::LENGTH_TOO_LONG, "longer than any number of its region"),
-            ValidationError::InvalidCountryCode => (codes::PARSE_BAD_COUNTRY_CODE, "no such country calling code"),
-            _ => (codes::LENGTH_INVALID, "a length no number of its region has"),
-        };
-        verdict.validity = Invalid;
-        verdict.reasons.push(Reason::new(code, message));
-        return Checked { verdict, national };
+    let parts = fake::Parts {
+        country_code: verdict.country_code,
+        national: &national,
+        area_code_len: area_code_len(&verdict.international, &number, number_type),
+    };
+    if let Some((code, message)) = fake::check(parts) {
+        return verdict.because(code, message);
     }
-    if !number.is_valid() {
-        verdict.validity = Invalid;
-        verdict.reasons.push(Reason::new(
-            codes::INVALID_FOR_REGION,
-            "no number range of its region matches",
-        ));
-        return Checked { verdict, national };
-    }
-    // 5. otherwise VALID, with region and type (the fake rules run in `finish`).
-    let number_type = NumberType::from(number.get_type());
-    verdict.region = region_of(&number);
-    verdict.number_type = Some(number_type);
-    verdict.reasons.push(Reason::new(
-        codes::VALID,
-        format!("a valid {number_type:?} number of {}", verdict.region),
-    ));
+    // 6. Valid.
+    verdict.validity = Valid;
+    let message = format!("a valid {kind:?} number of {}", verdict.region);
+    verdict = verdict.because(codes::VALID, message);
     if has_extension {
-        verdict
-            .reasons
-            .push(Reason::new(codes::EXTENSION, "an extension was given; E.164 leaves it out"));
+        verdict = verdict.because(
+            codes::EXTENSION,
+            "an extension was given; E.164 leaves it out",
+        );
     }
-    Checked { verdict, national }
+    verdict
 }
 
-fn region_of(number: &PhoneNumber) -> String {
-    number
-        .get_region_code()
-        .map(|r: Region| r.as_region_str().to_string())
-        .unwrap_or_else(|| "001".to_string())
+/// The type of a number libphonenumber calls valid in `region`; None when it is not valid.
+/// The same decision as `is_valid`, with the region found once by the caller: for a NANP
+/// number, finding it tries up to 25 regions.
+fn valid_type(number: &PhoneNumber, region: Region) -> Option<PhoneNumberType> {
+    if !PHONE_NUMBER_UTIL.is_valid_number_for_region(number, region) {
+        return None;
+    }
+    Some(number.get_type())
 }
 
-/// The digits given must be the digits of the result: guards against a parser that
-/// drops or inserts digits. A `(0)` trunk prefix written after the country code is the
-/// one group allowed to go.
-fn same_digits(given: &str, e164: &str) -> bool {
-    let without_trunk = given.replacen("(0)", "", 1);
-    let digits: String = without_trunk.chars().filter(char::is_ascii_digit).collect();
-    digits == e164.trim_start_matches('+')
+/// The most specific reason libphonenumber gives for an invalid number.
+fn why_invalid(number: &PhoneNumber) -> (&'static str, &'static str) {
+    match number.is_possible_with_reason() {
+        Err(ValidationError::TooShort) => (
+            codes::LENGTH_TOO_SHORT,
+            "shorter than every number of its country",
+        ),
+        Err(ValidationError::TooLong) => (
+            codes::LENGTH_TOO_LONG,
+            "longer than every number of its country",
+        ),
+        Err(ValidationError::InvalidLength) => (
+            codes::LENGTH_INVALID,
+            "a length no number of its country has",
+        ),
+        Err(ValidationError::InvalidCountryCode) => (
+            codes::PARSE_BAD_COUNTRY_CODE,
+            "no country has this calling code",
+        ),
+        Ok(NumberLengthType::IsPossibleLocalOnly) => (
+            codes::LENGTH_LOCAL_ONLY,
+            "a local number without its area code",
+        ),
+        Ok(NumberLengthType::IsPossible) => (
+            codes::INVALID_FOR_REGION,
+            "no number range of its country matches",
+        ),
+    }
 }
 
 fn parse_failure(err: &ParseError) -> Verdict {
     let (code, message) = match err {
-        ParseError::InvalidCountryCode => (codes::PARSE_BAD_COUNTRY_CODE, "no such country calling code"),
+        ParseError::InvalidCountryCode => (
+            codes::PARSE_BAD_COUNTRY_CODE,
+            "no country has this calling code",
+        ),
         ParseError::TooShortNsn | ParseError::TooShortAfterIdd => {
             (codes::LENGTH_TOO_SHORT, "too short to be a phone number")
         }
         ParseError::TooLongNsn => (codes::LENGTH_TOO_LONG, "too long to be a phone number"),
-        _ => (codes::PARSE_FAILED, "not readable as a phone number"),
+        ParseError::NotANumber(_) => (codes::PARSE_FAILED, "no phone number found in the input"),
     };
     Verdict::unparsed(Validity::Invalid, code, message)
 }
 
-/// Redacts a number for logs: the country code and the last two digits
-/// (`+1 *** *** **11`); never the whole number.
-pub fn redact(phone: &str) -> String {
-    let text = normalise_digits(phone);
-    let digits: Vec<char> = text.chars().filter(char::is_ascii_digit).collect();
-    let Some(last) = digits.len().checked_sub(2).filter(|_| digits.len() >= 6) else {
-        return "***".to_string();
+/// How many leading digits of the national number are the area (national destination)
+/// code, read the way libphonenumber's `getLengthOfNationalDestinationCode` reads it: the
+/// first digit group after the country code in international format, when a subscriber
+/// group follows; with a mobile token (Argentina's 9), the token and the group after it.
+fn area_code_len(international: &str, number: &PhoneNumber, number_type: PhoneNumberType) -> usize {
+    let mut groups = international
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .skip(1) // the country code
+        .map(str::len);
+    // libphonenumber: the country code, the area code and at least one group after it.
+    let (Some(first), Some(second)) = (groups.next(), groups.next()) else {
+        return 0;
     };
-    let last: String = digits[last..].iter().collect();
-    let country_code = text
-        .trim_start()
-        .starts_with('+')
-        .then(|| PHONE_NUMBER_UTIL.parse(&text, None).ok())
-        .flatten()
-        .map(|n| n.country_code);
-    match country_code {
-        Some(cc) => format!("+{cc} *** *** **{last}"),
-        None => format!("*** *** **{last}"),
+    if number_type == PhoneNumberType::Mobile
+        && PHONE_NUMBER_UTIL
+            .get_country_mobile_token(number.country_code)
+            .is_some()
+    {
+        return first + second;
+    }
+    first
+}
+
+/// The digits the person wrote must be the digits of the number: guards against a parse
+/// that drops, adds or reorders digits (the `phonenumber` crate turns `+7 800 555 35 35`
+/// into `+7 005 553 535`). One exception: a trunk prefix written `(0)` right after the
+/// country code (`+44 (0)20 7183 8750`), which is a convention, not a digit of the number.
+fn same_digits(given: &str, number: &PhoneNumber, e164: &str) -> bool {
+    let parsed = e164.trim_start_matches('+');
+    if ascii_digits(given) == parsed {
+        return true;
+    }
+    let Some((before, after)) = given.split_once("(0)") else {
+        return false;
+    };
+    let before = ascii_digits(before);
+    before == number.country_code.to_string() && before + &ascii_digits(after) == parsed
+}
+
+fn ascii_digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// An extension at the end (`ext. 12`, `extension 12`, `x12`, `#12`, after an optional
+/// comma or semicolon). The only letters accepted: any other is refused, not read.
+fn extension_pattern() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        // A constant pattern: a test compiles it, so this cannot fail at run time.
+        Regex::new(r"(?i)[\s,;]*(?:ext(?:ension)?\.?|x|#)\s*\d{1,7}\s*$")
+            .unwrap_or_else(|e| panic!("extension pattern: {e}"))
+    })
+}
+
+/// Splits a trailing extension off the number; says whether there was one.
+fn split_extension(text: &str) -> (&str, bool) {
+    // Most numbers have none: skip the regex unless a marker's letter is there.
+    if !text.bytes().any(|b| matches!(b, b'x' | b'X' | b'#')) {
+        return (text, false);
+    }
+    match extension_pattern().find(text) {
+        Some(m) if m.start() > 0 => (text.get(..m.start()).unwrap_or(text), true),
+        _ => (text, false),
     }
 }
 
-#[cfg(test)]
-mod tests;
+/// Maps what people paste to what libphonenumber reads: Unicode decimal digits
+/// (full-width, Arabic-Indic, Devanagari, ...) to ASCII, by the same table
+/// libphonenumber uses; the full-width plus to `+`; any Unicode space to a space; drops
+/// invisible formatting characters (zero-width space, bidi marks, soft hyphen, BOM).
+fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            _ if c.is_ascii() => out.push(c),
+            '\u{FF0B}' => out.push('+'),
+            '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' => {}
+            '\u{2060}'..='\u{2064}' | '\u{FEFF}' => {}
+            _ if c.is_whitespace() => out.push(' '),
+            _ if c.is_numeric() => match unicode_digit(c) {
+                Some(digit) => out.push(digit),
+                None => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    out.trim().to_string()
+}
+
+/// The ASCII digit of a Unicode decimal digit, as libphonenumber's own normalisation has it.
+fn unicode_digit(c: char) -> Option<char> {
+    let mut buf = [0u8; 4];
+    let digits = PHONE_NUMBER_UTIL.normalize_digits_only(c.encode_utf8(&mut buf));
+    let mut chars = digits.chars();
+    match (chars.next(), chars.next()) {
+        (Some(digit), None) => Some(digit),
+        _ => None,
+    }
+}
+
+/// Redacts a number for logs: its country code (for `+` numbers) and last two digits,
+/// `+44 *** *** **50`; never the whole number. Short inputs show no digits at all.
+pub fn redact(phone: &str) -> String {
+    let text = normalise(phone.get(..256).unwrap_or(phone));
+    let digits = ascii_digits(&text);
+    let country_code = is_international(&text)
+        .then(|| calling_code_prefix(&digits))
+        .flatten();
+    let national_len = digits.len() - country_code.map_or(0, str::len);
+    let last_two = match digits.get(digits.len().saturating_sub(2)..) {
+        Some(last) if national_len >= 6 => last,
+        _ => "",
+    };
+    match (country_code, last_two) {
+        (Some(cc), "") => format!("+{cc} ***"),
+        (Some(cc), last) => format!("+{cc} *** *** **{last}"),
+        (None, "") => "***".to_string(),
+        (None, last) => format!("*** *** **{last}"),
+    }
+}
+
+/// The assigned country calling code the digits start with, if any (1 to 3 digits).
+fn calling_code_prefix(digits: &str) -> Option<&str> {
+    (1..=3).find_map(|len| {
+        let prefix = digits.get(..len)?;
+        let code = prefix.parse::<i32>().ok()?;
+        PHONE_NUMBER_UTIL
+            .get_regions_for_country_calling_code(code)
+            .is_some()
+            .then_some(prefix)
+    })
+}
