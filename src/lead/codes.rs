@@ -1,19 +1,25 @@
 //! Reason codes of LeadSource parsing and the codes of the scoring model's factors.
+//!
+//! Source codes explain why a LeadSource could not be read in full; factor codes name
+//! the signals that moved a score and are also the keys of the `[points]` table in the
+//! scoring model file, so a factor and its points cannot drift apart.
 
-/// The lead has no LeadSource.
+/// The lead has no LeadSource (empty or only spaces).
 pub const SOURCE_MISSING: &str = "source.missing";
-/// The LeadSource is not of the form `Source-Action | publisherid.offerid`.
+/// The LeadSource is not of the form `Source-Action | publisherid.offerid`: no hyphen
+/// between source and action, an empty part, a missing `|` before the offer, control
+/// characters, or longer than any real one.
 pub const SOURCE_MALFORMED: &str = "source.malformed";
-/// The source is not one of AzureMarketplace, AzurePortal, AppSource (SPZA).
+/// The source is not one of `AzureMarketplace`, `AzurePortal`, `AppSource (SPZA)`.
 pub const SOURCE_UNKNOWN_SOURCE: &str = "source.unknown_source";
-/// The action is not one of INS, PLT, DNC, Create, StartTestDrive.
+/// The action is not one of `INS`, `PLT`, `DNC`, `Create`, `StartTestDrive`.
 pub const SOURCE_UNKNOWN_ACTION: &str = "source.unknown_action";
-/// No offer after the `|`.
+/// There is no offer: no `|`, or nothing after it.
 pub const SOURCE_MISSING_OFFER: &str = "source.missing_offer";
-/// The offer is not `publisherid.offerid`.
+/// The offer is not `publisherid.offerid`: no dot, an empty side, or spaces inside.
 pub const SOURCE_OFFER_MALFORMED: &str = "source.offer_malformed";
 
-/// Every source code, for the README check.
+/// Every LeadSource reason code, for the README check.
 pub const SOURCE_CODES: &[&str] = &[
     SOURCE_MISSING,
     SOURCE_MALFORMED,
@@ -23,69 +29,70 @@ pub const SOURCE_CODES: &[&str] = &[
     SOURCE_OFFER_MALFORMED,
 ];
 
-/// Install, portal purchase or test drive: active interest.
+/// Factor: install (`INS`), portal purchase (`Create`) or test drive: active interest.
 pub const ACTION_ACTIVE: &str = "action.active";
-/// "Contact me" (PLT): initial interest.
+/// Factor: "Contact me" (`PLT`): initial interest.
 pub const ACTION_INITIAL: &str = "action.initial";
-/// Do not contact (DNC).
+/// Factor: do not contact (`DNC`); the hard rule [`RULE_DO_NOT_CONTACT`] follows it.
 pub const ACTION_DO_NOT_CONTACT: &str = "action.do_not_contact";
-/// No usable action.
+/// Factor: no usable action (missing or unknown).
 pub const ACTION_UNKNOWN: &str = "action.unknown";
-/// The email is VALID.
-pub const EMAIL_VALID: &str = "email.valid";
-/// The email is INVALID.
-pub const EMAIL_INVALID: &str = "email.invalid";
-/// The email is SPAM or disposable.
-pub const EMAIL_SPAM: &str = "email.spam";
-/// The email could not be checked.
-pub const EMAIL_UNKNOWN: &str = "email.unknown";
-/// The lead has no email.
-pub const EMAIL_MISSING: &str = "email.missing";
-/// The email is at a corporate (not free-mail) domain.
-pub const EMAIL_CORPORATE: &str = "email.corporate";
-/// The email is at a free mail provider.
-pub const EMAIL_FREE_PROVIDER: &str = "email.free_provider";
-/// The email is a role account (info@, sales@).
-pub const EMAIL_ROLE_ACCOUNT: &str = "email.role_account";
-/// The phone is VALID and a mobile (or fixed-or-mobile) number.
-pub const PHONE_VALID_MOBILE: &str = "phone.valid_mobile";
-/// The phone is VALID, another type.
-pub const PHONE_VALID: &str = "phone.valid";
-/// The phone is a toll-free, premium or shared-cost number: not a person's line.
-pub const PHONE_SERVICE_NUMBER: &str = "phone.service_number";
-/// The phone is INVALID.
-pub const PHONE_INVALID: &str = "phone.invalid";
-/// The phone could not be checked.
-pub const PHONE_UNKNOWN: &str = "phone.unknown";
-/// The lead has no phone.
-pub const PHONE_MISSING: &str = "phone.missing";
-/// The lead names its company.
-pub const COMPLETE_COMPANY: &str = "complete.company";
-/// The lead names its job title.
-pub const COMPLETE_TITLE: &str = "complete.title";
-/// The title is C-level, president, owner or founder.
-pub const TITLE_EXECUTIVE: &str = "title.executive";
-/// The title is VP, director or head of.
-pub const TITLE_SENIOR: &str = "title.senior";
-/// The name looks fake (test, asdf, keyboard runs, repeated letters, digits).
-pub const NAME_FAKE: &str = "name.fake";
-/// Created within 24 hours: the seeds' follow-up window.
-pub const RECENCY_24H: &str = "recency.24h";
-/// Created within 72 hours: the seeds' "hot" window.
-pub const RECENCY_72H: &str = "recency.72h";
-/// Created within 14 days: the seeds' response window.
-pub const RECENCY_14D: &str = "recency.14d";
-/// Older than 14 days: past the response window (the lead would have expired).
-pub const RECENCY_EXPIRED: &str = "recency.expired";
-/// The LeadSource could not be parsed.
+/// Factor: the LeadSource was reported `source.malformed`.
 pub const SOURCE_UNPARSED: &str = "source.unparsed";
-/// Hard rule: do not contact is always LOW.
-pub const RULE_DO_NOT_CONTACT: &str = "rule.do_not_contact";
-/// Hard rule: a SPAM email is always LOW.
-pub const RULE_SPAM_EMAIL: &str = "rule.spam_email";
+/// Factor: the email is VALID.
+pub const EMAIL_VALID: &str = "email.valid";
+/// Factor: the email is INVALID.
+pub const EMAIL_INVALID: &str = "email.invalid";
+/// Factor: the email is SPAM (spam or disposable domain); the hard rule
+/// [`RULE_SPAM_EMAIL`] follows it.
+pub const EMAIL_SPAM: &str = "email.spam";
+/// Factor: the email could not be checked (UNKNOWN).
+pub const EMAIL_UNKNOWN: &str = "email.unknown";
+/// Factor: the lead has no email.
+pub const EMAIL_MISSING: &str = "email.missing";
+/// Factor: a VALID or UNKNOWN email at a corporate (not free-mail) domain.
+pub const EMAIL_CORPORATE: &str = "email.corporate";
+/// Factor: a VALID or UNKNOWN email at a free mail provider.
+pub const EMAIL_FREE_PROVIDER: &str = "email.free_provider";
+/// Factor: a VALID or UNKNOWN email that is a role account (info@, sales@).
+pub const EMAIL_ROLE_ACCOUNT: &str = "email.role_account";
+/// Factor: the phone is VALID and mobile (or fixed-line-or-mobile).
+pub const PHONE_VALID_MOBILE: &str = "phone.valid_mobile";
+/// Factor: the phone is VALID, of another personal type (fixed line, VoIP, ...).
+pub const PHONE_VALID: &str = "phone.valid";
+/// Factor: the phone is VALID but toll-free, premium-rate or shared-cost.
+pub const PHONE_SERVICE_NUMBER: &str = "phone.service_number";
+/// Factor: the phone is INVALID.
+pub const PHONE_INVALID: &str = "phone.invalid";
+/// Factor: the phone could not be checked (UNKNOWN).
+pub const PHONE_UNKNOWN: &str = "phone.unknown";
+/// Factor: the lead has no phone.
+pub const PHONE_MISSING: &str = "phone.missing";
+/// Factor: the lead names its company.
+pub const COMPLETE_COMPANY: &str = "complete.company";
+/// Factor: the lead gives a job title.
+pub const COMPLETE_TITLE: &str = "complete.title";
+/// Factor: the title is C-level, president, owner, partner or founder.
+pub const TITLE_EXECUTIVE: &str = "title.executive";
+/// Factor: the title is VP, director, head or chief of a function.
+pub const TITLE_SENIOR: &str = "title.senior";
+/// Factor: the first or last name looks made up.
+pub const NAME_FAKE: &str = "name.fake";
+/// Factor: created less than 24 hours ago: the seeds' follow-up advice.
+pub const RECENCY_24H: &str = "recency.24h";
+/// Factor: created 24 to 72 hours ago: still inside the seeds' 72-hour "hot" window.
+pub const RECENCY_72H: &str = "recency.72h";
+/// Factor: created 72 hours to 14 days ago: inside the seeds' 14-day response window.
+pub const RECENCY_14D: &str = "recency.14d";
+/// Factor: created 14 days ago or more: an unanswered lead would have expired.
+pub const RECENCY_EXPIRED: &str = "recency.expired";
+/// Factor: created more than 14 hours ahead of our clock: a bad timestamp.
+pub const RECENCY_FUTURE: &str = "recency.future";
+/// Factor: the lead has no creation time.
+pub const RECENCY_UNKNOWN: &str = "recency.unknown";
 
-/// Every factor code, for the README check.
-pub const FACTOR_CODES: &[&str] = &[
+/// Every factor code with points in the model: exactly the keys of `[points]`.
+pub const POINT_CODES: &[&str] = &[
     ACTION_ACTIVE,
     ACTION_INITIAL,
     ACTION_DO_NOT_CONTACT,
@@ -114,23 +121,70 @@ pub const FACTOR_CODES: &[&str] = &[
     RECENCY_72H,
     RECENCY_14D,
     RECENCY_EXPIRED,
-    RULE_DO_NOT_CONTACT,
-    RULE_SPAM_EMAIL,
+    RECENCY_FUTURE,
+    RECENCY_UNKNOWN,
 ];
+
+/// Hard rule: do not contact (`DNC`) is always LOW.
+pub const RULE_DO_NOT_CONTACT: &str = "rule.do_not_contact";
+/// Hard rule: a SPAM email is always LOW.
+pub const RULE_SPAM_EMAIL: &str = "rule.spam_email";
+
+/// Every hard-rule factor code; their points are computed, never configured.
+pub const RULE_CODES: &[&str] = &[RULE_DO_NOT_CONTACT, RULE_SPAM_EMAIL];
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_namespaced() {
+        let all: Vec<&str> = SOURCE_CODES
+            .iter()
+            .chain(POINT_CODES)
+            .chain(RULE_CODES)
+            .copied()
+            .collect();
+        for (i, code) in all.iter().enumerate() {
+            assert!(!all[..i].contains(code), "{code} is listed twice");
+            let (family, name) = code.split_once('.').unwrap_or(("", ""));
+            assert!(!family.is_empty() && !name.is_empty(), "{code}");
+            assert!(
+                code.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_'),
+                "{code}"
+            );
+        }
+    }
+
     #[test]
     fn every_code_is_documented_in_the_readme_and_the_model() {
         let readme = include_str!("../../README.md");
         let model = include_str!("../../data/scoring.toml");
-        for code in super::SOURCE_CODES.iter().chain(super::FACTOR_CODES) {
-            assert!(readme.contains(&format!("`{code}`")), "README lacks `{code}`");
+        for code in SOURCE_CODES.iter().chain(POINT_CODES).chain(RULE_CODES) {
+            assert!(
+                readme.contains(&format!("`{code}`")),
+                "README lacks `{code}`"
+            );
         }
-        for code in super::FACTOR_CODES {
-            if !code.starts_with("rule.") {
-                assert!(model.contains(&format!("\"{code}\" =")), "the model lacks {code}");
-            }
+        for code in POINT_CODES {
+            let line = model
+                .lines()
+                .find(|line| line.starts_with(&format!("\"{code}\" =")))
+                .unwrap_or_else(|| panic!("the model lacks {code}"));
+            // The README's factor table shows the bundled model's points.
+            let points = line
+                .split('=')
+                .nth(1)
+                .unwrap()
+                .split('#')
+                .next()
+                .unwrap()
+                .trim();
+            assert!(
+                readme.contains(&format!("| `{code}` | {points} |")),
+                "README's factor table lacks `{code}` with {points} points"
+            );
         }
     }
 }

@@ -1,13 +1,24 @@
-//! The scoring model: points per signal, a threshold, and two hard rules.
+//! The scoring model: a base, points per signal, a threshold, and two hard rules.
 //!
-//! Transparent by construction: the score is the model's base plus the points of every
-//! factor listed in the result, clamped to 0..=100, so anyone can recompute it.
+//! Transparent by construction: the score is the model's `base` plus the points of every
+//! factor listed in the result, clamped to 0..=100, so anyone can recompute it from the
+//! factors alone. `quality` is HIGH at or above the threshold. The hard rules (do not
+//! contact, a SPAM email) are factors too: theirs are the points that bring the score
+//! under the threshold, so the score and the tier never contradict each other.
+//!
+//! The model is data: `data/scoring.toml` is compiled in, and `--scoring FILE` replaces
+//! it. Its version is its name and a hash of its effective content, so a stored score can
+//! be traced to the exact points that produced it.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use toml::Spanned;
 
 use super::codes;
 use super::source::Action;
@@ -15,11 +26,11 @@ use super::source::Action;
 /// The email's verdict as the model sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmailClass {
-    /// VALID.
+    /// VALID: the address can receive mail.
     Valid,
-    /// INVALID.
+    /// INVALID: a fake address.
     Invalid,
-    /// SPAM (or disposable).
+    /// SPAM: the address or its domain is known for spam, or is disposable.
     Spam,
     /// UNKNOWN: could not be checked.
     Unknown,
@@ -30,11 +41,11 @@ pub enum EmailClass {
 /// The phone's verdict as the model sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhoneClass {
-    /// VALID.
+    /// VALID: reachable and registered.
     Valid,
     /// INVALID.
     Invalid,
-    /// UNKNOWN: could not be checked.
+    /// UNKNOWN: could not be checked (no country for a national number).
     Unknown,
     /// The lead has no phone.
     Missing,
@@ -45,19 +56,19 @@ pub enum PhoneClass {
 pub struct Signals<'a> {
     /// The LeadSource action.
     pub action: Action,
-    /// The LeadSource could not be parsed.
+    /// The LeadSource was reported `source.malformed`.
     pub source_malformed: bool,
     /// The email verdict.
     pub email: EmailClass,
-    /// The email is at a free provider.
+    /// The email is at a free mail provider.
     pub free_provider: bool,
-    /// The email is a role account.
+    /// The email is a role account (info@, sales@).
     pub role_account: bool,
-    /// The email domain is disposable.
+    /// The email's domain is disposable.
     pub disposable: bool,
     /// The phone verdict.
     pub phone: PhoneClass,
-    /// The phone is mobile (or fixed-or-mobile).
+    /// The phone is mobile, or fixed-line-or-mobile.
     pub phone_mobile: bool,
     /// The phone is toll-free, premium-rate or shared-cost.
     pub phone_toll_free_or_premium: bool,
@@ -73,23 +84,23 @@ pub struct Signals<'a> {
     pub created_at: Option<SystemTime>,
 }
 
-/// The tier of a lead.
+/// The tier of a lead, as the seeds define it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Quality {
-    /// At or above the threshold.
+    /// A higher probability of converting to a subscription: at or above the threshold.
     High,
-    /// Below the threshold, or caught by a hard rule.
+    /// A lead with little traction: below the threshold, or caught by a hard rule.
     Low,
 }
 
 /// One signal that moved the score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Factor {
-    /// The factor's code (see [`codes`]).
+    /// The factor's code, one of [`codes::POINT_CODES`] or [`codes::RULE_CODES`].
     pub code: &'static str,
-    /// Points added (or taken away).
+    /// Points added (negative: taken away).
     pub points: i32,
-    /// A human explanation; never the email or phone itself.
+    /// A human explanation naming the signal; never the email or the phone itself.
     pub detail: String,
 }
 
@@ -98,13 +109,13 @@ pub struct Factor {
 pub struct Score {
     /// HIGH or LOW.
     pub quality: Quality,
-    /// 0..=100.
+    /// `base` plus the points of every factor, clamped to 0..=100.
     pub score: u32,
-    /// The factors, in the order applied.
+    /// The factors, in the order applied; hard rules come last.
     pub factors: Vec<Factor>,
 }
 
-/// Why a model file was refused.
+/// Why a scoring model was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// The file could not be read.
@@ -115,110 +126,50 @@ pub enum ModelError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The file is not a valid model; the message names the line.
-    #[error("scoring model {path}: {message}")]
+    /// The text is not a valid model.
+    #[error("scoring model{}{}: {message}", in_file(.path), at_line(.line))]
     Invalid {
-        /// The file.
-        path: String,
-        /// What is wrong, with its line and column.
+        /// The file, when the model came from one.
+        path: Option<String>,
+        /// The line (from 1) where the problem is, when it has one.
+        line: Option<usize>,
+        /// What is wrong.
         message: String,
     },
 }
 
-fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    let v = i32::deserialize(d)?;
-    if !(0..=100).contains(&v) {
-        return Err(serde::de::Error::custom(format!("{v} is outside 0..=100")));
-    }
-    Ok(v)
+fn in_file(path: &Option<String>) -> String {
+    path.as_ref().map(|p| format!(" {p}")).unwrap_or_default()
 }
 
-fn points<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    let v = i32::deserialize(d)?;
-    if !(-100..=100).contains(&v) {
-        return Err(serde::de::Error::custom(format!("{v} points is outside -100..=100")));
-    }
-    Ok(v)
+fn at_line(line: &Option<usize>) -> String {
+    line.map(|l| format!(", line {l}")).unwrap_or_default()
 }
 
-/// Points per factor code, as written in the model file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Points {
-    #[serde(rename = "action.active", deserialize_with = "points")]
-    action_active: i32,
-    #[serde(rename = "action.initial", deserialize_with = "points")]
-    action_initial: i32,
-    #[serde(rename = "action.do_not_contact", deserialize_with = "points")]
-    action_do_not_contact: i32,
-    #[serde(rename = "action.unknown", deserialize_with = "points")]
-    action_unknown: i32,
-    #[serde(rename = "source.unparsed", deserialize_with = "points")]
-    source_unparsed: i32,
-    #[serde(rename = "email.valid", deserialize_with = "points")]
-    email_valid: i32,
-    #[serde(rename = "email.invalid", deserialize_with = "points")]
-    email_invalid: i32,
-    #[serde(rename = "email.spam", deserialize_with = "points")]
-    email_spam: i32,
-    #[serde(rename = "email.unknown", deserialize_with = "points")]
-    email_unknown: i32,
-    #[serde(rename = "email.missing", deserialize_with = "points")]
-    email_missing: i32,
-    #[serde(rename = "email.corporate", deserialize_with = "points")]
-    email_corporate: i32,
-    #[serde(rename = "email.free_provider", deserialize_with = "points")]
-    email_free_provider: i32,
-    #[serde(rename = "email.role_account", deserialize_with = "points")]
-    email_role_account: i32,
-    #[serde(rename = "phone.valid_mobile", deserialize_with = "points")]
-    phone_valid_mobile: i32,
-    #[serde(rename = "phone.valid", deserialize_with = "points")]
-    phone_valid: i32,
-    #[serde(rename = "phone.service_number", deserialize_with = "points")]
-    phone_service_number: i32,
-    #[serde(rename = "phone.invalid", deserialize_with = "points")]
-    phone_invalid: i32,
-    #[serde(rename = "phone.unknown", deserialize_with = "points")]
-    phone_unknown: i32,
-    #[serde(rename = "phone.missing", deserialize_with = "points")]
-    phone_missing: i32,
-    #[serde(rename = "complete.company", deserialize_with = "points")]
-    complete_company: i32,
-    #[serde(rename = "complete.title", deserialize_with = "points")]
-    complete_title: i32,
-    #[serde(rename = "title.executive", deserialize_with = "points")]
-    title_executive: i32,
-    #[serde(rename = "title.senior", deserialize_with = "points")]
-    title_senior: i32,
-    #[serde(rename = "name.fake", deserialize_with = "points")]
-    name_fake: i32,
-    #[serde(rename = "recency.24h", deserialize_with = "points")]
-    recency_24h: i32,
-    #[serde(rename = "recency.72h", deserialize_with = "points")]
-    recency_72h: i32,
-    #[serde(rename = "recency.14d", deserialize_with = "points")]
-    recency_14d: i32,
-    #[serde(rename = "recency.expired", deserialize_with = "points")]
-    recency_expired: i32,
-}
+/// The range of `base` and `threshold`.
+const PERCENT: std::ops::RangeInclusive<i64> = 0..=100;
+/// The range of one factor's points.
+const POINTS: std::ops::RangeInclusive<i64> = -100..=100;
+/// The longest model name.
+const MAX_NAME: usize = 64;
 
-/// The model file as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The model file as written; values keep their place in the text for error messages.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ModelFile {
-    name: String,
-    #[serde(deserialize_with = "percent")]
-    base: i32,
-    #[serde(deserialize_with = "percent")]
-    threshold: i32,
-    points: Points,
+    name: Spanned<String>,
+    base: Spanned<i64>,
+    threshold: Spanned<i64>,
+    points: Spanned<BTreeMap<Spanned<String>, Spanned<i64>>>,
 }
 
-/// A scoring model: base, threshold, points per factor, and its version.
-#[derive(Debug, Clone)]
+/// A scoring model: a base, a threshold, points per factor code, and its version.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Model {
-    file: ModelFile,
+    name: String,
+    base: i32,
+    threshold: i32,
+    points: BTreeMap<&'static str, i32>,
     version: String,
 }
 
@@ -226,194 +177,325 @@ pub struct Model {
 const BUNDLED: &str = include_str!("../../data/scoring.toml");
 
 impl Model {
-    /// Returns the bundled model (`data/scoring.toml`).
+    /// Returns the bundled model, `data/scoring.toml` as compiled in.
     pub fn bundled() -> Model {
-        // The bundled file is checked by a test; a broken one is a build defect.
-        Model::from_toml(BUNDLED).unwrap_or_else(|e| panic!("bundled scoring model: {e}"))
-    }
-
-    /// Parses a model, refusing unknown or missing keys and out-of-range values with a
-    /// message naming the line.
-    pub fn from_toml(text: &str) -> Result<Model, ModelError> {
-        Model::parse(text, "(inline)")
-    }
-
-    fn parse(text: &str, path: &str) -> Result<Model, ModelError> {
-        let file: ModelFile = toml::from_str(text).map_err(|e| ModelError::Invalid {
-            path: path.to_string(),
-            message: e.to_string(),
-        })?;
-        if file.name.trim().is_empty() || file.name.chars().any(char::is_whitespace) {
-            return Err(ModelError::Invalid {
-                path: path.to_string(),
-                message: "`name` must be a non-empty word".to_string(),
-            });
+        // The bundled file is fixed at build time and checked by a unit test, so a broken
+        // one is a defect of the build, not of any input.
+        match Model::parse(BUNDLED, None) {
+            Ok(model) => model,
+            Err(e) => panic!("the bundled scoring model is broken: {e}"),
         }
-        // The version hashes the effective content: comments and layout do not change
-        // it, any point does.
-        let canonical = serde_json::to_string(&file).unwrap_or_default();
-        let digest = Sha256::digest(canonical.as_bytes());
-        let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        let version = format!("{}@{hex}", file.name);
-        Ok(Model { file, version })
     }
 
-    /// Reads a model file.
+    /// Parses a model from TOML text.
+    ///
+    /// Refuses bad TOML, unknown or missing keys and factors, and out-of-range values
+    /// (`base` 0..=100, `threshold` 1..=100, points -100..=100), with a message naming
+    /// the line.
+    pub fn from_toml(text: &str) -> Result<Model, ModelError> {
+        Model::parse(text, None)
+    }
+
+    /// Reads a model file; an error names the file and the line.
     pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
-            path: path.display().to_string(),
+            path: name.clone(),
             source,
         })?;
-        Model::parse(&text, &path.display().to_string())
+        Model::parse(&text, Some(name))
     }
 
-    /// Returns `name@hash`: the model's name and 8 hex digits of its content's SHA-256.
+    fn parse(text: &str, path: Option<String>) -> Result<Model, ModelError> {
+        let invalid = |span: Option<Range<usize>>, message: String| ModelError::Invalid {
+            path: path.clone(),
+            line: span.map(|s| line_of(text, s.start)),
+            message,
+        };
+        let file: ModelFile = toml::from_str(text).map_err(|e| {
+            // A missing key has the span of its whole table, which points at no line.
+            let span = e
+                .span()
+                .filter(|_| !e.message().starts_with("missing field"));
+            invalid(span, e.message().trim().replace('\n', "; "))
+        })?;
+
+        let name = file.name.get_ref().trim();
+        let name_ok = !name.is_empty()
+            && name.chars().count() <= MAX_NAME
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !name_ok {
+            return Err(invalid(
+                Some(file.name.span()),
+                format!("`name` must be 1 to {MAX_NAME} letters, digits, `-`, `_` or `.`"),
+            ));
+        }
+        let percent = |value: &Spanned<i64>, key: &str, min: i64| {
+            let v = *value.get_ref();
+            if v < min || !PERCENT.contains(&v) {
+                return Err(invalid(
+                    Some(value.span()),
+                    format!("`{key}` is {v}, outside {min}..=100"),
+                ));
+            }
+            Ok(v as i32)
+        };
+        let base = percent(&file.base, "base", 0)?;
+        // A threshold of 0 would make every lead HIGH, and leave no score under it for
+        // the hard rules to cap at.
+        let threshold = percent(&file.threshold, "threshold", 1)?;
+
+        let mut points = BTreeMap::new();
+        for (key, value) in file.points.get_ref() {
+            let Some(code) = codes::POINT_CODES.iter().find(|c| **c == key.get_ref()) else {
+                return Err(invalid(
+                    Some(key.span()),
+                    format!(
+                        "unknown factor `{}`; the factors are: {}",
+                        key.get_ref(),
+                        codes::POINT_CODES.join(", ")
+                    ),
+                ));
+            };
+            let v = *value.get_ref();
+            if !POINTS.contains(&v) {
+                return Err(invalid(
+                    Some(value.span()),
+                    format!("factor `{code}` has {v} points, outside -100..=100"),
+                ));
+            }
+            points.insert(*code, v as i32);
+        }
+        let missing: Vec<&str> = codes::POINT_CODES
+            .iter()
+            .filter(|c| !points.contains_key(*c))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(invalid(
+                Some(file.points.span()),
+                format!("`[points]` lacks factor(s) {}", missing.join(", ")),
+            ));
+        }
+
+        let mut model = Model {
+            name: name.to_string(),
+            base,
+            threshold,
+            points,
+            version: String::new(),
+        };
+        // The version hashes the effective content: comments, layout and key order do
+        // not change it, any value does.
+        let digest = Sha256::digest(model.canonical().as_bytes());
+        let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        model.version = format!("{}@{hex}", model.name);
+        Ok(model)
+    }
+
+    /// Returns the model's effective content as canonical TOML: the text its version
+    /// hashes, with the factors in the order of [`codes::POINT_CODES`].
+    pub fn canonical(&self) -> String {
+        let mut text = format!(
+            "name = \"{}\"\nbase = {}\nthreshold = {}\n\n[points]\n",
+            self.name, self.base, self.threshold
+        );
+        for code in codes::POINT_CODES {
+            // Writing to a String cannot fail.
+            let _ = writeln!(text, "\"{code}\" = {}", self.points(code).unwrap_or(0));
+        }
+        text
+    }
+
+    /// Returns `name@hash`: the model's name and 8 hex digits of the SHA-256 of its
+    /// effective content ([`Model::canonical`]).
     pub fn version(&self) -> &str {
         &self.version
     }
 
-    /// Returns the threshold of HIGH.
-    pub fn threshold(&self) -> u32 {
-        self.file.threshold.unsigned_abs()
+    /// Returns the model's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
-    /// Scores a lead at time `now`.
+    /// Returns the score a lead starts from.
+    pub fn base(&self) -> u32 {
+        self.base.unsigned_abs()
+    }
+
+    /// Returns the lowest HIGH score.
+    pub fn threshold(&self) -> u32 {
+        self.threshold.unsigned_abs()
+    }
+
+    /// Returns the points of a factor code, `None` for a code the model does not know.
+    pub fn points(&self, code: &str) -> Option<i32> {
+        self.points.get(code).copied()
+    }
+
+    /// Scores a lead as of `now`; pure, so tests and "as of" runs set the clock.
     pub fn score(&self, s: &Signals<'_>, now: SystemTime) -> Score {
-        let p = &self.file.points;
         let mut factors = Vec::new();
-        let mut add = |code: &'static str, points: i32, detail: &str| {
+        let mut add = |code: &'static str, detail: String| {
             factors.push(Factor {
                 code,
-                points,
-                detail: detail.to_string(),
+                // Every code is present: `parse` refuses a model that lacks one.
+                points: self.points(code).unwrap_or(0),
+                detail,
             });
         };
 
+        // Intent, from the LeadSource action.
         match s.action {
-            Action::Install | Action::Create | Action::StartTestDrive => add(
+            Action::Install => add(
                 codes::ACTION_ACTIVE,
-                p.action_active,
-                "active interest: install, portal purchase or test drive",
+                "active interest: installed (INS)".into(),
+            ),
+            Action::Create => add(
+                codes::ACTION_ACTIVE,
+                "active interest: bought in the Azure portal (Create)".into(),
+            ),
+            Action::StartTestDrive => add(
+                codes::ACTION_ACTIVE,
+                "active interest: started a test drive (StartTestDrive)".into(),
             ),
             Action::PartnerLedTrial => add(
                 codes::ACTION_INITIAL,
-                p.action_initial,
-                "initial interest: the customer asked to be contacted",
+                "initial interest: asked to be contacted (PLT)".into(),
             ),
             Action::DoNotContact => add(
                 codes::ACTION_DO_NOT_CONTACT,
-                p.action_do_not_contact,
-                "do not contact: a cross-listing notice",
+                "do not contact (DNC): a cross-listing notice".into(),
             ),
-            Action::Unspecified => add(codes::ACTION_UNKNOWN, p.action_unknown, "no usable action"),
+            Action::Unspecified => add(codes::ACTION_UNKNOWN, "no usable action".into()),
         }
         if s.source_malformed {
-            add(codes::SOURCE_UNPARSED, p.source_unparsed, "the LeadSource could not be read");
+            add(codes::SOURCE_UNPARSED, "the LeadSource is malformed".into());
         }
 
+        // Can we write to them?
         match s.email {
-            EmailClass::Valid => add(codes::EMAIL_VALID, p.email_valid, "the email can receive mail"),
-            EmailClass::Invalid => add(codes::EMAIL_INVALID, p.email_invalid, "the email is invalid"),
+            EmailClass::Valid => add(codes::EMAIL_VALID, "the email is VALID".into()),
+            EmailClass::Invalid => add(codes::EMAIL_INVALID, "the email is INVALID".into()),
+            EmailClass::Spam if s.disposable => add(
+                codes::EMAIL_SPAM,
+                "the email is SPAM: a disposable-mail domain".into(),
+            ),
             EmailClass::Spam => add(
                 codes::EMAIL_SPAM,
-                p.email_spam,
-                if s.disposable {
-                    "the email is at a disposable-mail domain"
-                } else {
-                    "the email domain is known for spam"
-                },
+                "the email is SPAM: a domain known for spam".into(),
             ),
-            EmailClass::Unknown => add(codes::EMAIL_UNKNOWN, p.email_unknown, "the email could not be checked"),
-            EmailClass::Missing => add(codes::EMAIL_MISSING, p.email_missing, "no email"),
+            EmailClass::Unknown => add(
+                codes::EMAIL_UNKNOWN,
+                "the email could not be checked (UNKNOWN)".into(),
+            ),
+            EmailClass::Missing => add(codes::EMAIL_MISSING, "the lead has no email".into()),
         }
+        // The kind of address matters only for one that may reach someone.
         if matches!(s.email, EmailClass::Valid | EmailClass::Unknown) {
             if s.free_provider {
-                add(codes::EMAIL_FREE_PROVIDER, p.email_free_provider, "a free-mail address");
+                add(
+                    codes::EMAIL_FREE_PROVIDER,
+                    "the email is at a free mail provider".into(),
+                );
             } else {
-                add(codes::EMAIL_CORPORATE, p.email_corporate, "a corporate email domain");
+                add(
+                    codes::EMAIL_CORPORATE,
+                    "the email is at a corporate domain".into(),
+                );
             }
             if s.role_account {
-                add(codes::EMAIL_ROLE_ACCOUNT, p.email_role_account, "a role address, not a person");
+                add(
+                    codes::EMAIL_ROLE_ACCOUNT,
+                    "the email is a role account, not a person's".into(),
+                );
             }
         }
 
+        // Can we call them?
         match s.phone {
             PhoneClass::Valid if s.phone_toll_free_or_premium => add(
                 codes::PHONE_SERVICE_NUMBER,
-                p.phone_service_number,
-                "a toll-free, premium or shared-cost number",
+                "the phone is a toll-free, premium-rate or shared-cost number".into(),
             ),
-            PhoneClass::Valid if s.phone_mobile => {
-                add(codes::PHONE_VALID_MOBILE, p.phone_valid_mobile, "a valid mobile number")
-            }
-            PhoneClass::Valid => add(codes::PHONE_VALID, p.phone_valid, "a valid phone number"),
-            PhoneClass::Invalid => add(codes::PHONE_INVALID, p.phone_invalid, "the phone is invalid"),
-            PhoneClass::Unknown => add(codes::PHONE_UNKNOWN, p.phone_unknown, "the phone could not be checked"),
-            PhoneClass::Missing => add(codes::PHONE_MISSING, p.phone_missing, "no phone"),
+            PhoneClass::Valid if s.phone_mobile => add(
+                codes::PHONE_VALID_MOBILE,
+                "the phone is VALID and mobile".into(),
+            ),
+            PhoneClass::Valid => add(codes::PHONE_VALID, "the phone is VALID".into()),
+            PhoneClass::Invalid => add(codes::PHONE_INVALID, "the phone is INVALID".into()),
+            PhoneClass::Unknown => add(
+                codes::PHONE_UNKNOWN,
+                "the phone could not be checked (UNKNOWN)".into(),
+            ),
+            PhoneClass::Missing => add(codes::PHONE_MISSING, "the lead has no phone".into()),
         }
 
+        // Who are they?
         if !s.company.trim().is_empty() {
-            add(codes::COMPLETE_COMPANY, p.complete_company, "names a company");
+            add(codes::COMPLETE_COMPANY, "the lead names its company".into());
         }
         if !s.title.trim().is_empty() {
-            add(codes::COMPLETE_TITLE, p.complete_title, "gives a job title");
+            add(codes::COMPLETE_TITLE, "the lead gives a job title".into());
         }
         match seniority(s.title) {
-            Some(Seniority::Executive) => add(
+            Some((Seniority::Executive, word)) => add(
                 codes::TITLE_EXECUTIVE,
-                p.title_executive,
-                "an executive title: C-level, president, owner or founder",
+                format!("an executive title ({word:?}): C-level, president, owner, founder"),
             ),
-            Some(Seniority::Senior) => add(
+            Some((Seniority::Senior, word)) => add(
                 codes::TITLE_SENIOR,
-                p.title_senior,
-                "a senior title: VP, director or head",
+                format!("a senior title ({word:?}): VP, director, head"),
             ),
             None => {}
         }
-        if looks_fake(s.first_name) || looks_fake(s.last_name) {
-            add(codes::NAME_FAKE, p.name_fake, "the name looks made up");
+        let fake = fake_name(s.first_name)
+            .map(|why| ("first", why))
+            .or_else(|| fake_name(s.last_name).map(|why| ("last", why)));
+        if let Some((which, why)) = fake {
+            add(
+                codes::NAME_FAKE,
+                format!("the {which} name looks made up: {why}"),
+            );
         }
 
-        if let Some(created) = s.created_at {
-            // A creation time in the future is clock skew: count it as just now.
-            let age = now.duration_since(created).unwrap_or(Duration::ZERO);
-            let hours = age.as_secs() / 3600;
-            let (code, points, detail) = match hours {
-                0..24 => (codes::RECENCY_24H, p.recency_24h, "created within 24 hours"),
-                24..72 => (codes::RECENCY_72H, p.recency_72h, "created within 72 hours"),
-                72..336 => (codes::RECENCY_14D, p.recency_14d, "created within 14 days"),
-                _ => (
-                    codes::RECENCY_EXPIRED,
-                    p.recency_expired,
-                    "older than the 14-day response window",
-                ),
-            };
-            add(code, points, detail);
-        }
+        // When did they ask?
+        let (code, detail) = recency(s.created_at, now);
+        add(code, detail);
 
-        let total = self.file.base + factors.iter().map(|f| f.points).sum::<i32>();
-        let mut score = total.clamp(0, 100);
-        // Hard rules: LOW whatever the points. The rule's factor carries the points that
-        // bring the score under the threshold, so score and tier never disagree.
+        let total = self.base + factors.iter().map(|f| f.points).sum::<i32>();
         let rule = if s.action == Action::DoNotContact {
-            Some((codes::RULE_DO_NOT_CONTACT, "do not contact: always LOW"))
+            Some((
+                codes::RULE_DO_NOT_CONTACT,
+                "hard rule: do not contact (DNC) is always LOW",
+            ))
         } else if s.email == EmailClass::Spam {
-            Some((codes::RULE_SPAM_EMAIL, "a spam or disposable email: always LOW"))
+            Some((
+                codes::RULE_SPAM_EMAIL,
+                "hard rule: a SPAM email is always LOW",
+            ))
         } else {
             None
         };
-        if let Some((code, detail)) = rule {
-            let cap = (self.file.threshold - 1).max(0);
-            let points = if total > cap { cap - total } else { 0 };
-            factors.push(Factor {
-                code,
-                points,
-                detail: detail.to_string(),
-            });
-            score = score.min(cap);
-        }
-        let quality = if rule.is_none() && score >= self.file.threshold {
+        let total = match rule {
+            Some((code, detail)) => {
+                // The rule takes away what lifts the score to the threshold or above, so
+                // the listed points still add up to the score.
+                let cap = self.threshold - 1;
+                let points = (cap - total).min(0);
+                factors.push(Factor {
+                    code,
+                    points,
+                    detail: detail.to_string(),
+                });
+                total + points
+            }
+            None => total,
+        };
+        let score = total.clamp(0, 100);
+        let quality = if rule.is_none() && score >= self.threshold {
             Quality::High
         } else {
             Quality::Low
@@ -426,42 +508,217 @@ impl Model {
     }
 }
 
-/// How senior a title is.
+/// Returns the line (from 1) of a byte offset in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.bytes().take(offset).filter(|b| *b == b'\n').count() + 1
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The seeds' follow-up advice: "follow up within 24 hours".
+const FOLLOW_UP: Duration = Duration::from_secs(24 * 3600);
+/// The seeds' "hot" window: the flame icon changes after 72 hours.
+const HOT: Duration = Duration::from_secs(72 * 3600);
+/// The seeds' response window: a lead not answered within 14 days expires.
+const RESPONSE_WINDOW: Duration = Duration::from_secs(14 * 24 * 3600);
+/// How far ahead of our clock a creation time may be and still count as "just now":
+/// the largest time-zone offset (UTC+14), the error a local time stored as UTC makes.
+const SKEW: Duration = Duration::from_secs(14 * 3600);
+
+/// Places the lead's age in the seeds' windows.
+fn recency(created_at: Option<SystemTime>, now: SystemTime) -> (&'static str, String) {
+    let Some(created) = created_at else {
+        return (
+            codes::RECENCY_UNKNOWN,
+            "no creation time: recency unknown".into(),
+        );
+    };
+    let age = match now.duration_since(created) {
+        Ok(age) => age,
+        Err(ahead) if ahead.duration() <= SKEW => {
+            return (
+                codes::RECENCY_24H,
+                format!(
+                    "created {} ahead of our clock (time zone or clock skew): counted as just now",
+                    span(ahead.duration())
+                ),
+            )
+        }
+        Err(ahead) => {
+            return (
+                codes::RECENCY_FUTURE,
+                format!(
+                    "created {} in the future: the creation time is wrong",
+                    span(ahead.duration())
+                ),
+            )
+        }
+    };
+    let (code, window) = if age < FOLLOW_UP {
+        (codes::RECENCY_24H, "inside the 24-hour follow-up window")
+    } else if age < HOT {
+        (codes::RECENCY_72H, "inside the 72-hour hot window")
+    } else if age < RESPONSE_WINDOW {
+        (codes::RECENCY_14D, "inside the 14-day response window")
+    } else {
+        (
+            codes::RECENCY_EXPIRED,
+            "past the 14-day response window: it would have expired",
+        )
+    };
+    (code, format!("created {} ago, {window}", span(age)))
+}
+
+/// Writes a duration as whole minutes, hours or days.
+fn span(d: Duration) -> String {
+    let secs = d.as_secs();
+    if d < HOUR {
+        format!("{} min", secs / 60)
+    } else if d < 2 * FOLLOW_UP {
+        format!("{} h", secs / 3600)
+    } else {
+        format!("{} days", secs / 86_400)
+    }
+}
+
+/// How senior a job title is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Seniority {
+    /// Decides: C-level, president, owner, partner, founder.
     Executive,
+    /// Influences: VP, director, head, chief of a function.
     Senior,
 }
 
-/// Words of executive titles, in English, Spanish, Portuguese and Russian.
-const EXECUTIVE_WORDS: &[&str] = &[
-    "ceo", "cto", "cfo", "coo", "cio", "cmo", "cso", "cro", "cpo", "cdo", "chief", "president",
-    "presidente", "presidenta", "owner", "founder", "cofounder", "fundador", "fundadora",
-    "dueño", "dueña", "propietario", "propietaria", "proprietário", "proprietária", "sócio",
-    "sócia", "socio", "socia", "президент", "владелец", "владелица", "основатель",
-    "основательница", "учредитель", "собственник",
+/// C-level abbreviations.
+const C_LEVEL: &[&str] = &[
+    "ceo", "cto", "cfo", "coo", "cio", "cmo", "cso", "cro", "cpo", "cdo", "cco", "cao", "chro",
+    "ciso", "cxo",
 ];
 
-/// Phrases of executive titles.
-const EXECUTIVE_PHRASES: &[&str] = &[
-    "managing director",
-    "general manager",
-    "director general",
-    "directora general",
-    "diretor geral",
-    "diretora geral",
-    "gerente general",
-    "gerente geral",
-    "генеральный директор",
+/// Owners, presidents and founders, in English, Spanish and Portuguese.
+const HEAD_OF_BUSINESS: &[&str] = &[
+    "president",
+    "presidente",
+    "presidenta",
+    "chairman",
+    "chairwoman",
+    "chairperson",
+    "owner",
+    "proprietor",
+    "founder",
+    "cofounder",
+    "fundador",
+    "fundadora",
+    "cofundador",
+    "cofundadora",
+    "dueño",
+    "dueña",
+    "propietario",
+    "propietaria",
+    "proprietário",
+    "proprietária",
+    "sócio",
+    "sócia",
+    "socio",
+    "socia",
 ];
 
-/// Words of senior titles.
-const SENIOR_WORDS: &[&str] = &[
-    "vp", "svp", "evp", "avp", "vice", "vicepresident", "vicepresidente", "vicepresidenta", "director",
-    "directora", "diretor", "diretora", "head", "jefe", "jefa", "chefe", "вице", "директор",
-    "руководитель", "начальник",
+/// Two-word executive titles.
+const EXECUTIVE_PAIRS: &[(&str, &str)] = &[
+    ("managing", "director"),
+    ("managing", "partner"),
+    ("executive", "director"),
+    ("general", "manager"),
+    ("director", "general"),
+    ("directora", "general"),
+    ("director", "ejecutivo"),
+    ("directora", "ejecutiva"),
+    ("gerente", "general"),
+    ("diretor", "geral"),
+    ("diretora", "geral"),
+    ("diretor", "executivo"),
+    ("diretora", "executiva"),
+    ("diretor", "presidente"),
+    ("diretora", "presidente"),
+    ("gerente", "geral"),
 ];
 
+/// Senior titles in English, Spanish and Portuguese.
+const SENIOR: &[&str] = &[
+    "vp",
+    "svp",
+    "evp",
+    "avp",
+    "vice",
+    "vicepresident",
+    "vicepresidente",
+    "vicepresidenta",
+    "director",
+    "directora",
+    "diretor",
+    "diretora",
+    "head",
+    "jefe",
+    "jefa",
+    "chefe",
+];
+
+/// Russian word stems: Russian inflects (`директор`, `директора`, `директором`), so its
+/// titles are matched by the start of the word.
+const RU_EXECUTIVE_STEMS: &[&str] = &[
+    "президент",
+    "владел",
+    "основател",
+    "сооснов",
+    "учредител",
+    "собственник",
+];
+const RU_SENIOR_STEMS: &[&str] = &[
+    "директор",
+    "руководител",
+    "начальник",
+    "заведующ",
+    "глав",
+    "вице",
+];
+
+/// Words that, before a rank, make it a deputy's: "Vice President", "Deputy CEO",
+/// "Заместитель генерального директора".
+const DEPUTY: &[&str] = &["vice", "deputy", "вице", "заместитель", "зам"];
+
+/// Roles that own a product or process, not the business: "Product Owner".
+const NOT_BUSINESS_OWNER: &[&str] = &[
+    "product",
+    "process",
+    "service",
+    "data",
+    "system",
+    "systems",
+    "application",
+    "technical",
+    "budget",
+    "content",
+    "platform",
+    "feature",
+    "risk",
+    "control",
+];
+
+/// Assistants to a rank do not hold it: "Executive Assistant to the CEO".
+const ASSISTANT: &[&str] = &[
+    "assistant",
+    "asistente",
+    "assistente",
+    "secretary",
+    "secretaria",
+    "secretária",
+    "помощник",
+    "ассистент",
+    "секретарь",
+];
+
+/// Splits a title into lower-case words: "Co-Founder & CTO" is `co founder cto`.
 fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -469,59 +726,163 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn seniority(title: &str) -> Option<Seniority> {
+/// Ranks a job title by whole words (never inside one: "Directory Admin" is no director),
+/// and returns the words that decided.
+fn seniority(title: &str) -> Option<(Seniority, String)> {
     let words = words(title);
-    let joined = words.join(" ");
-    let has_phrase = |p: &&str| {
-        joined == *p || joined.starts_with(&format!("{p} ")) || joined.contains(&format!(" {p}"))
-    };
-    // "Vice President" and "вице-президент" are senior, not executive.
-    let executive_word = |(i, w): (usize, &String)| {
-        EXECUTIVE_WORDS.contains(&w.as_str())
-            && !(i > 0 && matches!(words[i - 1].as_str(), "vice" | "вице"))
-    };
-    if words.iter().enumerate().any(executive_word) || EXECUTIVE_PHRASES.iter().any(has_phrase)
-    {
-        return Some(Seniority::Executive);
+    if words.iter().any(|w| ASSISTANT.contains(&w.as_str())) {
+        return None;
     }
-    if words.iter().any(|w| SENIOR_WORDS.contains(&w.as_str())) {
-        return Some(Seniority::Senior);
+    let mut senior = None;
+    for i in 0..words.len() {
+        match rank_at(&words, i) {
+            Some((Seniority::Executive, shown)) => return Some((Seniority::Executive, shown)),
+            Some((Seniority::Senior, shown)) => {
+                senior.get_or_insert(shown);
+            }
+            None => {}
+        }
+    }
+    senior.map(|shown| (Seniority::Senior, shown))
+}
+
+/// Ranks the title word at `i` in its context, with the words that show the rank.
+fn rank_at(words: &[String], i: usize) -> Option<(Seniority, String)> {
+    let w = words.get(i)?.as_str();
+    let prev = i
+        .checked_sub(1)
+        .and_then(|j| words.get(j))
+        .map(String::as_str);
+    let next = words.get(i + 1).map(String::as_str).unwrap_or("");
+    let pair = EXECUTIVE_PAIRS.contains(&(w, next))
+        || (w.starts_with("генеральн") || w.starts_with("исполнительн"))
+            && next.starts_with("директор");
+    let rank = if C_LEVEL.contains(&w) {
+        Seniority::Executive
+    } else if w == "chief" {
+        // "Chief Executive Officer" is C-level; "Chief Architect" runs a function.
+        match words.get(i + 1..) {
+            Some(rest) if rest.iter().any(|r| r == "officer") => Seniority::Executive,
+            _ => Seniority::Senior,
+        }
+    } else if HEAD_OF_BUSINESS.contains(&w) {
+        if w == "owner" && prev.is_some_and(|p| NOT_BUSINESS_OWNER.contains(&p)) {
+            return None;
+        }
+        Seniority::Executive
+    } else if pair || RU_EXECUTIVE_STEMS.iter().any(|s| w.starts_with(s)) {
+        Seniority::Executive
+    } else if SENIOR.contains(&w)
+        || RU_SENIOR_STEMS.iter().any(|s| w.starts_with(s)) && !w.starts_with("директори")
+    {
+        Seniority::Senior
+    } else {
+        return None;
+    };
+    // A deputy's rank is senior, whatever it deputises for.
+    let rank = match prev {
+        Some(p) if DEPUTY.contains(&p) => Seniority::Senior,
+        _ => rank,
+    };
+    // Only letters are shown: the detail never carries digits from the input.
+    let shown: String = if pair {
+        format!("{w} {next}")
+    } else {
+        w.to_string()
+    }
+    .chars()
+    .filter(|c| c.is_alphabetic() || *c == ' ')
+    .collect();
+    Some((rank, shown))
+}
+
+/// Words people type when they do not want to give a name, in the seeds' languages.
+const PLACEHOLDER_NAMES: &[&str] = &[
+    "test",
+    "testing",
+    "teste",
+    "prueba",
+    "asdf",
+    "qwerty",
+    "xxx",
+    "xyz",
+    "abc",
+    "none",
+    "null",
+    "nil",
+    "fake",
+    "dummy",
+    "example",
+    "foobar",
+    "blah",
+    "unknown",
+    "anonymous",
+    "anon",
+    "noname",
+    "nobody",
+    "name",
+    "firstname",
+    "lastname",
+    "nombre",
+    "apellido",
+    "nome",
+    "sobrenome",
+    "тест",
+    "нет",
+    "неизвестно",
+    "аноним",
+    "имя",
+    "фамилия",
+];
+
+/// Keyboard runs on the QWERTY rows and the Russian ЙЦУКЕН layout; none occurs inside a
+/// real name.
+const KEYBOARD_RUNS: &[&str] = &[
+    "asdf", "sdfg", "qwer", "zxcv", "xcvb", "hjkl", "uiop", "abcd", "йцук", "цуке", "фыва", "ячсм",
+];
+
+/// Tells why a name looks made up, or `None` when it may be real.
+///
+/// Real short names pass: Li, Ng, Bo, Al, Oo (Burmese), Na (Li Na). A missing name is
+/// not a fake one.
+fn fake_name(name: &str) -> Option<&'static str> {
+    let lower = name.trim().to_lowercase();
+    if lower.is_empty() {
+        return None;
+    }
+    // "N/A" is a placeholder; "Na" is a name.
+    if matches!(lower.as_str(), "n/a" | "n.a." | "n/d" | "s/n" | "s/d") {
+        return Some("a placeholder");
+    }
+    let letters: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
+    if letters.is_empty() {
+        return Some("no letters");
+    }
+    if PLACEHOLDER_NAMES.contains(&letters.as_str())
+        || words(&lower)
+            .iter()
+            .any(|w| PLACEHOLDER_NAMES.contains(&w.as_str()))
+    {
+        return Some("a placeholder word");
+    }
+    if letters.chars().any(char::is_numeric) {
+        return Some("digits");
+    }
+    let mut chars = letters.chars();
+    let first = chars.next();
+    if letters.chars().count() >= 3 && chars.all(|c| Some(c) == first) {
+        return Some("one letter repeated");
+    }
+    if KEYBOARD_RUNS.iter().any(|run| letters.contains(run)) {
+        return Some("a keyboard run");
     }
     None
 }
 
-/// Names people type when they do not want to give theirs.
-const FAKE_NAMES: &[&str] = &[
-    "test", "testing", "tester", "asdf", "qwerty", "xxx", "none", "na", "null", "fake",
-    "dummy", "sample", "example", "foo", "bar", "foobar", "blah", "unknown", "anonymous",
-    "noname", "nobody", "abc", "тест", "нет",
-];
-
-/// Keyboard runs (QWERTY rows and the Russian ЙЦУКЕН layout).
-const KEYBOARD_RUNS: &[&str] = &["asdf", "qwer", "zxcv", "hjkl", "uiop", "йцук", "фыва", "ячсм"];
-
-/// Tells whether a name is obviously made up. Real short names (Li, Ng, Bo) pass.
+/// Tells whether a name is obviously made up: a placeholder (test, asdf, n/a), a
+/// keyboard run, one letter repeated, digits, or no letters at all.
 pub fn looks_fake(name: &str) -> bool {
-    let lower = name.trim().to_lowercase();
-    if lower.is_empty() {
-        return false;
-    }
-    let letters: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
-    if letters.is_empty() {
-        return true; // only punctuation: "-", "...", "n/a" is caught below
-    }
-    if lower == "n/a" || FAKE_NAMES.contains(&letters.as_str()) {
-        return true;
-    }
-    if letters.chars().any(|c| c.is_ascii_digit()) {
-        return true;
-    }
-    let mut chars = letters.chars();
-    let first = chars.next();
-    if letters.chars().count() >= 2 && chars.all(|c| Some(c) == first) {
-        return true;
-    }
-    KEYBOARD_RUNS.iter().any(|run| letters.contains(run))
+    fake_name(name).is_some()
 }
 
 #[cfg(test)]

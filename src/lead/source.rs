@@ -2,8 +2,12 @@
 //!
 //! The seeds define the sources (`AzureMarketplace`, `AzurePortal`, `AppSource (SPZA)`),
 //! the actions (`INS`, `PLT`, `DNC`, `Create`, `StartTestDrive`) and the offer
-//! (`publisherid.offerid`). Spacing and case are tolerated; whatever cannot be read is
-//! reported with a reason and left UNSPECIFIED, and the lead is still scored.
+//! (`publisherid.offerid`, e.g. `checkpoint.check-point-r77-10sg-byol`). Spacing and case
+//! are tolerated; whatever cannot be read is left UNSPECIFIED (or empty) with a reason,
+//! and the lead is still scored.
+//!
+//! Neither a source nor an action holds a hyphen, but offers do, so the string is first
+//! cut at its `|`; only then is the part before it split into source and action.
 
 use serde::Serialize;
 
@@ -23,24 +27,24 @@ pub enum Source {
     AppSource,
 }
 
-/// What the customer did.
+/// What the customer did, as the seeds define the actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Action {
     /// Missing or not recognised.
     Unspecified,
-    /// `INS`: the customer acquired the product.
+    /// `INS`: install, the customer acquired the product (Azure Marketplace, AppSource).
     Install,
-    /// `PLT`: "Contact me", a partner-led trial.
+    /// `PLT`: partner-led trial, the customer chose "Contact me" (AppSource).
     PartnerLedTrial,
-    /// `DNC`: do not contact.
+    /// `DNC`: do not contact, a cross-listing notice (AppSource).
     DoNotContact,
-    /// `Create`: an Azure portal purchase.
+    /// `Create`: a purchase in the Azure portal.
     Create,
-    /// `StartTestDrive`: a test drive started.
+    /// `StartTestDrive`: the customer started a test drive.
     StartTestDrive,
 }
 
-/// A parsed LeadSource, with the problems found.
+/// A parsed LeadSource, with the problems found on the way.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LeadSource {
     /// The string as given.
@@ -49,34 +53,50 @@ pub struct LeadSource {
     pub source: Source,
     /// The action.
     pub action: Action,
-    /// The offer's publisher id (before the first dot).
+    /// The offer's publisher id: what precedes the offer's first dot, trimmed, case kept.
     pub publisher_id: String,
-    /// The offer id (after the first dot).
+    /// The offer id: what follows the offer's first dot, trimmed, case kept.
     pub offer_id: String,
-    /// What could not be read.
+    /// What could not be read; empty when the whole string was understood.
     pub reasons: Vec<Reason>,
 }
 
-/// Longest LeadSource read; real ones are under 200 characters.
-const MAX_LEN: usize = 512;
+/// The longest LeadSource read, in bytes. Real ones are under 150 (a 50-character offer
+/// id, a publisher id and the longest source-action); anything far longer is not one.
+pub const MAX_LEN: usize = 512;
 
-/// Lower-cases and drops whitespace, so `App Source (SPZA)` and `appsource(spza)` match.
+/// The most characters of the input a reason message quotes.
+const QUOTE_LEN: usize = 40;
+
+/// Tells whether `c` separates source from action: the ASCII hyphen and the dashes that
+/// word processors and spreadsheets substitute for it.
+fn is_dash(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2212}'
+    )
+}
+
+/// Lower-cases and drops spaces, hyphens and underscores, so that `App Source (SPZA)`,
+/// `appsource(spza)` and `Azure-Marketplace` are recognised.
 fn squash(text: &str) -> String {
     text.chars()
-        .filter(|c| !c.is_whitespace())
+        .filter(|c| !c.is_whitespace() && !is_dash(*c) && *c != '_')
         .flat_map(char::to_lowercase)
         .collect()
 }
 
+/// Recognises a source; `SPZA` is AppSource's internal name, which exports also carry.
 fn source_of(text: &str) -> Option<Source> {
     match squash(text).as_str() {
         "azuremarketplace" => Some(Source::AzureMarketplace),
         "azureportal" => Some(Source::AzurePortal),
-        "appsource(spza)" | "appsource" | "spza" => Some(Source::AppSource),
+        "appsource(spza)" | "appsource" | "spza" | "(spza)" => Some(Source::AppSource),
         _ => None,
     }
 }
 
+/// Recognises an action by its code.
 fn action_of(text: &str) -> Option<Action> {
     match squash(text).as_str() {
         "ins" => Some(Action::Install),
@@ -88,7 +108,30 @@ fn action_of(text: &str) -> Option<Action> {
     }
 }
 
-/// Parses a LeadSource string; never fails, every problem becomes a reason.
+/// Quotes a piece of the input for a reason message: short, and never something that
+/// may be contact data (an `@`, or as many digits as a phone number).
+fn quote(text: &str) -> String {
+    let text = text.trim();
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    if text.contains('@') || digits >= 7 {
+        return "(not quoted: it may hold contact data)".to_string();
+    }
+    let mut quoted: String = text.chars().take(QUOTE_LEN).collect();
+    if quoted.len() < text.len() {
+        quoted.push('…');
+    }
+    format!("{quoted:?}")
+}
+
+/// Parses a LeadSource string; never fails: every problem becomes a reason.
+///
+/// ```
+/// use leadcheck::lead::source::{parse, Action, Source};
+/// let s = parse("AppSource (SPZA)-StartTestDrive | contoso.crm-addon");
+/// assert_eq!((s.source, s.action), (Source::AppSource, Action::StartTestDrive));
+/// assert_eq!((s.publisher_id.as_str(), s.offer_id.as_str()), ("contoso", "crm-addon"));
+/// assert!(s.reasons.is_empty());
+/// ```
 pub fn parse(raw: &str) -> LeadSource {
     let mut parsed = LeadSource {
         raw: raw.to_string(),
@@ -100,190 +143,217 @@ pub fn parse(raw: &str) -> LeadSource {
     };
     let text = raw.trim();
     if text.is_empty() {
-        parsed
-            .reasons
-            .push(Reason::new(codes::SOURCE_MISSING, "the lead has no LeadSource"));
-        return parsed;
-    }
-    if text.len() > MAX_LEN || text.chars().any(char::is_control) {
         parsed.reasons.push(Reason::new(
-            codes::SOURCE_MALFORMED,
-            "the LeadSource is too long or holds control characters",
+            codes::SOURCE_MISSING,
+            "the lead has no LeadSource",
         ));
         return parsed;
     }
+    if text.len() > MAX_LEN {
+        parsed.reasons.push(Reason::new(
+            codes::SOURCE_MALFORMED,
+            format!(
+                "the LeadSource is {} bytes long, over the {MAX_LEN} any real one fits in",
+                text.len()
+            ),
+        ));
+        return parsed;
+    }
+    // Tabs and line breaks are spacing; other control characters mean a broken export.
+    if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        parsed.reasons.push(Reason::new(
+            codes::SOURCE_MALFORMED,
+            "the LeadSource holds control characters",
+        ));
+        return parsed;
+    }
+
     let (head, offer) = match text.split_once('|') {
         Some((head, offer)) => (head.trim(), Some(offer.trim())),
         None => (text, None),
     };
-    // Neither sources nor actions hold a hyphen; offers may, but they follow the `|`.
-    match head.rsplit_once('-') {
-        Some((source, action)) if !source.trim().is_empty() && !action.trim().is_empty() => {
-            match source_of(source) {
-                Some(s) => parsed.source = s,
-                None => parsed.reasons.push(Reason::new(
-                    codes::SOURCE_UNKNOWN_SOURCE,
-                    format!("unknown source {:?}", source.trim()),
-                )),
-            }
-            match action_of(action) {
-                Some(a) => parsed.action = a,
-                None => parsed.reasons.push(Reason::new(
-                    codes::SOURCE_UNKNOWN_ACTION,
-                    format!("unknown action {:?}", action.trim()),
-                )),
-            }
-        }
-        _ => {
-            // Not `Source-Action`: keep whatever single part is recognisable.
-            if let Some(s) = source_of(head) {
-                parsed.source = s;
-            }
-            if let Some(a) = action_of(head) {
-                parsed.action = a;
-            }
-            parsed.reasons.push(Reason::new(
-                codes::SOURCE_MALFORMED,
-                "the LeadSource is not of the form `Source-Action | publisherid.offerid`",
-            ));
-        }
-    }
-    match offer {
-        None | Some("") => parsed.reasons.push(Reason::new(
-            codes::SOURCE_MISSING_OFFER,
-            "no offer after `|`",
-        )),
-        Some(offer) => match offer.split_once('.') {
-            Some((publisher, id))
-                if !publisher.is_empty()
-                    && !id.is_empty()
-                    && !offer.chars().any(char::is_whitespace) =>
-            {
-                parsed.publisher_id = publisher.to_string();
-                parsed.offer_id = id.to_string();
-            }
-            _ => parsed.reasons.push(Reason::new(
-                codes::SOURCE_OFFER_MALFORMED,
-                format!("the offer {offer:?} is not `publisherid.offerid`"),
-            )),
-        },
-    }
+    let offer = read_source_action(head, offer, &mut parsed);
+    read_offer(offer, &mut parsed);
     parsed
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn codes_of(s: &LeadSource) -> Vec<&'static str> {
-        s.reasons.iter().map(|r| r.code).collect()
+/// Reads `Source-Action` into `parsed`; returns the offer text, which is the part after
+/// the `|`, or, when the `|` is missing, whatever follows a readable action.
+fn read_source_action<'a>(
+    head: &'a str,
+    offer: Option<&'a str>,
+    parsed: &mut LeadSource,
+) -> Option<&'a str> {
+    if head.is_empty() {
+        parsed.reasons.push(Reason::new(
+            codes::SOURCE_MALFORMED,
+            "nothing before the `|`: no `Source-Action`",
+        ));
+        return offer;
     }
+    let Some((source_text, action_text)) = split_source_action(head) else {
+        // No hyphen. Keep whatever is recognisable: "AzurePortal", "AppSource PLT".
+        let (source, action) = recognise_without_hyphen(head);
+        parsed.source = source.unwrap_or(Source::Unspecified);
+        parsed.action = action.unwrap_or(Action::Unspecified);
+        parsed.reasons.push(Reason::new(
+            codes::SOURCE_MALFORMED,
+            format!(
+                "{} is not `Source-Action`: no hyphen between source and action",
+                quote(head)
+            ),
+        ));
+        return offer;
+    };
 
-    #[test]
-    fn the_seeds_examples_parse() {
-        let cases = [
-            (
-                "AzureMarketplace-INS | checkpoint.check-point-r77-10sg-byol",
-                Source::AzureMarketplace,
-                Action::Install,
-                "checkpoint",
-                "check-point-r77-10sg-byol",
-            ),
-            (
-                "AppSource (SPZA)-StartTestDrive | contoso.crm-addon",
-                Source::AppSource,
-                Action::StartTestDrive,
-                "contoso",
-                "crm-addon",
-            ),
-            (
-                "AzurePortal-Create | bitnami.openedxcypress",
-                Source::AzurePortal,
-                Action::Create,
-                "bitnami",
-                "openedxcypress",
-            ),
-            (
-                "AppSource (SPZA)-PLT | docusign.3701c77e-1cfa-4c56-91e6-3ed0b622145",
-                Source::AppSource,
-                Action::PartnerLedTrial,
-                "docusign",
-                "3701c77e-1cfa-4c56-91e6-3ed0b622145",
-            ),
-            (
-                "AppSource (SPZA)-DNC | a.b.c",
-                Source::AppSource,
-                Action::DoNotContact,
-                "a",
-                "b.c",
-            ),
-        ];
-        for (raw, source, action, publisher, offer) in cases {
-            let s = parse(raw);
-            assert_eq!((s.source, s.action), (source, action), "{raw}");
-            assert_eq!((s.publisher_id.as_str(), s.offer_id.as_str()), (publisher, offer));
-            assert!(s.reasons.is_empty(), "{raw}: {:?}", s.reasons);
-            assert_eq!(s.raw, raw);
-        }
-    }
-
-    #[test]
-    fn spacing_and_case_are_tolerated() {
-        for raw in [
-            "azuremarketplace-ins|x.y",
-            "  AzureMarketplace - INS |  x.y ",
-            "AZUREMARKETPLACE-Ins | x.y",
-            "Azure Marketplace-INS | x.y",
-        ] {
-            let s = parse(raw);
-            assert_eq!(s.source, Source::AzureMarketplace, "{raw}");
-            assert_eq!(s.action, Action::Install, "{raw}");
-            assert_eq!((s.publisher_id.as_str(), s.offer_id.as_str()), ("x", "y"));
-            assert!(s.reasons.is_empty(), "{raw}: {:?}", s.reasons);
-        }
-        let s = parse("AppSource-starttestdrive | Contoso.App");
-        assert_eq!((s.source, s.action), (Source::AppSource, Action::StartTestDrive));
-        assert_eq!(s.publisher_id, "Contoso", "ids are kept as given");
-    }
-
-    #[test]
-    fn problems_are_reported_and_what_can_be_read_is_kept() {
-        let s = parse("");
-        assert_eq!(codes_of(&s), [codes::SOURCE_MISSING]);
-        let s = parse("Bing-INS | a.b");
-        assert_eq!(s.source, Source::Unspecified);
-        assert_eq!(s.action, Action::Install);
-        assert_eq!(codes_of(&s), [codes::SOURCE_UNKNOWN_SOURCE]);
-        let s = parse("AzurePortal-Buy | a.b");
-        assert_eq!((s.source, s.action), (Source::AzurePortal, Action::Unspecified));
-        assert_eq!(codes_of(&s), [codes::SOURCE_UNKNOWN_ACTION]);
-        let s = parse("AzurePortal-Create");
-        assert_eq!(s.action, Action::Create);
-        assert_eq!(codes_of(&s), [codes::SOURCE_MISSING_OFFER]);
-        let s = parse("AzurePortal-Create | nodot");
-        assert_eq!(codes_of(&s), [codes::SOURCE_OFFER_MALFORMED]);
-        let s = parse("garbage");
-        assert_eq!(
-            codes_of(&s),
-            [codes::SOURCE_MALFORMED, codes::SOURCE_MISSING_OFFER]
-        );
-        let s = parse("-|");
-        assert!(codes_of(&s).contains(&codes::SOURCE_MALFORMED));
-        let s = parse(&"A-INS | a.b".repeat(100));
-        assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
-        let s = parse("AzurePortal-Create\u{0} | a.b");
-        assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
-    }
-
-    proptest! {
-        #[test]
-        fn no_input_panics(raw in "\\PC{0,80}|[A-Za-z (|).-]{0,60}") {
-            let s = parse(&raw);
-            prop_assert_eq!(&s.raw, &raw);
-            if s.reasons.is_empty() {
-                prop_assert!(s.source != Source::Unspecified && s.action != Action::Unspecified);
+    let mut offer = offer;
+    let mut action_text = action_text.trim();
+    if offer.is_none() && action_of(action_text).is_none() {
+        // "AzureMarketplace-INS checkpoint.x": the `|` is missing but the action and
+        // the offer are both there, separated by spacing.
+        if let Some((first, rest)) = action_text.split_once(char::is_whitespace) {
+            if action_of(first).is_some() {
+                parsed.reasons.push(Reason::new(
+                    codes::SOURCE_MALFORMED,
+                    "no `|` between the action and the offer",
+                ));
+                action_text = first;
+                offer = Some(rest.trim());
             }
         }
     }
+
+    let source_text = source_text.trim();
+    if source_text.is_empty() {
+        parsed.reasons.push(Reason::new(
+            codes::SOURCE_MALFORMED,
+            "no source before the hyphen",
+        ));
+    } else if let Some(source) = source_of(source_text) {
+        parsed.source = source;
+    } else {
+        parsed.reasons.push(Reason::new(
+            codes::SOURCE_UNKNOWN_SOURCE,
+            format!(
+                "unknown source {}: expected AzureMarketplace, AzurePortal or AppSource (SPZA)",
+                quote(source_text)
+            ),
+        ));
+    }
+    if action_text.is_empty() {
+        parsed.reasons.push(Reason::new(
+            codes::SOURCE_MALFORMED,
+            "no action after the hyphen",
+        ));
+    } else if let Some(action) = action_of(action_text) {
+        parsed.action = action;
+    } else {
+        parsed.reasons.push(Reason::new(
+            codes::SOURCE_UNKNOWN_ACTION,
+            format!(
+                "unknown action {}: expected INS, PLT, DNC, Create or StartTestDrive",
+                quote(action_text)
+            ),
+        ));
+    }
+    offer
 }
+
+/// Splits `Source-Action` at the hyphen that makes the most sense of it.
+///
+/// Sources and actions hold no hyphen, so there is normally one. With more (a hyphen
+/// inside a misspelt source, or an offer with hyphens and no `|`), the split where both
+/// sides are recognised wins, then one where the action is, then one where the source
+/// is, then the first hyphen (a source never holds one). `None` when there is no hyphen.
+fn split_source_action(head: &str) -> Option<(&str, &str)> {
+    let splits: Vec<(&str, &str)> = head
+        .char_indices()
+        .filter(|(_, c)| is_dash(*c))
+        .filter_map(|(i, c)| Some((head.get(..i)?, head.get(i + c.len_utf8()..)?)))
+        .collect();
+    let score = |(s, a): &(&str, &str)| {
+        let source = source_of(s).is_some();
+        let action = action_of(a).is_some();
+        match (source, action) {
+            (true, true) => 3,
+            (false, true) => 2,
+            (true, false) => 1,
+            (false, false) => 0,
+        }
+    };
+    // `max_by_key` keeps the last of equals; iterate in reverse so the first wins.
+    splits
+        .iter()
+        .rev()
+        .max_by_key(|split| score(split))
+        .copied()
+}
+
+/// Recognises a source or an action in a head without a hyphen: the whole head, or the
+/// head split at a space ("AppSource PLT").
+fn recognise_without_hyphen(head: &str) -> (Option<Source>, Option<Action>) {
+    if let Some(source) = source_of(head) {
+        return (Some(source), None);
+    }
+    if let Some(action) = action_of(head) {
+        return (None, Some(action));
+    }
+    head.char_indices()
+        .filter(|(_, c)| c.is_whitespace())
+        .filter_map(|(i, _)| {
+            let (s, a) = (head.get(..i)?, head.get(i..)?);
+            Some((source_of(s)?, action_of(a)?))
+        })
+        .map(|(s, a)| (Some(s), Some(a)))
+        .next()
+        .unwrap_or((None, None))
+}
+
+/// Reads `publisherid.offerid` into `parsed`.
+fn read_offer(offer: Option<&str>, parsed: &mut LeadSource) {
+    let offer = match offer.map(str::trim) {
+        None => {
+            parsed.reasons.push(Reason::new(
+                codes::SOURCE_MISSING_OFFER,
+                "no `| publisherid.offerid` after the action",
+            ));
+            return;
+        }
+        Some("") => {
+            parsed.reasons.push(Reason::new(
+                codes::SOURCE_MISSING_OFFER,
+                "nothing after the `|`",
+            ));
+            return;
+        }
+        Some(offer) => offer,
+    };
+    let problem = match offer.split_once('.') {
+        None => "has no dot",
+        Some((publisher, id)) => {
+            let (publisher, id) = (publisher.trim(), id.trim());
+            if id.contains('|') {
+                "holds a second `|`"
+            } else if publisher.is_empty() || id.is_empty() {
+                "has an empty side"
+            } else if publisher.contains(char::is_whitespace) || id.contains(char::is_whitespace) {
+                "holds spaces"
+            } else {
+                parsed.publisher_id = publisher.to_string();
+                parsed.offer_id = id.to_string();
+                return;
+            }
+        }
+    };
+    parsed.reasons.push(Reason::new(
+        codes::SOURCE_OFFER_MALFORMED,
+        format!(
+            "the offer {} {problem}: expected `publisherid.offerid`",
+            quote(offer)
+        ),
+    ));
+}
+
+#[cfg(test)]
+#[path = "source_tests.rs"]
+mod tests;

@@ -8,7 +8,7 @@ use crate::support::Server;
 fn lead(i: usize) -> pb::Lead {
     pb::Lead {
         first_name: "Ana".into(),
-        last_name: format!("García {i}"),
+        last_name: "García".into(),
         email: format!("ana.garcia{i}@contoso.test"),
         phone: "+44 20 7183 8750".into(),
         country: "GB".into(),
@@ -34,8 +34,14 @@ async fn assess_lead_explains_its_score() {
         .unwrap()
         .into_inner();
     assert_eq!(a.request_id, "req-1");
-    assert_eq!(a.email.as_ref().unwrap().validity(), pb::EmailValidity::Valid);
-    assert_eq!(a.phone.as_ref().unwrap().validity(), pb::PhoneValidity::Valid);
+    assert_eq!(
+        a.email.as_ref().unwrap().validity(),
+        pb::EmailValidity::Valid
+    );
+    assert_eq!(
+        a.phone.as_ref().unwrap().validity(),
+        pb::PhoneValidity::Valid
+    );
     let source = a.source.as_ref().unwrap();
     assert_eq!(source.source(), pb::Source::AzureMarketplace);
     assert_eq!(source.action(), pb::Action::Install);
@@ -101,9 +107,15 @@ async fn the_stream_answers_every_lead_in_order_and_survives_bad_ones() {
             assert!(a.reasons[0].message.contains("lead.company"));
             assert_eq!(a.quality(), pb::LeadQuality::Low);
         } else if i % 50 == 9 {
-            assert_eq!(a.email.as_ref().unwrap().validity(), pb::EmailValidity::Invalid);
+            assert_eq!(
+                a.email.as_ref().unwrap().validity(),
+                pb::EmailValidity::Invalid
+            );
         } else {
-            assert_eq!(a.email.as_ref().unwrap().validity(), pb::EmailValidity::Valid);
+            assert_eq!(
+                a.email.as_ref().unwrap().validity(),
+                pb::EmailValidity::Valid
+            );
         }
     }
 }
