@@ -143,7 +143,11 @@ impl fmt::Display for Summary {
             "phone: valid {} invalid {} unknown {}",
             self.phone[0], self.phone[1], self.phone[2]
         )?;
-        write!(f, "quality: high {} low {}", self.quality[0], self.quality[1])
+        write!(
+            f,
+            "quality: high {} low {}",
+            self.quality[0], self.quality[1]
+        )
     }
 }
 
@@ -193,7 +197,10 @@ impl Columns {
                 "company" | "companyname" | "organization" | "organisation" => &mut c.company,
                 "title" | "jobtitle" => &mut c.title,
                 "leadsource" | "source" => &mut c.lead_source,
-                "leadcreationdatetime" | "createdat" | "created" | "creationdate"
+                "leadcreationdatetime"
+                | "createdat"
+                | "created"
+                | "creationdate"
                 | "createddate" => &mut c.created_at,
                 _ => continue,
             };
@@ -370,9 +377,7 @@ fn csv_row(line: u64, record: &csv::ByteRecord, columns: &Columns, width: usize)
         }
     }
     if raw.len() != width {
-        problem.get_or_insert_with(|| {
-            format!("{} fields where the header has {width}", raw.len())
-        });
+        problem.get_or_insert_with(|| format!("{} fields where the header has {width}", raw.len()));
     }
     let mut notes = Vec::new();
     let request = match problem {
@@ -479,17 +484,32 @@ async fn assess_chunk(
 }
 
 fn name_of<E: fmt::Debug>(value: Result<E, prost::UnknownEnumValue>) -> String {
-    value.map_or_else(|_| "UNKNOWN_VALUE".to_string(), |v| {
-        // Debug of a prost enum is its Rust variant name; the proto name is clearer.
-        format!("{v:?}")
-    })
+    value.map_or_else(
+        |_| "UNKNOWN_VALUE".to_string(),
+        |v| {
+            // Debug of a prost enum is its Rust variant name; the proto name is clearer.
+            format!("{v:?}")
+        },
+    )
 }
 
 fn reasons_of(a: &pb::LeadAssessment, notes: &[String]) -> String {
     let mut codes: Vec<String> = Vec::new();
-    let email = a.email.as_ref().map(|e| e.reasons.as_slice()).unwrap_or(&[]);
-    let phone = a.phone.as_ref().map(|p| p.reasons.as_slice()).unwrap_or(&[]);
-    let source = a.source.as_ref().map(|s| s.reasons.as_slice()).unwrap_or(&[]);
+    let email = a
+        .email
+        .as_ref()
+        .map(|e| e.reasons.as_slice())
+        .unwrap_or(&[]);
+    let phone = a
+        .phone
+        .as_ref()
+        .map(|p| p.reasons.as_slice())
+        .unwrap_or(&[]);
+    let source = a
+        .source
+        .as_ref()
+        .map(|s| s.reasons.as_slice())
+        .unwrap_or(&[]);
     for (prefix, reasons) in [
         ("email", email),
         ("phone", phone),
@@ -506,15 +526,24 @@ fn reasons_of(a: &pb::LeadAssessment, notes: &[String]) -> String {
 
 /// Where results go, in the chosen format.
 enum Output {
-    Csv(Box<csv::Writer<Box<dyn Write + Send>>>),
+    Csv {
+        /// The CSV writer.
+        writer: Box<csv::Writer<Box<dyn Write + Send>>>,
+        /// The input's column count.
+        width: usize,
+    },
     Jsonl(io::BufWriter<Box<dyn Write + Send>>),
 }
 
 impl Output {
     fn write(&mut self, row: &Row, answer: Option<&pb::LeadAssessment>) -> io::Result<()> {
         match self {
-            Output::Csv(w) => {
+            Output::Csv { writer: w, width } => {
                 let mut fields = row.raw.clone();
+                // A short malformed row is padded so the verdict columns stay in place.
+                if fields.len() < *width {
+                    fields.resize(*width, String::new());
+                }
                 match (answer, &row.request) {
                     (Some(a), _) => {
                         fields.push(name_of(pb::EmailValidity::try_from(
@@ -558,7 +587,7 @@ impl Output {
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Output::Csv(w) => w.flush(),
+            Output::Csv { writer, .. } => writer.flush(),
             Output::Jsonl(w) => w.flush(),
         }
     }
@@ -604,8 +633,7 @@ fn spawn_progress(progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
             let rate = rows as f64 / secs;
             let eta = progress.total_bytes.and_then(|total| {
                 let done = progress.bytes.load(Ordering::Relaxed);
-                (done > 0 && total >= done)
-                    .then(|| secs * (total - done) as f64 / done as f64)
+                (done > 0 && total >= done).then(|| secs * (total - done) as f64 / done as f64)
             });
             let eta = eta.map_or(String::new(), |s| format!(", ETA {s:.0}s"));
             if tty {
@@ -628,8 +656,7 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
         Duration::from_millis(args.connect_timeout_ms),
     )
     .await?;
-    let client = LeadCheckClient::new(channel)
-        .max_decoding_message_size(16 * 1024 * 1024);
+    let client = LeadCheckClient::new(channel).max_decoding_message_size(16 * 1024 * 1024);
     let (reader, total_bytes) = open_input(&args.input)?;
     let progress = Arc::new(Progress {
         rows: AtomicU64::new(0),
@@ -645,9 +672,7 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     };
     let (input, columns, width, mut output) = match args.format {
         Format::Csv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .flexible(true)
-                .from_reader(reader);
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
             let headers: Vec<String> = reader
                 .headers()
                 .map_err(|e| BatchError::Input {
@@ -658,7 +683,8 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
                 .map(str::to_string)
                 .collect();
             let columns = Columns::from_headers(&headers);
-            let mut writer = csv::Writer::from_writer(out);
+            // Flexible: a malformed row longer than the header keeps every field.
+            let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(out);
             let mut header_out = headers.clone();
             header_out.extend(OUTPUT_COLUMNS.map(String::from));
             writer
@@ -668,7 +694,10 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
                 Input::Csv(reader),
                 columns,
                 headers.len(),
-                Output::Csv(Box::new(writer)),
+                Output::Csv {
+                    writer: Box::new(writer),
+                    width: headers.len(),
+                },
             )
         }
         Format::Jsonl => (

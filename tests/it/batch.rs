@@ -71,8 +71,14 @@ async fn a_csv_export_is_assessed_row_by_row() {
     let duplicates: Vec<usize> = (0..rows)
         .filter(|i| i % 100 == 99 && !malformed.contains(i) && !malformed.contains(&(i - 1)))
         .collect();
-    assert!(stderr.contains(&format!("rejected {}", malformed.len())), "{stderr}");
-    assert!(stderr.contains(&format!("duplicates dropped {}", duplicates.len())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("rejected {}", malformed.len())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("duplicates dropped {}", duplicates.len())),
+        "{stderr}"
+    );
 
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -89,11 +95,18 @@ async fn a_csv_export_is_assessed_row_by_row() {
     for (record, &i) in records.iter().zip(&expected) {
         let reasons = &record[record.len() - 2];
         if malformed.contains(&i) {
-            assert!(reasons.starts_with("row.malformed: line"), "row {i}: {record:?}");
+            assert!(
+                reasons.starts_with("row.malformed: line"),
+                "row {i}: {record:?}"
+            );
             assert_eq!(&record[record.len() - 6], "", "row {i}");
             continue;
         }
-        assert_eq!(&record[9], format!("id{i}"), "unknown columns are kept, in order");
+        assert_eq!(
+            &record[9],
+            format!("id{i}"),
+            "unknown columns are kept, in order"
+        );
         assert_eq!(&record[10], "Valid", "row {i}: {record:?}");
         let key = &record[15];
         if i.is_multiple_of(2) || i % 100 == 99 {
@@ -137,16 +150,33 @@ async fn json_lines_in_and_out() {
     let server = Server::start(dns.addr(), &[]);
     let input = "{\"firstName\":\"Ann\",\"email\":\"ann@contoso.test\",\"createdAt\":\"2026-11-20T10:00:00Z\"}\nnot json\n{\"email\":\"bob@contoso.test\"}\n";
     let mut child = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
-        .args(["batch", "--server", &server.url(), "--input", "-", "--output", "-"])
+        .args([
+            "batch",
+            "--server",
+            &server.url(),
+            "--input",
+            "-",
+            "--output",
+            "-",
+        ])
         .args(["--format", "jsonl", "--quiet"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
