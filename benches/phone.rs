@@ -1,0 +1,91 @@
+//! Throughput of phone validation over the oracle fixture's mix of numbers (every region
+//! and type; E.164, international and national forms; invalid and one-digit-off
+//! variants): uncached on one thread and on every core, cached, and rlibphonenumber alone.
+//!
+//! `cargo bench --bench phone`; criterion reports elements (numbers) per second.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use leadcheck::phone;
+use rlibphonenumber::{PhoneNumberFormat, Region, PHONE_NUMBER_UTIL};
+
+const FIXTURE: &str = include_str!("../tests/data/phone_oracle.tsv");
+
+/// The fixture's (input, country) pairs.
+fn inputs() -> Vec<(&'static str, &'static str)> {
+    FIXTURE
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let mut cols = line.split('\t');
+            Some((cols.next()?, cols.next()?))
+        })
+        .collect()
+}
+
+fn validate_all(inputs: &[(&str, &str)]) {
+    for (phone, country) in inputs {
+        black_box(phone::validate(black_box(phone), black_box(country)));
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let inputs = inputs();
+    // Start-up work (metadata, patterns) is done before measuring, as the server does it.
+    let engine = phone::Engine::new(inputs.len() as u64 * 2);
+    let mut group = c.benchmark_group("phone");
+    group.throughput(Throughput::Elements(inputs.len() as u64));
+    group.measurement_time(Duration::from_secs(8));
+
+    group.bench_function("validate_uncached", |b| b.iter(|| validate_all(&inputs)));
+
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    group.bench_function(format!("validate_uncached_{threads}_threads"), |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            std::thread::scope(|scope| {
+                for t in 0..threads {
+                    let inputs = &inputs;
+                    // Each thread does its share of the passes.
+                    let passes =
+                        iters / threads as u64 + u64::from((t as u64) < iters % threads as u64);
+                    scope.spawn(move || (0..passes).for_each(|_| validate_all(inputs)));
+                }
+            });
+            start.elapsed()
+        })
+    });
+
+    for (phone, country) in &inputs {
+        engine.validate(phone, country);
+    }
+    group.bench_function("engine_cached", |b| {
+        b.iter(|| {
+            for (phone, country) in &inputs {
+                black_box(engine.validate(black_box(phone), black_box(country)));
+            }
+        })
+    });
+
+    // The library alone: parse, validity, type and E.164, no guards or fake rules.
+    group.bench_function("rlibphonenumber_only", |b| {
+        b.iter(|| {
+            for (phone, country) in &inputs {
+                let region = Region::from_code(country).ok();
+                if let Ok(number) = PHONE_NUMBER_UTIL.parse(black_box(phone), region) {
+                    black_box((
+                        number.is_valid(),
+                        number.get_type(),
+                        number.format_as(PhoneNumberFormat::E164).len(),
+                    ));
+                }
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
