@@ -13,7 +13,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
@@ -268,8 +268,55 @@ pub const OUTPUT_COLUMNS: [&str; 6] = [
 ];
 
 enum Input {
-    Csv(csv::Reader<Box<dyn Read + Send>>),
+    Csv(csv::Reader<LineCounter>, Lines),
     Jsonl(io::Lines<BufReader<Box<dyn Read + Send>>>),
+}
+
+/// The offsets of the newlines read so far, to give each CSV record its line in the file.
+/// The csv crate's own `Position::line` is off by one after CRLF line ends
+/// (BurntSushi/rust-csv#395) and after blank lines (#208); byte offsets are right.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<LineState>>);
+
+#[derive(Default)]
+struct LineState {
+    /// Newlines before every offset still held: lines already passed.
+    passed: u64,
+    /// Offsets of the newlines read but not yet passed by a record, in order.
+    pending: std::collections::VecDeque<u64>,
+}
+
+impl Lines {
+    /// The 1-based line of a record starting at byte `start`. The csv crate may give the
+    /// offset of the `\n` of a CRLF or of a skipped blank line, so a newline *at* `start`
+    /// ends an earlier line. Records come in order: what is passed is dropped.
+    fn line_at(&self, start: u64) -> u64 {
+        let mut state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.pending.front().is_some_and(|&at| at <= start) {
+            state.pending.pop_front();
+            state.passed += 1;
+        }
+        state.passed + 1
+    }
+}
+
+/// The input, noting where each newline is as the bytes go by.
+struct LineCounter {
+    inner: Box<dyn Read + Send>,
+    offset: u64,
+    lines: Lines,
+}
+
+impl Read for LineCounter {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut state = self.lines.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for (i, _) in buf[..n].iter().enumerate().filter(|(_, &b)| b == b'\n') {
+            state.pending.push_back(self.offset + i as u64);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 /// Position in the input, for progress.
@@ -304,12 +351,14 @@ fn read_rows(
     let mut line: u64 = 1;
     loop {
         let row = match &mut input {
-            Input::Csv(reader) => {
+            Input::Csv(reader, lines) => {
                 let mut record = csv::ByteRecord::new();
                 match reader.read_byte_record(&mut record) {
                     Ok(false) => break,
                     Ok(true) => {
-                        line = record.position().map_or(line + 1, |p| p.line());
+                        line = record
+                            .position()
+                            .map_or(line + 1, |p| lines.line_at(p.byte()));
                         progress
                             .bytes
                             .store(reader.position().byte(), Ordering::Relaxed);
@@ -672,7 +721,15 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     };
     let (input, columns, width, mut output) = match args.format {
         Format::Csv => {
-            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+            let lines = Lines::default();
+            let counted = LineCounter {
+                inner: reader,
+                offset: 0,
+                lines: lines.clone(),
+            };
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(counted);
             let headers: Vec<String> = reader
                 .headers()
                 .map_err(|e| BatchError::Input {
@@ -691,7 +748,7 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
                 .write_record(&header_out)
                 .map_err(|e| BatchError::Output(e.to_string()))?;
             (
-                Input::Csv(reader),
+                Input::Csv(reader, lines),
                 columns,
                 headers.len(),
                 Output::Csv {
@@ -765,6 +822,44 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The line of each record as `read_rows` computes it.
+    fn record_lines(input: &'static [u8]) -> Vec<u64> {
+        let lines = Lines::default();
+        let counted = LineCounter {
+            inner: Box::new(input),
+            offset: 0,
+            lines: lines.clone(),
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(counted);
+        let mut record = csv::ByteRecord::new();
+        let mut found = Vec::new();
+        while reader.read_byte_record(&mut record).unwrap() {
+            found.push(lines.line_at(record.position().unwrap().byte()));
+        }
+        found
+    }
+
+    #[test]
+    fn record_lines_are_the_files_whatever_the_line_ends() {
+        assert_eq!(record_lines(b"h,i\na,1\nb,2\nc,3\n"), [2, 3, 4]);
+        // CRLF: the csv crate's own Position::line says 2, 2, 3 here.
+        assert_eq!(record_lines(b"h,i\r\na,1\r\nb,2\r\nc,3\r\n"), [2, 3, 4]);
+        // A blank line is skipped but still counted.
+        assert_eq!(record_lines(b"h,i\na,1\n\nb,2\n"), [2, 4]);
+        // A quoted field over two lines: the next record is on the line after both.
+        assert_eq!(record_lines(b"h,i\n\"a\nstill a\",1\nb,2\n"), [2, 4]);
+        // Bigger than the csv reader's buffer, mixed line ends.
+        let mut big = b"h,i\n".to_vec();
+        for i in 0..5000 {
+            big.extend_from_slice(if i % 2 == 0 { b"x,1\r\n" } else { b"y,2\n" });
+        }
+        let found = record_lines(Box::leak(big.into_boxed_slice()));
+        assert_eq!(found.len(), 5000);
+        assert!(found.iter().zip(2..).all(|(&got, want)| got == want));
+    }
 
     #[test]
     fn headers_match_whatever_their_case_and_spacing() {
