@@ -48,6 +48,7 @@ async fn grpcurl_lists_describes_and_calls_every_rpc() {
         "leadcheck.v1.LeadCheck",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
+        "grpc.reflection.v1.ServerReflection",
     ] {
         assert!(list.contains(service), "{list}");
     }
