@@ -260,9 +260,11 @@ async fn main() -> anyhow::Result<()> {
                 created_at: None,
             };
             let assessment = engines.assessor.assess(&lead).await;
+            // The same JSON as grpcurl shows for AssessLead: the proto's canonical mapping.
+            let message = leadcheck::rpc::convert::assessment_to_pb(String::new(), &assessment);
             println!(
                 "{}",
-                serde_json::to_string_pretty(&assessment).context("cannot print the assessment")?
+                serde_json::to_string_pretty(&message).context("cannot print the assessment")?
             );
         }
         Command::Batch(args) => {

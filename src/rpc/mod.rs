@@ -1,6 +1,6 @@
 //! The gRPC layer: maps `leadcheck.v1` messages to domain types and back, and nothing else.
 
-mod convert;
+pub mod convert;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -428,3 +428,62 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
         );
     }
 }
+
+/// `leadcheck check` runs the engines in process and prints the same JSON as grpcurl shows
+/// for AssessLead: the proto's canonical mapping, which parses back into the message.
+#[tokio::test]
+async fn check_prints_the_assessment_as_the_protos_json() {
+    let dns = DnsServer::start().await.unwrap();
+    dns.mx("contoso.test", &[(10, "mx.contoso.test")]);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args([
+            "check",
+            "--dns-server",
+            &dns.addr().to_string(),
+            "--email",
+            "ana@contoso.test",
+            "--phone",
+            "020 7183 8750",
+            "--country",
+            "United Kingdom",
+            "--lead-source",
+            "AppSource (SPZA)-PLT | contoso.crm-addon",
+            "--company",
+            "Contoso",
+        ])
+        .output()
+        .expect("run leadcheck check");
+    assert!(output.status.success(), "{output:?}");
+    let json = String::from_utf8(output.stdout).unwrap();
+    assert!(json.contains("\"EMAIL_VALIDITY_VALID\""), "{json}");
+    let a: pb::LeadAssessment = serde_json::from_str(&json).expect("a LeadAssessment");
+    assert_eq!(
+        a.email.as_ref().unwrap().validity(),
+        pb::EmailValidity::Valid
+    );
+    assert_eq!(a.email.as_ref().unwrap().mx_hosts, ["mx.contoso.test"]);
+    let phone = a.phone.as_ref().unwrap();
+    assert_eq!(phone.validity(), pb::PhoneValidity::Valid);
+    assert_eq!(phone.e164, "+442071838750");
+    assert_eq!(
+        a.source.as_ref().unwrap().action(),
+        pb::Action::PartnerLedTrial
+    );
+    let points: i32 = a.factors.iter().map(|f| f.points).sum();
+    assert_eq!(
+        a.score as i32,
+        20 + points,
+        "base 20 plus the factors: {a:?}"
+    );
+    assert_eq!(a.dedup_key, "email:ana@contoso.test");
+    assert!(a.model_version.starts_with("leadcheck-default@"));
+    // A clear error, not a panic, for a bad flag value.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args(["check", "--dns-server", "not-an-address"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("not-an-address"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
