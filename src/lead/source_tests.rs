@@ -225,33 +225,57 @@ fn unknown_parts_are_unspecified_with_a_reason_and_the_rest_is_kept() {
     );
 }
 
+/// A LeadSource the parser cannot fully read: what it reads, and the codes it gives.
+type Partial = (
+    &'static str,
+    Source,
+    Action,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
+/// Checks each case's parts and reason codes.
+#[track_caller]
+fn check_all(cases: &[Partial]) {
+    for &(raw, source, action, publisher, offer, expected) in cases {
+        let s = check(raw, source, action, publisher, offer);
+        assert_eq!(codes_of(&s), expected, "{raw:?}");
+    }
+}
+
 #[test]
 fn a_missing_offer_keeps_source_and_action() {
-    let s = check(
-        "AzurePortal-Create",
-        Source::AzurePortal,
-        Action::Create,
-        "",
-        "",
-    );
-    assert_eq!(codes_of(&s), [codes::SOURCE_MISSING_OFFER]);
-    let s = check(
-        "AzurePortal-Create |  ",
-        Source::AzurePortal,
-        Action::Create,
-        "",
-        "",
-    );
-    assert_eq!(codes_of(&s), [codes::SOURCE_MISSING_OFFER]);
-    // The `|` is missing but the offer is there: read it, report the missing `|`.
-    let s = check(
-        "AzureMarketplace-INS checkpoint.check-point-r77-10sg-byol",
-        Source::AzureMarketplace,
-        Action::Install,
-        "checkpoint",
-        "check-point-r77-10sg-byol",
-    );
-    assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
+    use codes::*;
+    use Action::*;
+    use Source::*;
+    check_all(&[
+        (
+            "AzurePortal-Create",
+            AzurePortal,
+            Create,
+            "",
+            "",
+            &[SOURCE_MISSING_OFFER],
+        ),
+        (
+            "AzurePortal-Create |  ",
+            AzurePortal,
+            Create,
+            "",
+            "",
+            &[SOURCE_MISSING_OFFER],
+        ),
+        // The `|` is missing but the offer is there: read it, report the missing `|`.
+        (
+            "AzureMarketplace-INS checkpoint.check-point-r77-10sg-byol",
+            AzureMarketplace,
+            Install,
+            "checkpoint",
+            "check-point-r77-10sg-byol",
+            &[SOURCE_MALFORMED],
+        ),
+    ]);
 }
 
 #[test]
@@ -271,92 +295,87 @@ fn malformed_offers_are_reported() {
 
 #[test]
 fn malformed_strings_are_reported_and_what_can_be_read_is_kept() {
-    let s = parse("");
-    assert_eq!(codes_of(&s), [codes::SOURCE_MISSING]);
-    let s = parse(" \t ");
-    assert_eq!(
-        codes_of(&s),
-        [codes::SOURCE_MISSING],
-        "blank is missing, not malformed"
-    );
-
-    let s = parse("garbage");
-    assert_eq!(
-        (s.source, s.action),
-        (Source::Unspecified, Action::Unspecified)
-    );
-    assert_eq!(
-        codes_of(&s),
-        [codes::SOURCE_MALFORMED, codes::SOURCE_MISSING_OFFER]
-    );
-
-    // No hyphen, but the parts are recognisable.
-    let s = check(
-        "AppSource PLT | a.b",
-        Source::AppSource,
-        Action::PartnerLedTrial,
-        "a",
-        "b",
-    );
-    assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
-    let s = check(
-        "AzurePortal | a.b",
-        Source::AzurePortal,
-        Action::Unspecified,
-        "a",
-        "b",
-    );
-    assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
-    let s = check("| a.b", Source::Unspecified, Action::Unspecified, "a", "b");
-    assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
-    let s = check(
-        "AzurePortal- | a.b",
-        Source::AzurePortal,
-        Action::Unspecified,
-        "a",
-        "b",
-    );
-    assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
-    let s = check(
-        "-Create | a.b",
-        Source::Unspecified,
-        Action::Create,
-        "a",
-        "b",
-    );
-    assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
-
-    let s = parse("-|");
-    assert_eq!(
-        codes_of(&s),
-        [
-            codes::SOURCE_MALFORMED,
-            codes::SOURCE_MALFORMED,
-            codes::SOURCE_MISSING_OFFER
-        ]
-    );
-
-    // Over-long and control characters: reported, nothing read.
+    use codes::*;
+    use Action::{Create, PartnerLedTrial};
+    use Source::{AppSource, AzurePortal};
+    const NONE: (Source, Action) = (Source::Unspecified, Action::Unspecified);
     let long = "AzurePortal-Create | a.b".repeat(30);
-    let s = check(&long, Source::Unspecified, Action::Unspecified, "", "");
-    assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
+    check_all(&[
+        ("", NONE.0, NONE.1, "", "", &[SOURCE_MISSING]),
+        // Blank is missing, not malformed.
+        (" \t ", NONE.0, NONE.1, "", "", &[SOURCE_MISSING]),
+        (
+            "garbage",
+            NONE.0,
+            NONE.1,
+            "",
+            "",
+            &[SOURCE_MALFORMED, SOURCE_MISSING_OFFER],
+        ),
+        // No hyphen, but the parts are recognisable.
+        (
+            "AppSource PLT | a.b",
+            AppSource,
+            PartnerLedTrial,
+            "a",
+            "b",
+            &[SOURCE_MALFORMED],
+        ),
+        (
+            "AzurePortal | a.b",
+            AzurePortal,
+            NONE.1,
+            "a",
+            "b",
+            &[SOURCE_MALFORMED],
+        ),
+        ("| a.b", NONE.0, NONE.1, "a", "b", &[SOURCE_MALFORMED]),
+        (
+            "AzurePortal- | a.b",
+            AzurePortal,
+            NONE.1,
+            "a",
+            "b",
+            &[SOURCE_MALFORMED],
+        ),
+        (
+            "-Create | a.b",
+            NONE.0,
+            Create,
+            "a",
+            "b",
+            &[SOURCE_MALFORMED],
+        ),
+        (
+            "-|",
+            NONE.0,
+            NONE.1,
+            "",
+            "",
+            &[SOURCE_MALFORMED, SOURCE_MALFORMED, SOURCE_MISSING_OFFER],
+        ),
+        // Control characters: reported, nothing read.
+        (
+            "AzurePortal-Create\u{0} | a.b",
+            NONE.0,
+            NONE.1,
+            "",
+            "",
+            &[SOURCE_MALFORMED],
+        ),
+        (
+            "AzurePortal-Create\u{1b}[31m | a.b",
+            NONE.0,
+            NONE.1,
+            "",
+            "",
+            &[SOURCE_MALFORMED],
+        ),
+    ]);
+    // Over-long: reported, nothing read.
+    let s = check(&long, NONE.0, NONE.1, "", "");
+    assert_eq!(codes_of(&s), [SOURCE_MALFORMED]);
     assert!(s.reasons[0].message.contains("512"), "{:?}", s.reasons);
-    let s = check(
-        "AzurePortal-Create\u{0} | a.b",
-        Source::Unspecified,
-        Action::Unspecified,
-        "",
-        "",
-    );
-    assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
-    let s = check(
-        "AzurePortal-Create\u{1b}[31m | a.b",
-        Source::Unspecified,
-        Action::Unspecified,
-        "",
-        "",
-    );
-    assert_eq!(codes_of(&s), [codes::SOURCE_MALFORMED]);
 }
 
 #[test]
