@@ -188,3 +188,74 @@ async fn json_lines_in_and_out() {
     assert_eq!(lines[1]["reasons"][0]["code"], "row.malformed");
     assert_eq!(lines[2]["dedupKey"], "email:bob@contoso.test");
 }
+
+/// Runs `leadcheck batch` on `rows` generated rows fed through stdin, reads its output,
+/// and returns (output lines, peak resident memory in KiB, from /proc's VmHWM).
+fn batch_peak_memory(server: &Server, rows: usize) -> (usize, u64) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args(["batch", "--server", &server.url()])
+        .args(["--input", "-", "--output", "-", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut out = std::io::BufWriter::new(&mut stdin);
+        writeln!(out, "{HEADER}").unwrap();
+        for i in 0..rows {
+            writeln!(
+                out,
+                "Ann,Lee,lead{i}@gmail.com,+1 202 555 {:04},US,Contoso,VP Sales,AzurePortal-Create | a.b,,id{i}",
+                i % 10_000
+            )
+            .unwrap();
+        }
+    });
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || BufReader::new(stdout).lines().count());
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(status) = std::fs::read_to_string(&status_path) {
+            if let Some(kib) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak_kib = peak_kib.max(kib);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    writer.join().unwrap();
+    (reader.join().unwrap(), peak_kib)
+}
+
+/// The client streams: its memory holds the chunks in flight, not the export. Ten times
+/// the rows must not cost anywhere near ten times the memory (holding 180,000 more rows
+/// and their results would take well over 50 MiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_memory_stays_flat_as_the_export_grows() {
+    let dns = DnsServer::start().await.unwrap();
+    dns.mx("gmail.com", &[(5, "gmail-smtp-in.l.google.com")]);
+    let server = Server::start(dns.addr(), &[]);
+    let (small, server_ref) = (20_000, &server);
+    let ((small_lines, small_kib), (large_lines, large_kib)) = tokio::task::block_in_place(|| {
+        (
+            batch_peak_memory(server_ref, small),
+            batch_peak_memory(server_ref, small * 10),
+        )
+    });
+    assert_eq!(small_lines, small + 1, "every row and the header came back");
+    assert_eq!(large_lines, small * 10 + 1);
+    assert!(small_kib > 0 && large_kib > 0, "VmHWM was read");
+    assert!(
+        large_kib < small_kib + 16 * 1024,
+        "peak memory grew from {small_kib} KiB to {large_kib} KiB for 10x the rows"
+    );
+}

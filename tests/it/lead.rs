@@ -119,3 +119,78 @@ async fn the_stream_answers_every_lead_in_order_and_survives_bad_ones() {
         }
     }
 }
+
+/// AssessLeads validates several leads at once, never more than `stream_in_flight`, and a
+/// cancelled stream stops its work. Every lead's domain is one the DNS server never
+/// answers, so a lead stays in flight for the whole DNS timeout and the DNS server's
+/// query log shows which leads were started.
+#[tokio::test]
+async fn the_stream_is_concurrent_bounded_and_stops_when_cancelled() {
+    use leadcheck::testkit::Behaviour;
+    use std::time::Duration;
+
+    let dns = DnsServer::start().await.unwrap();
+    let domains: Vec<String> = (0..100).map(|i| format!("slow{i}.test")).collect();
+    for domain in &domains {
+        dns.behave(domain, Behaviour::Silent);
+    }
+    let server = Server::start(
+        dns.addr(),
+        &[
+            "--stream-in-flight",
+            "4",
+            "--dns-timeout-ms",
+            "2000",
+            "--dns-attempts",
+            "1",
+        ],
+    );
+    let started = || domains.iter().filter(|d| dns.queries_for(d) > 0).count();
+    let mut client = server.client().await;
+    // Every request is sent at once: they wait in the server's HTTP/2 window.
+    let requests: Vec<pb::AssessLeadRequest> = domains
+        .iter()
+        .enumerate()
+        .map(|(i, domain)| {
+            let mut lead = lead(i);
+            lead.email = format!("ana@{domain}");
+            pb::AssessLeadRequest {
+                request_id: format!("r{i}"),
+                lead: Some(lead),
+            }
+        })
+        .collect();
+    let stream = client
+        .assess_leads(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Concurrent: four leads start together, not one after another.
+    let waited = std::time::Instant::now();
+    while started() < 4 && waited.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(started(), 4, "four leads in flight at once");
+    // Bounded: while those four wait on DNS, no fifth lead starts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(started(), 4, "no more than stream_in_flight leads at once");
+
+    // Cancelled: dropping the stream drops the leads in flight, and the 96 requests
+    // still waiting are never started, though the first four's DNS waits have ended.
+    drop(stream);
+    drop(client);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(started(), 4, "a cancelled stream started no more leads");
+    // The server is unharmed.
+    let mut client = server.client().await;
+    let a = client
+        .assess_lead(pb::AssessLeadRequest {
+            request_id: "after".into(),
+            lead: Some(lead(1)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(a.request_id, "after");
+}
