@@ -145,6 +145,15 @@ pub async fn serve(
         builder = builder.tls_config(tls)?;
     }
     let server = builder
+        // One span per call: its method, and its status code once the handler records it
+        // (`rpc::observed`), so every event of a call carries both.
+        .trace_fn(|request| {
+            tracing::info_span!(
+                "rpc",
+                method = %request.uri().path(),
+                code = tracing::field::Empty
+            )
+        })
         // Past the bound a call is answered RESOURCE_EXHAUSTED at once: load_shed turns
         // "no permit left" into a fast refusal instead of an unbounded queue.
         .load_shed(true)

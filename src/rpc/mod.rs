@@ -135,6 +135,7 @@ fn observed<T>(
         .as_ref()
         .map_or_else(Status::code, |_| tonic::Code::Ok);
     metrics::record_call(method, kind, code, started);
+    tracing::Span::current().record("code", metrics::code_name(code));
     tracing::debug!(
         method,
         code = metrics::code_name(code),

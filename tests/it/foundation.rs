@@ -420,13 +420,28 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
             "raw contact data {raw:?} in the logs:\n{logs}"
         );
     }
-    // JSON logs: every line is an object.
-    for line in logs.lines() {
-        assert!(
-            serde_json::from_str::<serde_json::Value>(line).is_ok(),
-            "{line}"
-        );
-    }
+    // JSON logs: every line is an object, and each event of a call is in its call's span,
+    // which names the method and, once answered, the status code.
+    let events: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let verdict = events
+        .iter()
+        .find(|e| e["fields"]["message"] == "lead assessed")
+        .unwrap_or_else(|| panic!("no 'lead assessed' event in\n{logs}"));
+    assert_eq!(
+        verdict["span"]["method"], "/leadcheck.v1.LeadCheck/AssessLead",
+        "{verdict}"
+    );
+    let call = events
+        .iter()
+        .find(|e| e["fields"]["message"] == "call" && e["span"]["code"] == "OK")
+        .unwrap_or_else(|| panic!("no 'call' event with its code in\n{logs}"));
+    assert!(call["span"]["method"]
+        .as_str()
+        .unwrap()
+        .starts_with("/leadcheck.v1.LeadCheck/"));
 }
 
 /// `leadcheck check` runs the engines in process and prints the same JSON as grpcurl shows
