@@ -1,0 +1,143 @@
+//! The CPU hot paths of one assessment, each alone: email syntax, the spam/disposable and
+//! free-provider lists, the typo suggestion, LeadSource parsing and scoring.
+//!
+//! `cargo bench --bench hotpaths`; criterion reports elements per second.
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use leadcheck::email::{lists::Lists, suggest, syntax};
+use leadcheck::lead::score::{EmailClass, Model, PhoneClass, Signals};
+use leadcheck::lead::source::{self, Action};
+
+/// Addresses as leads type them: plain, tagged, IDN, role, typo, broken.
+const EMAILS: &[&str] = &[
+    "jane.doe@contoso.com",
+    "Jane.Doe+crm@Gmail.com",
+    "info@fabrikam.co.uk",
+    "jürgen@bücher.de",
+    "ana.garcia@hotmial.com",
+    "sales@gmail.con",
+    "user@mailinator.com",
+    "x@sub.guerrillamail.com",
+    "\"quoted local\"@example.org",
+    "no-at-sign.example.com",
+    "a..b@example.com",
+    "user@[192.0.2.1]",
+    "very.long.local.part.of.an.address.that.goes.on@long-subdomain.example-company.com",
+    "ivan@почта.рф",
+    "someone@outlook.de",
+    "noreply@verizon.com",
+];
+
+const SOURCES: &[&str] = &[
+    "AzureMarketplace-INS | checkpoint.check-point-r77-10sg-byol",
+    "AppSource (SPZA)-StartTestDrive | contoso.crm-addon",
+    "AzurePortal-Create | bitnami.openedxcypress",
+    "appsource - plt|docusign.3701c77e",
+    "AppSource (SPZA)-DNC | contoso.crm-addon",
+    "garbage",
+    "",
+    "Bing-Buy | a.b",
+];
+
+fn domains() -> Vec<&'static str> {
+    EMAILS
+        .iter()
+        .filter_map(|e| e.rsplit_once('@').map(|(_, d)| d))
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hotpaths");
+    group.measurement_time(Duration::from_secs(4));
+
+    group.throughput(Throughput::Elements(EMAILS.len() as u64));
+    group.bench_function("email_syntax", |b| {
+        b.iter(|| {
+            for email in EMAILS {
+                let _ = black_box(syntax::parse(black_box(email)));
+            }
+        })
+    });
+
+    let lists = Lists::bundled();
+    let domains = domains();
+    group.throughput(Throughput::Elements(domains.len() as u64));
+    group.bench_function("lists_lookup", |b| {
+        b.iter(|| {
+            for domain in &domains {
+                black_box(lists.spam_match(black_box(domain)));
+                black_box(lists.is_free_provider(black_box(domain)));
+            }
+        })
+    });
+
+    let popular = lists.popular_domains();
+    group.bench_function("typo_suggestion", |b| {
+        b.iter(|| {
+            for domain in &domains {
+                black_box(suggest::suggest(black_box(domain), popular));
+            }
+        })
+    });
+
+    group.throughput(Throughput::Elements(SOURCES.len() as u64));
+    group.bench_function("lead_source_parse", |b| {
+        b.iter(|| {
+            for raw in SOURCES {
+                black_box(source::parse(black_box(raw)));
+            }
+        })
+    });
+
+    let model = Model::bundled();
+    let now = SystemTime::now();
+    let signals = [
+        Signals {
+            action: Action::StartTestDrive,
+            source_malformed: false,
+            email: EmailClass::Valid,
+            free_provider: false,
+            role_account: false,
+            disposable: false,
+            phone: PhoneClass::Valid,
+            phone_mobile: true,
+            phone_toll_free_or_premium: false,
+            first_name: "Ana",
+            last_name: "García",
+            company: "Contoso",
+            title: "Directora de Ventas",
+            created_at: Some(now - Duration::from_secs(3600)),
+        },
+        Signals {
+            action: Action::PartnerLedTrial,
+            source_malformed: true,
+            email: EmailClass::Invalid,
+            free_provider: true,
+            role_account: true,
+            disposable: false,
+            phone: PhoneClass::Missing,
+            phone_mobile: false,
+            phone_toll_free_or_premium: false,
+            first_name: "asdf",
+            last_name: "qwerty",
+            company: "",
+            title: "Генеральный директор",
+            created_at: None,
+        },
+    ];
+    group.throughput(Throughput::Elements(signals.len() as u64));
+    group.bench_function("scoring", |b| {
+        b.iter(|| {
+            for s in &signals {
+                black_box(model.score(black_box(s), now));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
