@@ -307,6 +307,19 @@ struct LineCounter {
     lines: Lines,
 }
 
+impl LineCounter {
+    /// Wraps `inner`; the returned [`Lines`] gives each record's line as reading goes on.
+    fn new(inner: Box<dyn Read + Send>) -> (LineCounter, Lines) {
+        let lines = Lines::default();
+        let counter = LineCounter {
+            inner,
+            offset: 0,
+            lines: lines.clone(),
+        };
+        (counter, lines)
+    }
+}
+
 impl Read for LineCounter {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
@@ -721,12 +734,7 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     };
     let (input, columns, width, mut output) = match args.format {
         Format::Csv => {
-            let lines = Lines::default();
-            let counted = LineCounter {
-                inner: reader,
-                offset: 0,
-                lines: lines.clone(),
-            };
+            let (counted, lines) = LineCounter::new(reader);
             let mut reader = csv::ReaderBuilder::new()
                 .flexible(true)
                 .from_reader(counted);
@@ -825,12 +833,7 @@ mod tests {
 
     /// The line of each record as `read_rows` computes it.
     fn record_lines(input: &'static [u8]) -> Vec<u64> {
-        let lines = Lines::default();
-        let counted = LineCounter {
-            inner: Box::new(input),
-            offset: 0,
-            lines: lines.clone(),
-        };
+        let (counted, lines) = LineCounter::new(Box::new(input));
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .from_reader(counted);

@@ -193,12 +193,10 @@ impl Engine {
     ///
     /// Concurrent requests for the same number and region compute it once.
     pub fn validate(&self, phone: &str, country: &str) -> Verdict {
-        let text = match read(phone) {
-            Ok(text) => text,
+        let (text, international, region) = match prepare(phone, country) {
+            Ok(prepared) => prepared,
             Err(verdict) => return *verdict, // nothing worth caching
         };
-        let international = is_international(&text);
-        let region = default_region(international, country);
         let key = (text, region);
         let entry = self
             .cache
@@ -269,12 +267,20 @@ fn all_types() -> impl Iterator<Item = PhoneNumberType> {
 /// `country` is the lead's country as [`region::from_country`] reads it; a number written
 /// with `+` (or `＋`) ignores it.
 pub fn validate(phone: &str, country: &str) -> Verdict {
-    let text = match read(phone) {
-        Ok(text) => text,
-        Err(verdict) => return *verdict,
-    };
+    match prepare(phone, country) {
+        Ok((text, international, region)) => judge(&text, international, region),
+        Err(verdict) => *verdict,
+    }
+}
+
+/// What [`validate`] and [`Engine::validate`] both need before judging: the input as the
+/// rules read it, whether it is written internationally, and the region to read it in;
+/// or the verdict when there is nothing to read.
+fn prepare(phone: &str, country: &str) -> Result<(String, bool, Option<Region>), Box<Verdict>> {
+    let text = read(phone)?;
     let international = is_international(&text);
-    judge(&text, international, default_region(international, country))
+    let region = default_region(international, country);
+    Ok((text, international, region))
 }
 
 /// Step 1: the input as the rules read it (trimmed, Unicode digits and pluses made ASCII,
