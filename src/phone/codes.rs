@@ -25,7 +25,7 @@ pub const PARSE_BAD_COUNTRY_CODE: &str = "parse.bad_country_code";
 pub const PARSE_DIGITS_MISMATCH: &str = "parse.digits_mismatch";
 /// Shorter than every number of its country: INVALID.
 pub const LENGTH_TOO_SHORT: &str = "length.too_short";
-/// Longer than every number of its country: INVALID.
+/// Longer than every number of its country, or than the 15 digits E.164 allows: INVALID.
 pub const LENGTH_TOO_LONG: &str = "length.too_long";
 /// Between the shortest and longest lengths of its country, but a length none of its
 /// numbers has: INVALID.

@@ -50,6 +50,9 @@ pub fn metadata_version() -> &'static str {
 /// an international prefix and an extension, 64 characters is generous.
 pub const MAX_INPUT_CHARS: usize = 64;
 
+/// The most digits an E.164 number has, country code included (ITU-T E.164, section 6).
+pub const E164_MAX_DIGITS: usize = 15;
+
 /// The verdict on a phone number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Validity {
@@ -366,6 +369,14 @@ fn judge(text: &str, international: bool, region: Option<Region>) -> Verdict {
     let number_region = PHONE_NUMBER_UTIL.get_region_for_number(&number);
     if let Some(r) = number_region {
         verdict.region = r.as_region_str().to_string();
+    }
+    // ITU-T E.164 caps a number at 15 digits with its country code; libphonenumber's
+    // metadata lets some longer ones through (German fixed lines of 14 national digits).
+    if verdict.e164.len() - 1 > E164_MAX_DIGITS {
+        return verdict.because(
+            codes::LENGTH_TOO_LONG,
+            "longer than the 15 digits E.164 allows for any number",
+        );
     }
     let Some(number_type) = number_region.and_then(|r| valid_type(&number, r)) else {
         let (code, message) = why_invalid(&number);

@@ -269,6 +269,20 @@ fn invalid_numbers_say_why_and_keep_what_was_parsed() {
     }
 }
 
+/// Found by the property test: libphonenumber calls this 16-digit German number valid,
+/// but no E.164 number has more than 15 digits.
+#[test]
+fn more_than_fifteen_digits_is_too_long_for_e164() {
+    for phone in ["+49 40 000000000000 1", "+49 40 5821 9374 1063"] {
+        let verdict = v(phone, "");
+        assert_eq!(verdict.validity, Validity::Invalid, "{phone}: {verdict:?}");
+        assert_eq!(first_code(&verdict), codes::LENGTH_TOO_LONG, "{phone}");
+        assert_eq!(verdict.region, "DE", "what was parsed is kept");
+    }
+    // Fifteen digits are still fine.
+    assert_eq!(v("+49 40 5821 9374 106", "").validity, Validity::Valid);
+}
+
 #[test]
 fn blank_input_is_missing() {
     for phone in ["", "   ", "\t\n", "\u{200B}", "\u{FEFF} \u{200E}"] {
