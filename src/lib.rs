@@ -16,6 +16,8 @@
 //! - [`batch`]: the `leadcheck batch` client that streams CSV or JSON Lines exports through
 //!   `AssessLeads`.
 //! - [`metrics`]: Prometheus metric names and the exporter.
+//! - [`shared_cache`]: the optional Redis tier behind the DNS and SMTP caches, shared by
+//!   replicas; bounded by a timeout and a circuit breaker.
 //! - [`reason`]: the code-and-message pair every verdict is explained by.
 //!
 //! The validation and scoring logic knows nothing of gRPC; only `rpc` and `server` do.
@@ -30,6 +32,7 @@ pub mod phone;
 pub mod reason;
 pub mod rpc;
 pub mod server;
+pub mod shared_cache;
 #[doc(hidden)]
 pub mod testkit;
 

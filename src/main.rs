@@ -156,6 +156,20 @@ struct EngineArgs {
     /// Log format.
     #[arg(long, env = "LEADCHECK_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// Share DNS routes, SMTP results and catch-all findings with other replicas through
+    /// this Redis (`redis://host:port`) [default: off].
+    #[arg(long, env = "LEADCHECK_REDIS_URL")]
+    redis_url: Option<String>,
+    /// Longest wait for one Redis command, in milliseconds [default: 50].
+    #[arg(long, env = "LEADCHECK_REDIS_TIMEOUT_MS")]
+    redis_timeout_ms: Option<u64>,
+    /// Seconds Redis is skipped after 3 failures in a row [default: 5].
+    #[arg(long, env = "LEADCHECK_REDIS_BREAKER_SECS")]
+    redis_breaker_secs: Option<u64>,
+    /// HMAC secret of mailbox keys in Redis; prefer the environment variable, flags show
+    /// in `ps` [default: none: mailbox results stay local].
+    #[arg(long, env = "LEADCHECK_REDIS_KEY_SECRET", hide_env_values = true)]
+    redis_key_secret: Option<String>,
 }
 
 impl EngineArgs {
@@ -205,6 +219,10 @@ impl EngineArgs {
         set(&mut c.tls_client_ca, self.tls_client_ca.map(Some));
         set(&mut c.metrics_listen, self.metrics_listen.map(Some));
         set(&mut c.log_format, self.log_format);
+        set(&mut c.redis_url, self.redis_url.map(Some));
+        set(&mut c.redis_timeout_ms, self.redis_timeout_ms);
+        set(&mut c.redis_breaker_secs, self.redis_breaker_secs);
+        set(&mut c.redis_key_secret, self.redis_key_secret.map(Some));
         Ok(c)
     }
 }

@@ -31,6 +31,12 @@ pub const DNS_SECONDS: &str = "leadcheck_dns_lookup_seconds";
 /// SMTP probes by `outcome`.
 pub const SMTP_PROBES: &str = "leadcheck_smtp_probes_total";
 
+/// Shared-cache (Redis) commands by `kind` (dns, mailbox, catch_all), `op` (get, set) and
+/// `outcome` (hit, miss, stored, error, timeout, skipped: the breaker was open).
+pub const REDIS_OPS: &str = "leadcheck_redis_ops_total";
+/// 1 while the Redis circuit breaker skips Redis, else 0.
+pub const REDIS_BREAKER_OPEN: &str = "leadcheck_redis_breaker_open";
+
 /// Latency buckets, seconds: from a cache hit to a slow DNS server.
 const BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -81,6 +87,16 @@ pub fn record_cache_size(cache: &'static str, entries: u64) {
 pub fn record_dns(outcome: &'static str, took: Duration) {
     metrics::counter!(DNS_LOOKUPS, "outcome" => outcome).increment(1);
     metrics::histogram!(DNS_SECONDS).record(took.as_secs_f64());
+}
+
+/// Records one shared-cache command.
+pub fn record_redis(kind: &'static str, op: &'static str, outcome: &'static str) {
+    metrics::counter!(REDIS_OPS, "kind" => kind, "op" => op, "outcome" => outcome).increment(1);
+}
+
+/// Records the state of the Redis circuit breaker.
+pub fn record_redis_breaker(open: bool) {
+    metrics::gauge!(REDIS_BREAKER_OPEN).set(if open { 1.0 } else { 0.0 });
 }
 
 /// The canonical upper-snake name of a gRPC code, as Prometheus conventions use.

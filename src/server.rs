@@ -18,6 +18,7 @@ use crate::email::smtp::Prober;
 use crate::lead::score::Model;
 use crate::lead::{Assessor, Clock, SystemClock};
 use crate::pb::lead_check_server::LeadCheckServer;
+use crate::shared_cache::SharedCache;
 use crate::{email, phone, rpc};
 
 /// A start-up failure: rare, reported once, so a boxed error with a message is enough.
@@ -48,10 +49,33 @@ pub fn build_engines(config: &Config, clock: Arc<dyn Clock>) -> Result<Engines, 
         config.allow_domains.clone(),
         mode,
     )?);
-    let routes = Arc::new(MailRoutes::new(config.dns())?);
+    let shared = match config.shared_cache() {
+        Some(shared) => {
+            let cache = SharedCache::new(&shared).map_err(|err| {
+                format!(
+                    "redis_url {}: {err}",
+                    crate::shared_cache::redacted_url(&shared.url)
+                )
+            })?;
+            tracing::info!(
+                redis = %crate::shared_cache::redacted_url(&shared.url),
+                timeout_ms = shared.timeout.as_millis() as u64,
+                mailboxes_shared = cache.shares_mailboxes(),
+                "shared cache on"
+            );
+            if config.smtp_probe && !cache.shares_mailboxes() {
+                tracing::warn!(
+                    "no redis_key_secret: SMTP mailbox results stay local, domains are shared"
+                );
+            }
+            Some(Arc::new(cache))
+        }
+        None => None,
+    };
+    let routes = Arc::new(MailRoutes::new(config.dns())?.with_shared(shared.clone()));
     let prober = config
         .smtp_probe
-        .then(|| Prober::new(config.probe(), routes.clone()));
+        .then(|| Prober::new(config.probe(), routes.clone()).with_shared(shared));
     let validator = Arc::new(email::Validator::new(lists.clone(), routes, prober));
     let phone = Arc::new(phone::Engine::new(config.phone_cache_capacity));
     let model = Arc::new(match &config.scoring {

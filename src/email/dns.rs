@@ -22,6 +22,7 @@ use moka::future::Cache;
 use moka::Expiry;
 
 use crate::metrics;
+use crate::shared_cache::{Kind, SharedCache};
 
 /// How the resolver is set up and how long answers are kept.
 #[derive(Debug, Clone)]
@@ -61,7 +62,7 @@ impl Default for DnsConfig {
 }
 
 /// Why a lookup could not decide: never a reason to call an address invalid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Failure {
     /// The server answered SERVFAIL.
     ServFail,
@@ -74,7 +75,7 @@ pub enum Failure {
 }
 
 /// Where mail for a domain goes, as DNS tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Route {
     /// MX records: the exchangers, most preferred first.
     Mx(Vec<String>),
@@ -131,6 +132,8 @@ pub struct MailRoutes {
     resolver: TokioResolver,
     cache: Cache<String, Arc<Entry>>,
     config: DnsConfig,
+    /// The Redis tier shared by replicas, asked on a local miss.
+    shared: Option<Arc<SharedCache>>,
 }
 
 impl MailRoutes {
@@ -171,7 +174,15 @@ impl MailRoutes {
             resolver,
             cache,
             config,
+            shared: None,
         })
+    }
+
+    /// Shares routes with other replicas through Redis: read on a local miss, written
+    /// after a lookup (failures stay local: they are this replica's view of the network).
+    pub fn with_shared(mut self, shared: Option<Arc<SharedCache>>) -> MailRoutes {
+        self.shared = shared;
+        self
     }
 
     /// Returns the mail route of an ASCII domain, from the cache or from one lookup shared
@@ -186,9 +197,20 @@ impl MailRoutes {
         let entry = self
             .cache
             .get_with_by_ref(&key, async {
+                if let Some(shared) = &self.shared {
+                    if let Some((route, left)) = shared.get::<Route>(Kind::Dns, &key).await {
+                        let ttl = left.min(self.config.max_ttl.max(self.config.min_ttl));
+                        return Arc::new(Entry { route, ttl });
+                    }
+                }
                 let started = Instant::now();
                 let entry = self.lookup(&key).await;
                 metrics::record_dns(outcome(&entry.route), started.elapsed());
+                if let Some(shared) = &self.shared {
+                    if !matches!(entry.route, Route::Failed(_)) {
+                        shared.put(Kind::Dns, &key, &entry.route, entry.ttl);
+                    }
+                }
                 Arc::new(entry)
             })
             .await;

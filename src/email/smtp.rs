@@ -26,6 +26,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::shared_cache::{Kind, SharedCache};
 use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::commands::{Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailParameter};
@@ -151,7 +152,7 @@ pub trait HostResolver: Send + Sync {
 }
 
 /// What the probe learnt about one mailbox.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     /// The server accepted the mailbox (2xx to RCPT TO).
     Accepted,
@@ -212,7 +213,7 @@ impl Outcome {
 }
 
 /// The result of probing one mailbox.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProbeResult {
     /// What the exchanger said about the mailbox.
     pub outcome: Outcome,
@@ -249,6 +250,9 @@ pub struct Prober {
     /// sessions with the same domain wait for the first one's answer.
     catch_alls: Cache<String, Arc<OnceCell<bool>>>,
     limits: DomainLimits,
+    /// The Redis tier shared by replicas: mailbox results (HMAC-keyed) and catch-all
+    /// findings, read on a local miss and written after a session.
+    shared: Option<Arc<SharedCache>>,
 }
 
 /// An exchanger address to dial.
@@ -279,6 +283,23 @@ impl Prober {
                 .build(),
             limits: DomainLimits::new(cfg.per_domain_concurrency),
             cfg,
+            shared: None,
+        }
+    }
+
+    /// Shares results with other replicas through Redis.
+    pub fn with_shared(mut self, shared: Option<Arc<SharedCache>>) -> Prober {
+        self.shared = shared;
+        self
+    }
+
+    /// How long a result is kept: settled outcomes long, transient ones briefly.
+    fn lifetime(&self, outcome: &Outcome) -> Duration {
+        let settled = self.cfg.cache_ttl.min(MAX_TTL);
+        if outcome.is_transient() {
+            self.cfg.transient_ttl.min(settled)
+        } else {
+            settled
         }
     }
 
@@ -292,7 +313,22 @@ impl Prober {
         let address = address.trim();
         let key = address.to_lowercase();
         self.mailboxes
-            .get_with(key, self.probe_uncached(address, domain, mx_hosts))
+            .get_with_by_ref(&key, async {
+                if let Some(shared) = &self.shared {
+                    if let Some((result, _)) = shared.get(Kind::Mailbox, &key).await {
+                        return result;
+                    }
+                }
+                let result = self.probe_uncached(address, domain, mx_hosts).await;
+                // A skip by the SSRF guard is this replica's configuration, not a finding.
+                if let Some(shared) = &self.shared {
+                    if result.outcome != Outcome::SkippedPrivate {
+                        let ttl = self.lifetime(&result.outcome);
+                        shared.put(Kind::Mailbox, &key, &result, ttl);
+                    }
+                }
+                result
+            })
             .await
     }
 
@@ -527,10 +563,22 @@ impl Prober {
             .catch_alls
             .get_with(domain.to_string(), async { Arc::new(OnceCell::new()) })
             .await;
-        cell.get_or_try_init(|| self.probe_random(conn, domain, params))
-            .await
-            .copied()
-            .unwrap_or(false)
+        cell.get_or_try_init(|| async {
+            if let Some(shared) = &self.shared {
+                if let Some((found, _)) = shared.get(Kind::CatchAll, domain).await {
+                    return Ok(found);
+                }
+            }
+            let found = self.probe_random(conn, domain, params).await;
+            if let (Some(shared), Ok(found)) = (&self.shared, found) {
+                let ttl = self.cfg.cache_ttl.min(MAX_TTL);
+                shared.put(Kind::CatchAll, domain, &found, ttl);
+            }
+            found
+        })
+        .await
+        .copied()
+        .unwrap_or(false)
     }
 
     /// Asks, in the same session after RSET, for a mailbox nobody has: `Ok(true)` if the

@@ -8,5 +8,6 @@ mod grpcurl;
 mod lead;
 mod phone;
 mod security;
+mod shared_cache;
 mod smtp;
 mod support;

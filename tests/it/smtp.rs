@@ -13,7 +13,7 @@ fn codes(v: &pb::EmailVerdict) -> Vec<&str> {
 }
 
 /// A DNS server where `domain`'s one exchanger is `mx.<domain>` at 127.0.0.1.
-async fn dns_for(domains: &[&str]) -> DnsServer {
+pub(crate) async fn dns_for(domains: &[&str]) -> DnsServer {
     let dns = DnsServer::start().await.unwrap();
     for domain in domains {
         let mx = format!("mx.{domain}");
@@ -23,16 +23,15 @@ async fn dns_for(domains: &[&str]) -> DnsServer {
     dns
 }
 
-async fn validate(server: &Server, email: &str) -> pb::EmailVerdict {
-    server
-        .client()
-        .await
-        .validate_email(pb::ValidateEmailRequest {
-            email: email.to_string(),
-        })
-        .await
-        .expect("ValidateEmail")
-        .into_inner()
+/// An exchanger that accepts `alice` and rejects every other mailbox.
+pub(crate) async fn alice_only() -> SmtpResponder {
+    SmtpResponder::start(
+        Script::new()
+            .rcpt_reply("alice", "250 2.1.5 ok")
+            .default_rcpt_reply("550 5.1.1 no such user here"),
+    )
+    .await
+    .unwrap()
 }
 
 fn probing(dns: &DnsServer, smtp: &SmtpResponder, extra: &[&str]) -> Server {
@@ -45,21 +44,15 @@ fn probing(dns: &DnsServer, smtp: &SmtpResponder, extra: &[&str]) -> Server {
 #[tokio::test]
 async fn accepted_and_rejected_mailboxes() {
     let dns = dns_for(&["acme.test"]).await;
-    let smtp = SmtpResponder::start(
-        Script::new()
-            .rcpt_reply("alice", "250 2.1.5 ok")
-            .default_rcpt_reply("550 5.1.1 no such user here"),
-    )
-    .await
-    .unwrap();
+    let smtp = alice_only().await;
     let server = probing(&dns, &smtp, &["--smtp-allow-private"]);
 
-    let alice = validate(&server, "alice@acme.test").await;
+    let alice = server.validate_email("alice@acme.test").await;
     assert_eq!(alice.validity(), pb::EmailValidity::Valid, "{alice:?}");
     assert_eq!(codes(&alice), ["dns.mx", "smtp.accepted"]);
     assert!(!alice.catch_all);
 
-    let bob = validate(&server, "bob@acme.test").await;
+    let bob = server.validate_email("bob@acme.test").await;
     assert_eq!(bob.validity(), pb::EmailValidity::Invalid, "{bob:?}");
     assert_eq!(codes(&bob), ["dns.mx", "smtp.rejected"]);
     assert!(
@@ -93,12 +86,12 @@ async fn catch_all_domain_is_flagged() {
         .unwrap();
     let server = probing(&dns, &smtp, &["--smtp-allow-private"]);
 
-    let first = validate(&server, "carol@anything.test").await;
+    let first = server.validate_email("carol@anything.test").await;
     assert_eq!(first.validity(), pb::EmailValidity::Valid);
     assert!(first.catch_all, "{first:?}");
     assert!(codes(&first).contains(&"smtp.catch_all"), "{first:?}");
     // The random mailbox is asked once per domain, not once per address.
-    let second = validate(&server, "dave@anything.test").await;
+    let second = server.validate_email("dave@anything.test").await;
     assert!(second.catch_all);
     let random: Vec<String> = smtp
         .recipients()
@@ -125,11 +118,11 @@ async fn policy_and_greylisting_leave_the_dns_verdict_flagged() {
     .unwrap();
     let server = probing(&dns, &smtp, &["--smtp-allow-private"]);
 
-    let blocked = validate(&server, "blocked@strict.test").await;
+    let blocked = server.validate_email("blocked@strict.test").await;
     assert_eq!(blocked.validity(), pb::EmailValidity::Valid, "{blocked:?}");
     assert!(codes(&blocked).contains(&"smtp.policy"), "{blocked:?}");
 
-    let later = validate(&server, "later@strict.test").await;
+    let later = server.validate_email("later@strict.test").await;
     assert_eq!(later.validity(), pb::EmailValidity::Valid, "{later:?}");
     assert!(codes(&later).contains(&"smtp.greylisted"), "{later:?}");
     assert!(later.reasons.iter().any(|r| r.message.contains("retry")));
@@ -143,7 +136,7 @@ async fn loopback_exchangers_are_not_dialled_without_the_flag() {
         .unwrap();
     let server = probing(&dns, &smtp, &[]);
 
-    let verdict = validate(&server, "erin@inside.test").await;
+    let verdict = server.validate_email("erin@inside.test").await;
     assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
     assert_eq!(codes(&verdict), ["dns.mx", "smtp.skipped_private"]);
     assert_eq!(
@@ -165,7 +158,7 @@ async fn the_probe_is_off_by_default() {
         &["--smtp-port", port.as_str(), "--smtp-allow-private"],
     );
 
-    let verdict = validate(&server, "frank@quiet.test").await;
+    let verdict = server.validate_email("frank@quiet.test").await;
     assert_eq!(verdict.validity(), pb::EmailValidity::Valid);
     assert_eq!(codes(&verdict), ["dns.mx"]);
     assert_eq!(smtp.sessions(), 0);

@@ -91,6 +91,18 @@ impl Server {
         LeadCheckClient::connect(self.url()).await.expect("connect")
     }
 
+    /// Asks for one email verdict on a new connection.
+    pub async fn validate_email(&self, email: &str) -> leadcheck::pb::EmailVerdict {
+        self.client()
+            .await
+            .validate_email(leadcheck::pb::ValidateEmailRequest {
+                email: email.to_string(),
+            })
+            .await
+            .expect("ValidateEmail")
+            .into_inner()
+    }
+
     /// Connects a raw channel (health, reflection).
     pub async fn channel(&self) -> Channel {
         Channel::from_shared(self.url())
