@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Checks the deployment files without a cluster or Docker:
+#   1. every Kubernetes manifest under deploy/kubernetes validates, strictly (unknown
+#      fields are errors), against the OpenAPI schemas of one fixed Kubernetes release
+#      (kubernetes-validate from PyPI, installed into .tools/deploy-venv on first use);
+#   2. the parts the deployment relies on are still there: gRPC liveness/readiness/startup
+#      probes, a headless Service, lists mounted as a directory, a drain that fits the
+#      termination grace period, kustomizations that list every manifest, and a
+#      multi-stage Dockerfile whose image runs as a non-root user.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The Kubernetes release the manifests are validated against, and the validator release
+# that carries its schemas (kubernetes-validate 1.37.0 ships 1.25 to 1.37).
+K8S_VERSION=1.32.0
+VALIDATOR=kubernetes-validate==1.37.0
+VENV=.tools/deploy-venv
+
+if [ ! -x "$VENV/bin/kubernetes-validate" ]; then
+    mkdir -p .tools
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "$VALIDATOR"
+fi
+
+# kustomization.yaml files are kustomize's input, not Kubernetes objects: the validator
+# has no schema for them (it only warns), so they are left out here and checked below.
+mapfile -t manifests < <(find deploy/kubernetes -name '*.yaml' ! -name kustomization.yaml | sort)
+if [ "${#manifests[@]}" -eq 0 ]; then
+    echo "check_deploy: no manifests under deploy/kubernetes" >&2
+    exit 1
+fi
+
+echo "== kubernetes-validate --strict, Kubernetes $K8S_VERSION"
+status=0
+output=$("$VENV/bin/kubernetes-validate" --strict -k "$K8S_VERSION" "${manifests[@]}" 2>&1) || status=$?
+echo "$output"
+# A kind or apiVersion it has no schema for (a misspelt kind) is only a warning to it: an
+# error here.
+if [ "$status" -ne 0 ] || grep -q '^WARN' <<<"$output"; then
+    echo "check_deploy: manifest validation failed" >&2
+    exit 1
+fi
+
+echo "== structure"
+"$VENV/bin/python" - "${manifests[@]}" <<'PY'
+import os
+import re
+import sys
+
+import yaml
+
+errors = []
+
+
+def fail(message):
+    errors.append(message)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return [doc for doc in yaml.safe_load_all(f) if doc is not None]
+
+
+# Every manifest holds at least one object, and each object has its kind and name (an
+# empty file would otherwise pass the schema check unseen).
+objects = {}
+for path in sys.argv[1:]:
+    docs = load(path)
+    if not docs:
+        fail(f"{path}: no Kubernetes object in it")
+    for doc in docs:
+        if not isinstance(doc, dict) or not doc.get("kind") or not doc.get("apiVersion"):
+            fail(f"{path}: an object without apiVersion or kind")
+            continue
+        name = (doc.get("metadata") or {}).get("name")
+        objects[(doc["kind"], name)] = (path, doc)
+
+
+def get(kind, name):
+    found = objects.get((kind, name))
+    if found is None:
+        fail(f"no {kind} {name!r} under deploy/kubernetes")
+        return None
+    return found[1]
+
+
+def env_value(container, name, default):
+    for var in container.get("env") or []:
+        if var.get("name") == name and "value" in var:
+            return int(var["value"])
+    return default
+
+
+deployment = get("Deployment", "leadcheck")
+if deployment:
+    pod = deployment["spec"]["template"]["spec"]
+    containers = [c for c in pod.get("containers", []) if c.get("name") == "leadcheck"]
+    if not containers:
+        fail("Deployment leadcheck: no container named leadcheck")
+    for c in containers:
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            grpc = (c.get(probe) or {}).get("grpc")
+            if not grpc or grpc.get("port") != 50051:
+                fail(f"Deployment leadcheck: {probe} is not a grpc probe on port 50051")
+        readiness = ((c.get("readinessProbe") or {}).get("grpc") or {})
+        if readiness.get("service", "") != "":
+            fail('Deployment leadcheck: the readiness probe must ask for the overall service ""')
+        sc = c.get("securityContext") or {}
+        pod_sc = pod.get("securityContext") or {}
+        if not (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot")):
+            fail("Deployment leadcheck: runAsNonRoot is not set")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            fail("Deployment leadcheck: readOnlyRootFilesystem is not true")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            fail("Deployment leadcheck: allowPrivilegeEscalation is not false")
+        if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+            fail("Deployment leadcheck: capabilities are not dropped (ALL)")
+        # Lists mounted as a directory: a subPath mount is never updated by the kubelet,
+        # so a ConfigMap edit would not reach the server's reload.
+        list_volumes = {
+            v["name"]
+            for v in pod.get("volumes") or []
+            if (v.get("configMap") or {}).get("name") == "leadcheck-lists"
+        }
+        mounts = [m for m in c.get("volumeMounts") or [] if m.get("name") in list_volumes]
+        if not mounts:
+            fail("Deployment leadcheck: the ConfigMap leadcheck-lists is not mounted")
+        for m in mounts:
+            if "subPath" in m or "subPathExpr" in m:
+                fail("Deployment leadcheck: leadcheck-lists is mounted with subPath")
+        # The drain (shutdown delay + grace) must end before the kubelet's SIGKILL.
+        drain_secs = env_value(c, "LEADCHECK_SHUTDOWN_DELAY_MS", 0) / 1000 + env_value(
+            c, "LEADCHECK_SHUTDOWN_GRACE_SECS", 10
+        )
+        if pod.get("terminationGracePeriodSeconds", 30) <= drain_secs:
+            fail(
+                "Deployment leadcheck: terminationGracePeriodSeconds is not above the "
+                f"shutdown delay + grace ({drain_secs:g} s)"
+            )
+
+service = get("Service", "leadcheck")
+if service:
+    spec = service["spec"]
+    if spec.get("clusterIP") != "None":
+        fail("Service leadcheck: not headless (clusterIP: None)")
+    if not any(p.get("port") == 50051 and p.get("name") == "grpc" for p in spec.get("ports", [])):
+        fail("Service leadcheck: no port 50051 named grpc")
+
+get("PodDisruptionBudget", "leadcheck")
+get("ConfigMap", "leadcheck-lists")
+
+# Each kustomization lists every manifest of its directory, and only existing files; the
+# main one leaves the optional Redis out.
+for root, _, files in os.walk("deploy/kubernetes"):
+    if "kustomization.yaml" not in files:
+        fail(f"{root}: no kustomization.yaml")
+        continue
+    kustomization = load(os.path.join(root, "kustomization.yaml"))[0]
+    listed = kustomization.get("resources") or []
+    for entry in listed:
+        if not os.path.exists(os.path.join(root, entry)):
+            fail(f"{root}/kustomization.yaml: {entry} does not exist")
+    for name in files:
+        if name.endswith(".yaml") and name != "kustomization.yaml" and name not in listed:
+            fail(f"{root}/kustomization.yaml: {name} is not listed in resources")
+    if root == "deploy/kubernetes" and any("redis" in entry for entry in listed):
+        fail("deploy/kubernetes/kustomization.yaml: includes the optional redis/")
+
+# The Dockerfile: a build stage and a runtime stage that copies from it, and a runtime
+# user that is not root.
+with open("Dockerfile", encoding="utf-8") as f:
+    lines = [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+stages = [i for i, line in enumerate(lines) if re.match(r"(?i)FROM\s", line)]
+if len(stages) < 2:
+    fail("Dockerfile: not multi-stage (fewer than two FROM)")
+else:
+    final = lines[stages[-1]:]
+    if not any(re.match(r"(?i)COPY\s+--from=", line) for line in final):
+        fail("Dockerfile: the final stage copies nothing from a build stage")
+    users = [line.split(None, 1)[1] for line in final if re.match(r"(?i)USER\s", line)]
+    if not users:
+        fail("Dockerfile: the final stage sets no USER")
+    elif users[-1].split(":")[0] in ("root", "0"):
+        fail(f"Dockerfile: the final stage runs as {users[-1]}")
+
+if errors:
+    for e in errors:
+        print(f"FAIL {e}", file=sys.stderr)
+    sys.exit(1)
+print(f"structure OK: {len(objects)} objects, probes, headless Service, lists mount, "
+      "kustomizations, multi-stage non-root Dockerfile")
+PY
+echo "check_deploy: OK"
