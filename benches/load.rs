@@ -1,0 +1,749 @@
+//! The load benchmark: the real `leadcheck serve` against a DNS server on loopback, driven
+//! by a tonic client of ours, next to the floor of the gRPC stack and the Python stack.
+//!
+//! ```sh
+//! cargo bench --bench load                 # everything, a few minutes on 2 cores
+//! cargo bench --bench load -- --help       # the knobs
+//! ```
+//!
+//! One run measures, in this order:
+//! 1. the floor: `grpc.health.v1.Health/Check` (a unary RPC with a near-empty message) on
+//!    a minimal tonic server this benchmark starts as a child process of its own binary,
+//!    under the same client and concurrency as step 5;
+//! 2. `AssessLeads`, 100,000 unique leads over 300 domains, on a cold server;
+//! 3. the DNS queries of that cold run against distinct domains times record types asked;
+//! 4. `AssessLeads` again with 100,000 other unique leads (new emails and phones, same
+//!    domains): the warm domain cache;
+//! 5. `AssessLead` unary on warm leads: requests/s, p50/p99, ratio to the floor;
+//! 6. `leadcheck batch` on a 100,000-row CSV of yet other leads, against step 4;
+//! 7. the server's peak RSS (VmHWM) after all of the above;
+//! 8. the Python stack (email-validator + dnspython, phonenumbers, disposable-email-domains)
+//!    on leads of step 4, with a warm DNS cache, via `scripts/bench_python_stack.py`.
+//!
+//! Results print as a table and land in `target/loadbench.json`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use leadcheck::pb::lead_check_client::LeadCheckClient;
+use leadcheck::pb::{AssessLeadRequest, Lead};
+use leadcheck::testkit::DnsServer;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+/// What one run does; every field has a flag.
+#[derive(Debug, Clone)]
+struct Options {
+    leads: usize,
+    domains: usize,
+    seconds: u64,
+    concurrency: usize,
+    connections: usize,
+    streams: usize,
+    python_leads: usize,
+    skip_python: bool,
+    skip_batch: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            leads: 100_000,
+            domains: 300,
+            seconds: 10,
+            concurrency: 64,
+            connections: 4,
+            streams: 1,
+            python_leads: 20_000,
+            skip_python: false,
+            skip_batch: false,
+        }
+    }
+}
+
+const HELP: &str = "cargo bench --bench load -- [flags]
+  --leads N          unique leads per stream run (default 100000)
+  --domains N        distinct email domains (default 300)
+  --seconds N        length of each unary run (default 10)
+  --concurrency N    unary requests in flight (default 64)
+  --connections N    HTTP/2 connections of the unary runs (default 4)
+  --streams N        AssessLeads streams the leads are split over (default 1)
+  --python-leads N   leads given to the Python stack (default 20000)
+  --skip-python      leave the Python stack out
+  --skip-batch       leave `leadcheck batch` out";
+
+fn parse_options() -> Options {
+    let mut options = Options::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> usize {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} wants a number"))
+        };
+        match arg.as_str() {
+            "--leads" => options.leads = number("--leads"),
+            "--domains" => options.domains = number("--domains").max(1),
+            "--seconds" => options.seconds = number("--seconds") as u64,
+            "--concurrency" => options.concurrency = number("--concurrency").max(1),
+            "--connections" => options.connections = number("--connections").max(1),
+            "--streams" => options.streams = number("--streams").max(1),
+            "--python-leads" => options.python_leads = number("--python-leads"),
+            "--skip-python" => options.skip_python = true,
+            "--skip-batch" => options.skip_batch = true,
+            "--help" | "-h" => {
+                println!("{HELP}");
+                std::process::exit(0);
+            }
+            // `cargo bench` passes `--bench`; a filter may follow. Neither means anything here.
+            _ => {}
+        }
+    }
+    options
+}
+
+fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--floor-server") {
+        floor_server();
+        return;
+    }
+    let options = parse_options();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run(options));
+}
+
+// ---------------------------------------------------------------------------------------
+// The floor: a minimal tonic server, in a child process like the real one.
+
+fn floor_server() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (reporter, service) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!(
+            "floor listening on {}",
+            listener.local_addr().expect("addr")
+        );
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            )
+            .await
+            .expect("serve");
+    });
+}
+
+/// A child process that prints `PREFIX ADDR` once it listens; killed on drop.
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Process {
+    fn start(mut command: Command, prefix: &'static str) -> Process {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start a server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix(prefix) {
+                    let _ = tx.send(addr.trim().parse::<SocketAddr>().expect("address"));
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the server did not start");
+        Process { child, addr }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Peak resident memory so far, in KiB (Linux `VmHWM`).
+    fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Leads: unique emails and phones over a fixed set of domains.
+
+/// The domains and what DNS says of them: most have MX records, some only an A record
+/// (implicit MX: MX, A and AAAA are asked), a few do not exist.
+struct Domains {
+    names: Vec<String>,
+    /// Record types the service asks per domain, summed: the cold run's query bound.
+    query_bound: usize,
+}
+
+fn set_up_domains(dns: &DnsServer, count: usize) -> Domains {
+    let mut names = Vec::with_capacity(count);
+    let mut query_bound = 0;
+    for i in 0..count {
+        let name = format!("leads{:03}.com", i + 1);
+        match i % 30 {
+            // One in thirty: no such domain; MX is asked, NXDOMAIN ends it.
+            29 => query_bound += 1,
+            // One in thirty: an A record only; MX, then A and AAAA.
+            28 => {
+                dns.a(&name, &[Ipv4Addr::new(192, 0, 2, (i % 250) as u8 + 1)]);
+                query_bound += 3;
+            }
+            _ => {
+                dns.mx(
+                    &name,
+                    &[(10, &format!("mx1.{name}")), (20, &format!("mx2.{name}"))],
+                );
+                query_bound += 1;
+            }
+        }
+        names.push(name);
+    }
+    // Positive answers outlive the benchmark; negative ones too.
+    dns.set_ttls(3600, 3600);
+    Domains { names, query_bound }
+}
+
+const FIRST: [&str; 12] = [
+    "ana", "bruno", "carla", "dmitri", "elena", "felipe", "greta", "hugo", "irina", "joao",
+    "katja", "luis",
+];
+const LAST: [&str; 12] = [
+    "silva",
+    "garcia",
+    "ivanova",
+    "muller",
+    "costa",
+    "lopez",
+    "petrov",
+    "schmidt",
+    "santos",
+    "fernandez",
+    "smirnov",
+    "weber",
+];
+const TITLES: [&str; 6] = [
+    "Head of Marketing",
+    "CTO",
+    "Sales Manager",
+    "Analyst",
+    "Director de Ventas",
+    "Gerente Comercial",
+];
+const SOURCES: [&str; 4] = [
+    "Google-Search | 1001.77",
+    "Facebook-Form | 2002.12",
+    "LinkedIn-Ads | 3003.5",
+    "Webinar-Signup | 4004.9",
+];
+
+/// A phone number unique for `n` (n < 10^7 per country), written the way exports write
+/// them: some E.164, some national with the lead's country.
+fn phone(n: usize) -> (String, &'static str) {
+    let sub = n / 5;
+    match n % 5 {
+        // US: area 212, exchange 2xx-9xx (never 555), 4-digit line.
+        0 => (
+            format!(
+                "+1 212 {}{:02} {:04}",
+                2 + (sub / 1_000_000) % 8,
+                (sub / 10_000) % 100,
+                sub % 10_000
+            ),
+            "US",
+        ),
+        // Germany, Berlin: 030 then 8 digits, national format.
+        1 => (format!("030 {:08}", 20_000_000 + sub % 70_000_000), "DE"),
+        // Brazil, São Paulo mobile: 11 9xxxx-xxxx.
+        2 => (
+            format!(
+                "+55 11 9{:04}-{:04}",
+                6000 + (sub / 10_000) % 4000,
+                sub % 10_000
+            ),
+            "BR",
+        ),
+        // Spain mobile: 6xx xxx xxx.
+        3 => (
+            format!(
+                "6{:02} {:03} {:03}",
+                10 + (sub / 1_000_000) % 90,
+                (sub / 1000) % 1000,
+                sub % 1000
+            ),
+            "ES",
+        ),
+        // Russia mobile: +7 9xx xxx-xx-xx.
+        _ => (
+            format!(
+                "+7 9{:02} {:03}-{:02}-{:02}",
+                10 + (sub / 10_000_000) % 90,
+                (sub / 10_000) % 1000,
+                (sub / 100) % 100,
+                sub % 100
+            ),
+            "RU",
+        ),
+    }
+}
+
+/// Lead `n` of set `set`: its email and phone are unique across every set.
+fn lead(domains: &Domains, set: usize, n: usize) -> Lead {
+    let global = set * 1_000_000 + n;
+    let first = FIRST[n % FIRST.len()];
+    let last = LAST[(n / FIRST.len()) % LAST.len()];
+    let domain = &domains.names[n % domains.names.len()];
+    let (phone, country) = phone(global);
+    Lead {
+        first_name: first.to_string(),
+        last_name: last.to_string(),
+        email: format!("{first}.{last}.{global}@{domain}"),
+        phone,
+        country: country.to_string(),
+        company: format!("Company {}", n % 997),
+        title: TITLES[n % TITLES.len()].to_string(),
+        lead_source: SOURCES[n % SOURCES.len()].to_string(),
+        created_at: None,
+    }
+}
+
+fn leads(domains: &Domains, set: usize, count: usize) -> Vec<Lead> {
+    (0..count).map(|n| lead(domains, set, n)).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Load generators.
+
+/// Requests/s and latency of a fixed-length unary run.
+#[derive(Debug, Default, Clone, Copy)]
+struct Unary {
+    requests: usize,
+    errors: usize,
+    per_second: f64,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+async fn channels(url: &str, count: usize) -> Vec<Channel> {
+    let mut channels = Vec::with_capacity(count);
+    for _ in 0..count {
+        let channel = Endpoint::from_shared(url.to_string())
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        channels.push(channel);
+    }
+    channels
+}
+
+/// Runs `call` from `concurrency` tasks over `connections` connections: one second of
+/// warm-up, then `seconds` measured.
+async fn unary_load<F, Fut>(url: &str, options: &Options, call: F) -> Unary
+where
+    F: Fn(Channel, usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let channels = channels(url, options.connections).await;
+    let warm_until = Instant::now() + Duration::from_secs(1);
+    let stop_at = warm_until + Duration::from_secs(options.seconds);
+    let mut tasks = Vec::new();
+    for worker in 0..options.concurrency {
+        let channel = channels[worker % channels.len()].clone();
+        let call = call.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(1 << 16);
+            let mut errors = 0;
+            let mut n = worker;
+            loop {
+                let started = Instant::now();
+                if started >= stop_at {
+                    break;
+                }
+                let ok = call(channel.clone(), n).await;
+                n += 1 << 10;
+                if started >= warm_until {
+                    latencies.push(started.elapsed().as_micros() as u64);
+                    errors += usize::from(!ok);
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await.expect("worker");
+        latencies.extend(l);
+        errors += e;
+    }
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    Unary {
+        requests: latencies.len(),
+        errors,
+        per_second: latencies.len() as f64 / options.seconds as f64,
+        p50_us: at(0.50),
+        p99_us: at(0.99),
+    }
+}
+
+/// Leads/s of pushing `leads` through `AssessLeads` over `streams` concurrent streams.
+async fn stream_run(url: &str, leads: Vec<Lead>, streams: usize) -> (f64, usize) {
+    let channel = channels(url, 1).await.remove(0);
+    let total = leads.len();
+    let per_stream = total.div_ceil(streams).max(1);
+    let mut chunks: Vec<Vec<AssessLeadRequest>> = Vec::new();
+    let mut requests = leads
+        .into_iter()
+        .enumerate()
+        .map(|(i, lead)| AssessLeadRequest {
+            request_id: i.to_string(),
+            lead: Some(lead),
+        });
+    loop {
+        let chunk: Vec<_> = requests.by_ref().take(per_stream).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for chunk in chunks {
+        let mut client = LeadCheckClient::new(channel.clone())
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX);
+        tasks.push(tokio::spawn(async move {
+            let mut responses = client
+                .assess_leads(tokio_stream::iter(chunk))
+                .await
+                .expect("AssessLeads")
+                .into_inner();
+            let mut received = 0;
+            while let Some(assessment) = responses.message().await.expect("stream") {
+                std::hint::black_box(assessment);
+                received += 1;
+            }
+            received
+        }));
+    }
+    let mut received = 0;
+    for task in tasks {
+        received += task.await.expect("stream task");
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    (total as f64 / seconds, received)
+}
+
+// ---------------------------------------------------------------------------------------
+// The batch client and the Python stack.
+
+fn write_csv(path: &Path, leads: &[Lead]) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("csv"));
+    writeln!(
+        out,
+        "first_name,last_name,email,phone,country,company,title,lead_source"
+    )
+    .unwrap();
+    for l in leads {
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{}",
+            l.first_name,
+            l.last_name,
+            l.email,
+            l.phone,
+            l.country,
+            l.company,
+            l.title,
+            l.lead_source
+        )
+        .unwrap();
+    }
+}
+
+/// Leads/s of `leadcheck batch` on a CSV of `leads`, process start to exit.
+fn batch_run(server: &str, dir: &Path, leads: &[Lead]) -> f64 {
+    let input = dir.join("leads.csv");
+    let output = dir.join("assessed.csv");
+    write_csv(&input, leads);
+    let started = Instant::now();
+    let status = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args(["batch", "--server", server, "--quiet", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .status()
+        .expect("leadcheck batch");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(status.success(), "leadcheck batch failed");
+    let rows = BufReader::new(std::fs::File::open(&output).expect("output"))
+        .lines()
+        .count();
+    assert_eq!(
+        rows,
+        leads.len() + 1,
+        "one output row a lead, plus the header"
+    );
+    leads.len() as f64 / seconds
+}
+
+/// Runs the Python stack on `leads` with a warm DNS cache; returns its JSON report.
+fn python_run(dns: SocketAddr, dir: &Path, leads: &[Lead]) -> Option<serde_json::Value> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let setup = Command::new("bash")
+        .arg(root.join("scripts/bench_python_setup.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()?;
+    if !setup.status.success() {
+        eprintln!("the Python stack could not be installed; left out");
+        return None;
+    }
+    let python = String::from_utf8_lossy(&setup.stdout)
+        .lines()
+        .last()?
+        .trim()
+        .to_string();
+    let input = dir.join("leads.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&input).ok()?);
+    for l in leads {
+        let line = serde_json::json!({"email": l.email, "phone": l.phone, "country": l.country});
+        writeln!(out, "{line}").ok()?;
+    }
+    drop(out);
+    let output = Command::new(python)
+        .arg(root.join("scripts/bench_python_stack.py"))
+        .args(["--warm", "--dns", &dns.to_string(), "--leads"])
+        .arg(&input)
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        eprintln!("the Python stack failed; left out");
+        return None;
+    }
+    serde_json::from_slice(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()?
+            .as_bytes(),
+    )
+    .ok()
+}
+
+// ---------------------------------------------------------------------------------------
+
+async fn run(options: Options) {
+    eprintln!("load benchmark: {options:?}");
+    let dns = DnsServer::start().await.expect("DNS server");
+    let domains = set_up_domains(&dns, options.domains);
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let mut report = serde_json::Map::new();
+
+    // 1. The floor.
+    let floor_process = {
+        let mut command = Command::new(std::env::current_exe().expect("own binary"));
+        command.arg("--floor-server");
+        Process::start(command, "floor listening on ")
+    };
+    let floor = unary_load(&floor_process.url(), &options, |channel, _| async move {
+        HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .is_ok()
+    })
+    .await;
+    drop(floor_process);
+    eprintln!("floor: {floor:?}");
+
+    // The real server, as a user would start it, asking only the loopback DNS server.
+    let server = {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_leadcheck"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--dns-server"])
+            .arg(dns.addr().to_string())
+            .env_remove("LEADCHECK_LOG");
+        Process::start(command, "leadcheck listening on ")
+    };
+    let url = server.url();
+    eprintln!("server started; peak RSS {} KiB", server.peak_rss_kib());
+
+    // 2-3. Cold stream, and the DNS queries it cost.
+    let before = dns.total_queries();
+    let (cold, received) =
+        stream_run(&url, leads(&domains, 1, options.leads), options.streams).await;
+    assert_eq!(received, options.leads, "every lead answered");
+    let cold_queries = dns.total_queries() - before;
+    eprintln!(
+        "cold stream: {cold:.0} leads/s, {cold_queries} DNS queries; server peak RSS {} KiB",
+        server.peak_rss_kib()
+    );
+
+    // 4. Warm stream: other leads, same domains.
+    let warm_leads = leads(&domains, 2, options.leads);
+    let (warm, received) = stream_run(&url, warm_leads.clone(), options.streams).await;
+    assert_eq!(received, options.leads, "every lead answered");
+    let warm_queries = dns.total_queries() - before - cold_queries;
+    eprintln!(
+        "warm stream: {warm:.0} leads/s, {warm_queries} DNS queries; server peak RSS {} KiB",
+        server.peak_rss_kib()
+    );
+
+    // 5. Warm unary AssessLead: the leads of the warm stream, every verdict cached.
+    let shared = std::sync::Arc::new(warm_leads.clone());
+    let assess = unary_load(&url, &options, move |channel, n| {
+        let lead = shared[n % shared.len()].clone();
+        async move {
+            LeadCheckClient::new(channel)
+                .assess_lead(AssessLeadRequest {
+                    request_id: String::new(),
+                    lead: Some(lead),
+                })
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    eprintln!("AssessLead: {assess:?}");
+
+    // 6. The batch client on fresh leads.
+    let batch = if options.skip_batch {
+        None
+    } else {
+        let rate = batch_run(&url, scratch.path(), &leads(&domains, 3, options.leads));
+        eprintln!("batch: {rate:.0} leads/s");
+        Some(rate)
+    };
+
+    // 7. The server's peak memory through all of it.
+    let peak_rss_kib = server.peak_rss_kib();
+    drop(server);
+
+    // 8. The Python stack.
+    let python = if options.skip_python || options.python_leads == 0 {
+        None
+    } else {
+        let count = options.python_leads.min(warm_leads.len());
+        python_run(dns.addr(), scratch.path(), &warm_leads[..count])
+    };
+    let python_rate = python
+        .as_ref()
+        .and_then(|p| p.get("leads_per_s"))
+        .and_then(|v| v.as_f64());
+
+    // The report.
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    println!();
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!(
+        "| floor (Health/Check) req/s | {:.0} (p50 {} µs, p99 {} µs, {} errors) |",
+        floor.per_second, floor.p50_us, floor.p99_us, floor.errors
+    );
+    println!(
+        "| AssessLead warm req/s | {:.0} (p50 {} µs, p99 {} µs, {} errors) |",
+        assess.per_second, assess.p50_us, assess.p99_us, assess.errors
+    );
+    println!(
+        "| AssessLead / floor | {:.2} (target ≥ 0.8) |",
+        ratio(assess.per_second, floor.per_second)
+    );
+    println!(
+        "| AssessLeads cold, {} leads | {:.0} leads/s, {:.2} s |",
+        options.leads,
+        cold,
+        options.leads as f64 / cold
+    );
+    println!(
+        "| AssessLeads warm, {} leads | {:.0} leads/s, {:.2} s (target < 1.0 s) |",
+        options.leads,
+        warm,
+        options.leads as f64 / warm
+    );
+    println!(
+        "| DNS queries cold / bound ({} domains) | {} / {} |",
+        domains.names.len(),
+        cold_queries,
+        domains.query_bound
+    );
+    println!("| DNS queries warm | {warm_queries} |");
+    if let Some(batch) = batch {
+        println!(
+            "| leadcheck batch, {} rows | {:.0} leads/s, {:.2} of the warm stream (target ≥ 0.7) |",
+            options.leads,
+            batch,
+            ratio(batch, warm)
+        );
+    }
+    println!(
+        "| server peak RSS | {:.1} MiB (target < 200) |",
+        peak_rss_kib as f64 / 1024.0
+    );
+    if let Some(rate) = python_rate {
+        println!("| Python stack, warm DNS, one process | {:.0} leads/s; ours is {:.1}x (target ≥ 20x) |", rate, ratio(warm, rate));
+    }
+
+    let unary_json = |u: &Unary| serde_json::json!({"requests": u.requests, "errors": u.errors, "per_second": u.per_second, "p50_us": u.p50_us, "p99_us": u.p99_us});
+    report.insert("options".into(), format!("{options:?}").into());
+    report.insert("floor".into(), unary_json(&floor));
+    report.insert("assess_lead".into(), unary_json(&assess));
+    report.insert("stream_cold_leads_per_s".into(), cold.into());
+    report.insert("stream_warm_leads_per_s".into(), warm.into());
+    report.insert("dns_queries_cold".into(), cold_queries.into());
+    report.insert("dns_query_bound".into(), domains.query_bound.into());
+    report.insert("dns_queries_warm".into(), warm_queries.into());
+    report.insert("batch_leads_per_s".into(), batch.into());
+    report.insert("server_peak_rss_kib".into(), peak_rss_kib.into());
+    report.insert("python".into(), python.unwrap_or_default());
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/loadbench.json");
+    let _ = std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&report).unwrap_or_default(),
+    );
+    eprintln!("report written to {}", path.display());
+}
