@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::future::Either;
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -99,6 +100,31 @@ async fn assess(assessor: Arc<Assessor>, request: pb::AssessLeadRequest) -> pb::
     match checked {
         Ok(lead) => assessment_to_pb(request.request_id, &assessor.assess(&lead).await),
         Err(err) => convert::rejected_assessment(request.request_id, &err),
+    }
+}
+
+/// A lead's task, aborted when dropped (its stream was cancelled or ended).
+struct Spawned(tokio::task::JoinHandle<pb::LeadAssessment>);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Future for Spawned {
+    type Output = Result<pb::LeadAssessment, Status>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|joined| {
+            joined.map_err(|err| {
+                tracing::error!(error = %err, "a lead's assessment failed");
+                Status::internal("a lead's assessment failed")
+            })
+        })
     }
 }
 
@@ -251,21 +277,21 @@ impl LeadCheck for Service {
         // `buffered` validates up to `stream_in_flight` leads at once and yields them in
         // request order. It is driven by the response body: when the client stops reading,
         // no new requests are pulled (backpressure), and when the client cancels, the body
-        // and every lead in flight are dropped (the work stops).
+        // and every lead in flight are dropped (the work stops: `Spawned` aborts its task).
+        // Each lead runs as its own task, so one stream's leads use every worker thread
+        // rather than only the one polling the body.
         let output = request
             .into_inner()
-            .map(move |item| {
-                let assessor = assessor.clone();
-                async move {
-                    match item {
-                        Ok(request) => {
-                            let assessment = assess(assessor, request).await;
-                            count_assessment(&assessment);
-                            Ok(assessment)
-                        }
-                        Err(status) => Err(status),
-                    }
+            .map(move |item| match item {
+                Ok(request) => {
+                    let assessor = assessor.clone();
+                    Either::Left(Spawned(tokio::spawn(async move {
+                        let assessment = assess(assessor, request).await;
+                        count_assessment(&assessment);
+                        assessment
+                    })))
                 }
+                Err(status) => Either::Right(futures::future::ready(Err(status))),
             })
             .buffered(self.stream_in_flight);
         observed::<()>("AssessLeads", "bidi_stream", Instant::now(), Ok(()))?;
