@@ -636,6 +636,12 @@ async fn run(options: Options) {
         stream_run(&url, leads(&domains, 1, options.leads), options.streams).await;
     assert_eq!(received, options.leads, "every lead answered");
     let cold_queries = dns.total_queries() - before;
+    assert!(
+        cold_queries <= domains.query_bound,
+        "{cold_queries} DNS queries for {} domains: more than the record types asked ({})",
+        domains.names.len(),
+        domains.query_bound
+    );
     eprintln!(
         "cold stream: {cold:.0} leads/s, {cold_queries} DNS queries; server peak RSS {} KiB",
         server.peak_rss_kib()
