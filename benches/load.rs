@@ -52,6 +52,8 @@ struct Options {
     python_leads: usize,
     skip_python: bool,
     skip_batch: bool,
+    /// A configuration file given to the server (`--config`).
+    server_config: Option<String>,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             python_leads: 20_000,
             skip_python: false,
             skip_batch: false,
+            server_config: None,
         }
     }
 }
@@ -79,7 +82,8 @@ const HELP: &str = "cargo bench --bench load -- [flags]
   --streams N        AssessLeads streams the leads are split over (default 1)
   --python-leads N   leads given to the Python stack (default 20000)
   --skip-python      leave the Python stack out
-  --skip-batch       leave `leadcheck batch` out";
+  --skip-batch       leave `leadcheck batch` out
+  --server-config F  start the server with --config F (to compare settings)";
 
 fn parse_options() -> Options {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
@@ -113,6 +117,7 @@ fn parse_options() -> Options {
             "--python-leads" => options.python_leads = number("--python-leads"),
             "--skip-python" => options.skip_python = true,
             "--skip-batch" => options.skip_batch = true,
+            "--server-config" => options.server_config = args.next(),
             "--help" | "-h" => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -625,6 +630,9 @@ async fn run(options: Options) {
             .args(["serve", "--listen", "127.0.0.1:0", "--dns-server"])
             .arg(dns.addr().to_string())
             .env_remove("LEADCHECK_LOG");
+        if let Some(config) = &options.server_config {
+            command.args(["--config", config]);
+        }
         Process::start(command, "leadcheck listening on ")
     };
     let url = server.url();
