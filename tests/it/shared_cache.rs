@@ -237,7 +237,8 @@ async fn assess(server: &Server, i: usize) -> Result<pb::LeadAssessment, tonic::
     let lead = pb::Lead {
         first_name: "Ana".into(),
         last_name: "Silva".into(),
-        email: format!("ana.{i}@outage{}-leads.com", i % 10),
+        // A new domain for every lead: each is a local miss, so each asks Redis.
+        email: format!("ana.{i}@outage{i}-leads.com"),
         phone: "+49 30 33445566".into(),
         company: "Acme GmbH".into(),
         title: "Head of Sales".into(),
@@ -258,7 +259,7 @@ async fn assess(server: &Server, i: usize) -> Result<pb::LeadAssessment, tonic::
 #[tokio::test]
 async fn redis_stopping_loses_no_request_and_changes_no_verdict_and_its_return_is_picked_up() {
     let dns = DnsServer::start().await.unwrap();
-    for d in 0..10 {
+    for d in 0..90 {
         if d % 3 != 2 {
             let domain = format!("outage{d}-leads.com");
             dns.mx(&domain, &[(10, &format!("mx.{domain}"))]);
@@ -267,7 +268,14 @@ async fn redis_stopping_loses_no_request_and_changes_no_verdict_and_its_return_i
     // The reference: a replica without Redis.
     let plain = Server::start(dns.addr(), &[]);
     let redis = Redis::start();
-    let shared = replica(&dns, &redis.url(), &[]);
+    let metrics = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
+    let shared = replica(
+        &dns,
+        &redis.url(),
+        &["--metrics-listen", &metrics.to_string()],
+    );
 
     let mut i = 0;
     let check = |server: &'static str, a: pb::LeadAssessment, reference: pb::LeadAssessment| {
@@ -283,6 +291,16 @@ async fn redis_stopping_loses_no_request_and_changes_no_verdict_and_its_return_i
         check("redis up", a, assess(&plain, i).await.unwrap());
         i += 1;
     }
+    let page = scrape(
+        metrics,
+        "leadcheck_redis_ops_total{kind=\"dns\",op=\"set\",outcome=\"stored\"}",
+    )
+    .await;
+    assert!(page.contains("leadcheck_redis_breaker_open 0"), "{page}");
+    assert!(
+        page.contains("leadcheck_redis_ops_total{kind=\"dns\",op=\"get\",outcome=\"miss\"} 30"),
+        "{page}"
+    );
 
     // Redis goes away mid-run: every request is still answered, the same way.
     let port = redis.stop();
@@ -291,6 +309,13 @@ async fn redis_stopping_loses_no_request_and_changes_no_verdict_and_its_return_i
         check("redis down", a, assess(&plain, i).await.unwrap());
         i += 1;
     }
+    // The first failures open the breaker; after that Redis is skipped, not waited for.
+    let page = scrape(metrics, "outcome=\"skipped\"").await;
+    assert!(page.contains("leadcheck_redis_breaker_open 1"), "{page}");
+    assert!(
+        page.contains("kind=\"dns\",op=\"get\",outcome=\"error\""),
+        "{page}"
+    );
 
     // It comes back on the same port: after the breaker's cooldown, entries flow again.
     let redis = Redis::start_on(port);
@@ -316,6 +341,20 @@ async fn redis_stopping_loses_no_request_and_changes_no_verdict_and_its_return_i
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
         n += 1;
+    }
+    let page = scrape(metrics, "leadcheck_redis_breaker_open 0").await;
+    assert!(!page.contains("leadcheck_redis_breaker_open 1"), "{page}");
+}
+
+/// Reads `/metrics` until it contains `needle` (the exporter renders on a timer).
+async fn scrape(addr: std::net::SocketAddr, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = crate::foundation::http_get(addr, "/metrics").await;
+        if page.contains(needle) || Instant::now() > deadline {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
