@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::Either;
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
 
 use crate::lead::Assessor;
 use crate::pb::lead_check_server::LeadCheck;
@@ -98,9 +99,23 @@ async fn assess(assessor: Arc<Assessor>, request: pb::AssessLeadRequest) -> pb::
     let checked =
         convert::check_len("request_id", &request.request_id).and_then(|()| lead_from_pb(&lead));
     match checked {
-        Ok(lead) => assessment_to_pb(request.request_id, &assessor.assess(&lead).await),
+        Ok(lead) => {
+            let assessment = assessor.assess(&lead).await;
+            log_assessed(&lead, &assessment);
+            assessment_to_pb(request.request_id, &assessment)
+        }
         Err(err) => convert::rejected_assessment(request.request_id, &err),
     }
+}
+
+/// Logs an assessed lead at debug level, its contact data redacted.
+fn log_assessed(lead: &crate::lead::Lead, assessment: &crate::lead::Assessment) {
+    tracing::debug!(
+        email = %crate::email::redact(&lead.email),
+        phone = %crate::phone::redact(&lead.phone),
+        quality = ?assessment.score.quality,
+        "lead assessed"
+    );
 }
 
 /// A lead's task, aborted when dropped (its stream was cancelled or ended).
@@ -251,12 +266,7 @@ impl LeadCheck for Service {
             convert::check_len("request_id", &request.request_id).map_err(too_long)?;
             let lead = lead_from_pb(&request.lead.unwrap_or_default()).map_err(too_long)?;
             let assessment = within(deadline, self.assessor.assess(&lead)).await?;
-            tracing::debug!(
-                email = %crate::email::redact(&lead.email),
-                phone = %crate::phone::redact(&lead.phone),
-                quality = ?assessment.score.quality,
-                "lead assessed"
-            );
+            log_assessed(&lead, &assessment);
             let assessment = assessment_to_pb(request.request_id, &assessment);
             count_assessment(&assessment);
             Ok(Response::new(assessment))
@@ -274,6 +284,8 @@ impl LeadCheck for Service {
         // A batch stream may rightly run for hours: only the client's own deadline bounds it.
         let deadline = client_deadline(&request);
         let assessor = self.assessor.clone();
+        // The call's `rpc` span, so the leads' own events still carry method and code.
+        let span = tracing::Span::current();
         // `buffered` validates up to `stream_in_flight` leads at once and yields them in
         // request order. It is driven by the response body: when the client stops reading,
         // no new requests are pulled (backpressure), and when the client cancels, the body
@@ -285,11 +297,12 @@ impl LeadCheck for Service {
             .map(move |item| match item {
                 Ok(request) => {
                     let assessor = assessor.clone();
-                    Either::Left(Spawned(tokio::spawn(async move {
+                    let work = async move {
                         let assessment = assess(assessor, request).await;
                         count_assessment(&assessment);
                         assessment
-                    })))
+                    };
+                    Either::Left(Spawned(tokio::spawn(work.instrument(span.clone()))))
                 }
                 Err(status) => Either::Right(futures::future::ready(Err(status))),
             })

@@ -387,6 +387,19 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
         })
         .await
         .unwrap();
+    // One lead through the stream: its events run on their own task, in the call's span.
+    let mut stream = client
+        .assess_leads(tokio_stream::iter([pb::AssessLeadRequest {
+            request_id: "s".into(),
+            lead: Some(pb::Lead {
+                email: "jane.doe@contoso.test".into(),
+                ..Default::default()
+            }),
+        }]))
+        .await
+        .unwrap()
+        .into_inner();
+    while stream.message().await.unwrap().is_some() {}
 
     let mut page = String::new();
     for _ in 0..50 {
@@ -433,6 +446,13 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
     assert_eq!(
         verdict["span"]["method"], "/leadcheck.v1.LeadCheck/AssessLead",
         "{verdict}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["fields"]["message"] == "lead assessed"
+                && e["span"]["method"] == "/leadcheck.v1.LeadCheck/AssessLeads"),
+        "no 'lead assessed' event in the stream's span in\n{logs}"
     );
     let call = events
         .iter()
