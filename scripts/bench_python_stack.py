@@ -46,6 +46,7 @@ plus these, for checking the run:
 """
 import argparse
 import importlib.metadata
+import ipaddress
 import json
 import platform
 import sys
@@ -73,7 +74,15 @@ def parse_hostport(text):
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit():
         sys.exit(f"--dns wants IP:PORT, got {text!r}")
-    return host.strip("[]"), int(port)
+    host = host.strip("[]")
+    # A benchmark sends its queries to the loopback server it started, never elsewhere.
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        sys.exit(f"--dns must be a loopback IP (the benchmark's own server), got {host!r}")
+    return host, int(port)
 
 
 def field(obj, key):
