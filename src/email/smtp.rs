@@ -251,6 +251,8 @@ pub struct Prober {
     /// sessions with the same domain wait for the first one's answer.
     catch_alls: Cache<String, Arc<OnceCell<bool>>>,
     limits: DomainLimits,
+    /// How long results are kept, here and in Redis.
+    lifetimes: ByOutcome,
     /// The Redis tier shared by replicas: mailbox results (HMAC-keyed) and catch-all
     /// findings, read on a local miss and written after a session.
     shared: Option<Arc<SharedCache>>,
@@ -268,21 +270,21 @@ struct Target {
 impl Prober {
     /// Makes a prober from its settings and the resolver of exchanger names.
     pub fn new(cfg: ProbeConfig, resolver: Arc<dyn HostResolver>) -> Prober {
-        let settled = cfg.cache_ttl.min(MAX_TTL);
-        let transient = cfg.transient_ttl.min(settled);
+        let lifetimes = ByOutcome::new(&cfg);
         Prober {
             helo: client_id(&cfg.helo_name),
             from: reverse_path(&cfg.mail_from),
             resolver,
             mailboxes: Cache::builder()
                 .max_capacity(MAILBOX_CACHE_CAPACITY)
-                .expire_after(ByOutcome { settled, transient })
+                .expire_after(lifetimes)
                 .build(),
             catch_alls: Cache::builder()
                 .max_capacity(DOMAIN_CACHE_CAPACITY)
-                .time_to_live(settled)
+                .time_to_live(lifetimes.settled)
                 .build(),
             limits: DomainLimits::new(cfg.per_domain_concurrency),
+            lifetimes,
             cfg,
             shared: None,
         }
@@ -292,16 +294,6 @@ impl Prober {
     pub fn with_shared(mut self, shared: Option<Arc<SharedCache>>) -> Prober {
         self.shared = shared;
         self
-    }
-
-    /// How long a result is kept: settled outcomes long, transient ones briefly.
-    fn lifetime(&self, outcome: &Outcome) -> Duration {
-        let settled = self.cfg.cache_ttl.min(MAX_TTL);
-        if outcome.is_transient() {
-            self.cfg.transient_ttl.min(settled)
-        } else {
-            settled
-        }
     }
 
     /// Probes `address` at `domain` (its ASCII form) through `mx_hosts`, most preferred
@@ -324,7 +316,7 @@ impl Prober {
                 // A skip by the SSRF guard is this replica's configuration, not a finding.
                 if let Some(shared) = &self.shared {
                     if result.outcome != Outcome::SkippedPrivate {
-                        let ttl = self.lifetime(&result.outcome);
+                        let ttl = self.lifetimes.of(&result.outcome);
                         shared.put(Kind::Mailbox, &key, &result, ttl);
                     }
                 }
@@ -572,7 +564,7 @@ impl Prober {
             }
             let found = self.probe_random(conn, domain, params).await;
             if let (Some(shared), Ok(found)) = (&self.shared, found) {
-                let ttl = self.cfg.cache_ttl.min(MAX_TTL);
+                let ttl = self.lifetimes.settled;
                 shared.put(Kind::CatchAll, domain, &found, ttl);
             }
             found
@@ -1174,10 +1166,33 @@ impl DomainLimits {
 }
 
 /// Caches settled outcomes for the full lifetime, transient ones (temporary,
-/// unreachable) briefly, so that a greylisted address is asked again soon.
+/// unreachable) briefly, so that a greylisted address is asked again soon. The same
+/// lifetimes bound what is shared through Redis.
+#[derive(Debug, Clone, Copy)]
 struct ByOutcome {
     settled: Duration,
     transient: Duration,
+}
+
+impl ByOutcome {
+    /// The lifetimes of a configuration: capped at [`MAX_TTL`], transient never longer
+    /// than settled.
+    fn new(cfg: &ProbeConfig) -> ByOutcome {
+        let settled = cfg.cache_ttl.min(MAX_TTL);
+        ByOutcome {
+            settled,
+            transient: cfg.transient_ttl.min(settled),
+        }
+    }
+
+    /// How long a result with this outcome is kept.
+    fn of(&self, outcome: &Outcome) -> Duration {
+        if outcome.is_transient() {
+            self.transient
+        } else {
+            self.settled
+        }
+    }
 }
 
 impl Expiry<String, ProbeResult> for ByOutcome {
@@ -1187,11 +1202,7 @@ impl Expiry<String, ProbeResult> for ByOutcome {
         value: &ProbeResult,
         _created_at: Instant,
     ) -> Option<Duration> {
-        Some(if value.outcome.is_transient() {
-            self.transient
-        } else {
-            self.settled
-        })
+        Some(self.of(&value.outcome))
     }
 }
 
