@@ -30,12 +30,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use leadcheck::pb::lead_check_client::LeadCheckClient;
 use leadcheck::pb::{AssessLeadRequest, Lead};
-use leadcheck::testkit::DnsServer;
+use leadcheck::testkit::{process, DnsServer};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
@@ -186,16 +185,7 @@ impl Process {
             .spawn()
             .expect("start a server");
         let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix(prefix) {
-                    let _ = tx.send(addr.trim().parse::<SocketAddr>().expect("address"));
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(120))
+        let addr = process::announced_addr(stdout, prefix, Duration::from_secs(120))
             .expect("the server did not start");
         Process { child, addr }
     }
@@ -204,15 +194,9 @@ impl Process {
         format!("http://{}", self.addr)
     }
 
-    /// Peak resident memory so far, in KiB (Linux `VmHWM`).
+    /// Peak resident memory so far, in KiB (Linux `VmHWM`; 0 if unreadable).
     fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
+        process::peak_rss_kib(self.child.id()).unwrap_or(0)
     }
 }
 

@@ -218,17 +218,10 @@ fn batch_peak_memory(server: &Server, rows: usize) -> (usize, u64) {
     });
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || BufReader::new(stdout).lines().count());
-    let status_path = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0;
     while child.try_wait().unwrap().is_none() {
-        if let Ok(status) = std::fs::read_to_string(&status_path) {
-            if let Some(kib) = status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            {
-                peak_kib = peak_kib.max(kib);
-            }
+        if let Some(kib) = leadcheck::testkit::process::peak_rss_kib(child.id()) {
+            peak_kib = peak_kib.max(kib);
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

@@ -3,7 +3,6 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use leadcheck::pb::lead_check_client::LeadCheckClient;
@@ -63,20 +62,14 @@ impl Server {
                 logs.push('\n');
             }
         });
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("leadcheck listening on ") {
-                    let _ = tx.send(addr.parse::<SocketAddr>().expect("address"));
-                }
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("leadcheck did not start; logs:\n{}", logs.lock().unwrap());
-            }
+        let announced = leadcheck::testkit::process::announced_addr(
+            stdout,
+            "leadcheck listening on ",
+            Duration::from_secs(60),
+        );
+        let Some(addr) = announced else {
+            let _ = child.kill();
+            panic!("leadcheck did not start; logs:\n{}", logs.lock().unwrap());
         };
         Server { child, addr, logs }
     }
