@@ -502,6 +502,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_redis_that_accepts_but_never_answers_costs_the_timeout_then_nothing() {
+        // A listener that takes connections and never says a word: a hung Redis.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let shared = SharedCache::new(&SharedConfig {
+            url: format!("redis://127.0.0.1:{port}"),
+            timeout: Duration::from_millis(50),
+            breaker_cooldown: Duration::from_secs(60),
+            key_secret: None,
+        })
+        .unwrap();
+        for _ in 0..BREAKER_FAILURES {
+            let answer = tokio::time::timeout(
+                Duration::from_secs(5),
+                shared.get::<bool>(Kind::Dns, "example.com"),
+            )
+            .await
+            .expect("the command timeout ends the wait, not the caller");
+            assert!(answer.is_none());
+        }
+        assert!(shared.breaker_open(), "timeouts in a row open the breaker");
+        hold.abort();
+    }
+
+    #[tokio::test]
     async fn an_absent_redis_costs_a_bounded_wait_then_nothing() {
         let shared = cache(Some("k"));
         for _ in 0..BREAKER_FAILURES {
