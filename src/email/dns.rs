@@ -194,6 +194,14 @@ impl MailRoutes {
             return entry.route.clone();
         }
         metrics::record_cache("dns", false);
+        // Boxed: the lookup's future is kilobytes, and inline it would be copied with
+        // every lead's future even when, as nearly always, the cache answers.
+        Box::pin(self.fetch(key)).await
+    }
+
+    /// The route of a domain the local cache lacks: from Redis, or one lookup shared by
+    /// every concurrent caller.
+    async fn fetch(&self, key: String) -> Route {
         let entry = self
             .cache
             .get_with_by_ref(&key, async {

@@ -205,9 +205,10 @@ impl Validator {
         }
         // 5. optional SMTP probe: only a permanent mailbox rejection is INVALID.
         if let Some(prober) = &self.prober {
-            let result = prober
-                .probe(&verdict.normalized, &verdict.domain, &verdict.mx_hosts)
-                .await;
+            // Boxed: a probe's future is large, and most calls never make one.
+            let result =
+                Box::pin(prober.probe(&verdict.normalized, &verdict.domain, &verdict.mx_hosts))
+                    .await;
             ::metrics::counter!(crate::metrics::SMTP_PROBES, "outcome" => probe_label(&result.outcome))
                 .increment(1);
             verdict.catch_all = result.catch_all;
