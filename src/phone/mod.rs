@@ -397,7 +397,7 @@ fn judge(text: &str, international: bool, region: Option<Region>) -> Verdict {
             "longer than the 15 digits E.164 allows for any number",
         );
     }
-    let Some(number_type) = number_region.and_then(|r| valid_type(&number, r)) else {
+    let Some(number_type) = number_region.and_then(|_| valid_type(&number)) else {
         let (code, message) = why_invalid(&number);
         return verdict.because(code, message);
     };
@@ -426,14 +426,15 @@ fn judge(text: &str, international: bool, region: Option<Region>) -> Verdict {
     verdict
 }
 
-/// The type of a number libphonenumber calls valid in `region`; None when it is not valid.
-/// The same decision as `is_valid`, with the region found once by the caller: for a NANP
-/// number, finding it tries up to 25 regions.
-fn valid_type(number: &PhoneNumber, region: Region) -> Option<PhoneNumberType> {
-    if !PHONE_NUMBER_UTIL.is_valid_number_for_region(number, region) {
-        return None;
+/// The type of a number libphonenumber calls valid in the region it places it in; None
+/// when it is not valid. libphonenumber's `is_valid_number_for_region` is the test "that
+/// region's type patterns give a type other than Unknown", on the same metadata
+/// `get_type` reads: asking for the type alone decides both, matching the patterns once.
+fn valid_type(number: &PhoneNumber) -> Option<PhoneNumberType> {
+    match number.get_type() {
+        PhoneNumberType::Unknown => None,
+        number_type => Some(number_type),
     }
-    Some(number.get_type())
 }
 
 /// The most specific reason libphonenumber gives for an invalid number.
