@@ -279,7 +279,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let assessment = engines.assessor.assess(&lead).await;
             // The same JSON as grpcurl shows for AssessLead: the proto's canonical mapping.
-            let message = leadcheck::rpc::convert::assessment_to_pb(String::new(), &assessment);
+            let message = leadcheck::rpc::convert::assessment_to_pb(String::new(), assessment);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&message).context("cannot print the assessment")?

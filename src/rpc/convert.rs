@@ -39,8 +39,9 @@ pub fn check_len(field: &'static str, value: &str) -> Result<(), FieldTooLong> {
     Ok(())
 }
 
-/// Converts a lead, refusing any field over the limit.
-pub fn lead_from_pb(lead: &pb::Lead) -> Result<Lead, FieldTooLong> {
+/// Converts a lead, refusing any field over the limit. Takes the message: its strings
+/// move, none is copied.
+pub fn lead_from_pb(lead: pb::Lead) -> Result<Lead, FieldTooLong> {
     for (field, value) in [
         ("lead.first_name", &lead.first_name),
         ("lead.last_name", &lead.last_name),
@@ -54,14 +55,14 @@ pub fn lead_from_pb(lead: &pb::Lead) -> Result<Lead, FieldTooLong> {
         check_len(field, value)?;
     }
     Ok(Lead {
-        first_name: lead.first_name.clone(),
-        last_name: lead.last_name.clone(),
-        email: lead.email.clone(),
-        phone: lead.phone.clone(),
-        country: lead.country.clone(),
-        company: lead.company.clone(),
-        title: lead.title.clone(),
-        lead_source: lead.lead_source.clone(),
+        first_name: lead.first_name,
+        last_name: lead.last_name,
+        email: lead.email,
+        phone: lead.phone,
+        country: lead.country,
+        company: lead.company,
+        title: lead.title,
+        lead_source: lead.lead_source,
         created_at: lead.created_at.as_ref().and_then(time_from_pb),
     })
 }
@@ -109,18 +110,18 @@ pub fn time_to_pb(time: SystemTime) -> pbjson_types::Timestamp {
     }
 }
 
-fn reasons_to_pb(reasons: &[Reason]) -> Vec<pb::Reason> {
+fn reasons_to_pb(reasons: Vec<Reason>) -> Vec<pb::Reason> {
     reasons
-        .iter()
+        .into_iter()
         .map(|r| pb::Reason {
             code: r.code.to_string(),
-            message: r.message.clone(),
+            message: r.message,
         })
         .collect()
 }
 
-/// Converts an email verdict.
-pub fn email_to_pb(v: &email::Verdict) -> pb::EmailVerdict {
+/// Converts an email verdict, moving its strings.
+pub fn email_to_pb(v: email::Verdict) -> pb::EmailVerdict {
     let validity = match v.validity {
         email::Validity::Valid => pb::EmailValidity::Valid,
         email::Validity::Invalid => pb::EmailValidity::Invalid,
@@ -129,21 +130,21 @@ pub fn email_to_pb(v: &email::Verdict) -> pb::EmailVerdict {
     };
     pb::EmailVerdict {
         validity: validity.into(),
-        normalized: v.normalized.clone(),
-        domain: v.domain.clone(),
-        mx_hosts: v.mx_hosts.clone(),
+        normalized: v.normalized,
+        domain: v.domain,
+        mx_hosts: v.mx_hosts,
         disposable: v.disposable,
         free_provider: v.free_provider,
         role_account: v.role_account,
         catch_all: v.catch_all,
-        suggestion: v.suggestion.clone().unwrap_or_default(),
-        reasons: reasons_to_pb(&v.reasons),
+        suggestion: v.suggestion.unwrap_or_default(),
+        reasons: reasons_to_pb(v.reasons),
         smtp_accepted: v.smtp_accepted,
     }
 }
 
-/// Converts a phone verdict.
-pub fn phone_to_pb(v: &phone::Verdict) -> pb::PhoneVerdict {
+/// Converts a phone verdict, moving its strings.
+pub fn phone_to_pb(v: phone::Verdict) -> pb::PhoneVerdict {
     let validity = match v.validity {
         phone::Validity::Valid => pb::PhoneValidity::Valid,
         phone::Validity::Invalid => pb::PhoneValidity::Invalid,
@@ -151,16 +152,16 @@ pub fn phone_to_pb(v: &phone::Verdict) -> pb::PhoneVerdict {
     };
     pb::PhoneVerdict {
         validity: validity.into(),
-        e164: v.e164.clone(),
-        region: v.region.clone(),
+        e164: v.e164,
+        region: v.region,
         country_code: v.country_code,
         number_type: v
             .number_type
             .map_or(pb::PhoneNumberType::Unspecified, number_type_to_pb)
             .into(),
-        international: v.international.clone(),
-        national: v.national.clone(),
-        reasons: reasons_to_pb(&v.reasons),
+        international: v.international,
+        national: v.national,
+        reasons: reasons_to_pb(v.reasons),
     }
 }
 
@@ -183,8 +184,8 @@ fn number_type_to_pb(t: phone::NumberType) -> pb::PhoneNumberType {
     }
 }
 
-/// Converts a parsed LeadSource.
-pub fn source_to_pb(s: &LeadSource) -> pb::LeadSource {
+/// Converts a parsed LeadSource, moving its strings.
+pub fn source_to_pb(s: LeadSource) -> pb::LeadSource {
     let source = match s.source {
         Source::Unspecified => pb::Source::Unspecified,
         Source::AzureMarketplace => pb::Source::AzureMarketplace,
@@ -200,40 +201,40 @@ pub fn source_to_pb(s: &LeadSource) -> pb::LeadSource {
         Action::StartTestDrive => pb::Action::StartTestDrive,
     };
     pb::LeadSource {
-        raw: s.raw.clone(),
+        raw: s.raw,
         source: source.into(),
         action: action.into(),
-        publisher_id: s.publisher_id.clone(),
-        offer_id: s.offer_id.clone(),
-        reasons: reasons_to_pb(&s.reasons),
+        publisher_id: s.publisher_id,
+        offer_id: s.offer_id,
+        reasons: reasons_to_pb(s.reasons),
     }
 }
 
-/// Converts an assessment, echoing the request id.
-pub fn assessment_to_pb(request_id: String, a: &Assessment) -> pb::LeadAssessment {
+/// Converts an assessment, echoing the request id; its strings move.
+pub fn assessment_to_pb(request_id: String, a: Assessment) -> pb::LeadAssessment {
     let quality = match a.score.quality {
         Quality::High => pb::LeadQuality::High,
         Quality::Low => pb::LeadQuality::Low,
     };
     pb::LeadAssessment {
         request_id,
-        email: Some(email_to_pb(&a.email)),
-        phone: Some(phone_to_pb(&a.phone)),
-        source: Some(source_to_pb(&a.source)),
+        email: Some(email_to_pb(a.email)),
+        phone: Some(phone_to_pb(a.phone)),
+        source: Some(source_to_pb(a.source)),
         quality: quality.into(),
         score: a.score.score,
         factors: a
             .score
             .factors
-            .iter()
+            .into_iter()
             .map(|f| pb::ScoreFactor {
                 code: f.code.to_string(),
                 points: f.points,
-                detail: f.detail.clone(),
+                detail: f.detail,
             })
             .collect(),
-        model_version: a.model_version.clone(),
-        dedup_key: a.dedup_key.clone(),
+        model_version: a.model_version,
+        dedup_key: a.dedup_key,
         reasons: Vec::new(),
     }
 }
@@ -286,7 +287,7 @@ mod tests {
             company: "x".repeat(MAX_FIELD_BYTES + 1),
             ..Default::default()
         };
-        let err = lead_from_pb(&lead).unwrap_err();
+        let err = lead_from_pb(lead).unwrap_err();
         assert_eq!(err.field, "lead.company");
         assert!(err.to_string().contains("lead.company"));
     }

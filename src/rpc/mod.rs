@@ -97,12 +97,12 @@ fn too_long(err: FieldTooLong) -> Status {
 async fn assess(assessor: Arc<Assessor>, request: pb::AssessLeadRequest) -> pb::LeadAssessment {
     let lead = request.lead.unwrap_or_default();
     let checked =
-        convert::check_len("request_id", &request.request_id).and_then(|()| lead_from_pb(&lead));
+        convert::check_len("request_id", &request.request_id).and_then(|()| lead_from_pb(lead));
     match checked {
         Ok(lead) => {
             let assessment = assessor.assess(&lead).await;
             log_assessed(&lead, &assessment);
-            assessment_to_pb(request.request_id, &assessment)
+            assessment_to_pb(request.request_id, assessment)
         }
         Err(err) => convert::rejected_assessment(request.request_id, &err),
     }
@@ -226,7 +226,7 @@ impl LeadCheck for Service {
                 validity = ?verdict.validity,
                 "email verdict"
             );
-            let verdict = convert::email_to_pb(&verdict);
+            let verdict = convert::email_to_pb(verdict);
             count_email(&verdict);
             Ok(Response::new(verdict))
         }
@@ -248,7 +248,7 @@ impl LeadCheck for Service {
                 .assessor
                 .phone()
                 .validate(&request.phone, &request.country);
-            let verdict = convert::phone_to_pb(&verdict);
+            let verdict = convert::phone_to_pb(verdict);
             count_phone(&verdict);
             Ok(Response::new(verdict))
         })();
@@ -264,10 +264,10 @@ impl LeadCheck for Service {
         let request = request.into_inner();
         let result = async {
             convert::check_len("request_id", &request.request_id).map_err(too_long)?;
-            let lead = lead_from_pb(&request.lead.unwrap_or_default()).map_err(too_long)?;
+            let lead = lead_from_pb(request.lead.unwrap_or_default()).map_err(too_long)?;
             let assessment = within(deadline, self.assessor.assess(&lead)).await?;
             log_assessed(&lead, &assessment);
-            let assessment = assessment_to_pb(request.request_id, &assessment);
+            let assessment = assessment_to_pb(request.request_id, assessment);
             count_assessment(&assessment);
             Ok(Response::new(assessment))
         }
