@@ -53,6 +53,8 @@ struct Options {
     skip_batch: bool,
     /// A configuration file given to the server (`--config`).
     server_config: Option<String>,
+    /// Another `leadcheck` binary to serve (an older build, to compare in one sitting).
+    server_bin: Option<String>,
 }
 
 impl Default for Options {
@@ -68,6 +70,7 @@ impl Default for Options {
             skip_python: false,
             skip_batch: false,
             server_config: None,
+            server_bin: None,
         }
     }
 }
@@ -82,7 +85,8 @@ const HELP: &str = "cargo bench --bench load -- [flags]
   --python-leads N   leads given to the Python stack (default 20000)
   --skip-python      leave the Python stack out
   --skip-batch       leave `leadcheck batch` out
-  --server-config F  start the server with --config F (to compare settings)";
+  --server-config F  start the server with --config F (to compare settings)
+  --server-bin PATH  serve with another leadcheck binary (to compare builds)";
 
 fn parse_options() -> Options {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
@@ -117,6 +121,7 @@ fn parse_options() -> Options {
             "--skip-python" => options.skip_python = true,
             "--skip-batch" => options.skip_batch = true,
             "--server-config" => options.server_config = args.next(),
+            "--server-bin" => options.server_bin = args.next(),
             "--help" | "-h" => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -609,7 +614,11 @@ async fn run(options: Options) {
 
     // The real server, as a user would start it, asking only the loopback DNS server.
     let server = {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_leadcheck"));
+        let binary = options
+            .server_bin
+            .as_deref()
+            .unwrap_or(env!("CARGO_BIN_EXE_leadcheck"));
+        let mut command = Command::new(binary);
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--dns-server"])
             .arg(dns.addr().to_string())
