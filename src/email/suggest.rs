@@ -21,6 +21,7 @@
 //! popular list itself (data/popular_domains.txt) leaves out providers whose names are
 //! ordinary words, whose one-letter neighbours are often real domains.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -54,13 +55,24 @@ static REAL_TLDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 /// assert_eq!(suggest("contoso.com", &popular), None);
 /// ```
 pub fn suggest(domain: &str, popular: &[String]) -> Option<String> {
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-    if !domain.is_ascii() || popular.contains(&domain) {
+    let domain = domain.trim_end_matches('.');
+    // Called for every address: copy only a domain that is not lower-case already.
+    let domain: Cow<'_, str> = if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(domain.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(domain)
+    };
+    if !domain.is_ascii() || popular.iter().any(|p| *p == *domain) {
         return None;
     }
     let (name, suffix) = domain.split_once('.')?;
+    let first = name.as_bytes().first();
     let mut best: Option<(usize, &String)> = None;
     for target in popular {
+        // Every candidate, exact or typo, starts with the same letter.
+        if target.as_bytes().first() != first {
+            continue;
+        }
         let Some((target_name, target_suffix)) = target.split_once('.') else {
             continue;
         };
