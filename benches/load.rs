@@ -203,6 +203,21 @@ impl Process {
     fn peak_rss_kib(&self) -> u64 {
         process::peak_rss_kib(self.child.id()).unwrap_or(0)
     }
+
+    /// CPU time spent so far (zero if unreadable).
+    fn cpu(&self) -> Duration {
+        process::cpu_time(self.child.id()).unwrap_or_default()
+    }
+}
+
+/// CPU time of this process (the load generator) so far.
+fn own_cpu() -> Duration {
+    process::cpu_time(std::process::id()).unwrap_or_default()
+}
+
+/// Microseconds of CPU per unit of work.
+fn micros_per(spent: Duration, count: usize) -> f64 {
+    spent.as_secs_f64() * 1e6 / count.max(1) as f64
 }
 
 impl Drop for Process {
@@ -600,6 +615,7 @@ async fn run(options: Options) {
         command.arg("--floor-server");
         Process::start(command, "floor listening on ")
     };
+    let floor_cpu = floor_process.cpu();
     let floor = unary_load(&floor_process.url(), &options, |channel, _| async move {
         HealthClient::new(channel)
             .check(HealthCheckRequest {
@@ -609,6 +625,7 @@ async fn run(options: Options) {
             .is_ok()
     })
     .await;
+    let floor_cpu_per_call = micros_per(floor_process.cpu() - floor_cpu, floor.requests);
     drop(floor_process);
     eprintln!("floor: {floor:?}");
 
@@ -650,7 +667,10 @@ async fn run(options: Options) {
 
     // 4. Warm stream: other leads, same domains.
     let warm_leads = leads(&domains, 2, options.leads);
+    let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
     let (warm, received) = stream_run(&url, warm_leads.clone(), options.streams).await;
+    let warm_server_cpu = micros_per(server.cpu() - server_cpu, received);
+    let warm_client_cpu = micros_per(own_cpu() - client_cpu, received);
     assert_eq!(received, options.leads, "every lead answered");
     let warm_queries = dns.total_queries() - before - cold_queries;
     eprintln!(
@@ -661,6 +681,7 @@ async fn run(options: Options) {
     // 5. Warm unary AssessLead: a working set of the warm stream's leads that fits the
     // phone cache (the stream's 100,000 fill it), so domains and phone verdicts are cached.
     let shared = std::sync::Arc::new(warm_leads[..warm_leads.len().min(5_000)].to_vec());
+    let server_cpu = server.cpu();
     let assess = unary_load(&url, &options, move |channel, n| {
         let lead = shared[n % shared.len()].clone();
         async move {
@@ -674,6 +695,7 @@ async fn run(options: Options) {
         }
     })
     .await;
+    let assess_cpu_per_call = micros_per(server.cpu() - server_cpu, assess.requests);
     eprintln!("AssessLead: {assess:?}");
 
     // 6. The batch client on fresh leads.
@@ -719,6 +741,9 @@ async fn run(options: Options) {
         ratio(assess.per_second, floor.per_second)
     );
     println!(
+        "| server CPU per unary call: floor / AssessLead | {floor_cpu_per_call:.1} µs / {assess_cpu_per_call:.1} µs |"
+    );
+    println!(
         "| AssessLeads cold, {} leads | {:.0} leads/s, {:.2} s |",
         options.leads,
         cold,
@@ -729,6 +754,9 @@ async fn run(options: Options) {
         options.leads,
         warm,
         options.leads as f64 / warm
+    );
+    println!(
+        "| CPU per warm streamed lead: server / this client | {warm_server_cpu:.1} µs / {warm_client_cpu:.1} µs |"
     );
     println!(
         "| DNS queries cold / bound ({} domains) | {} / {} |",
@@ -759,6 +787,10 @@ async fn run(options: Options) {
     report.insert("assess_lead".into(), unary_json(&assess));
     report.insert("stream_cold_leads_per_s".into(), cold.into());
     report.insert("stream_warm_leads_per_s".into(), warm.into());
+    report.insert("stream_warm_server_cpu_us_per_lead".into(), warm_server_cpu.into());
+    report.insert("stream_warm_client_cpu_us_per_lead".into(), warm_client_cpu.into());
+    report.insert("floor_server_cpu_us_per_call".into(), floor_cpu_per_call.into());
+    report.insert("assess_lead_server_cpu_us_per_call".into(), assess_cpu_per_call.into());
     report.insert("dns_queries_cold".into(), cold_queries.into());
     report.insert("dns_query_bound".into(), domains.query_bound.into());
     report.insert("dns_queries_warm".into(), warm_queries.into());

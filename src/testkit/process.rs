@@ -1,5 +1,5 @@
-//! Child processes of tests and benchmarks: the address a server announces, and the peak
-//! memory a process has used.
+//! Child processes of tests and benchmarks: the address a server announces, the peak
+//! memory a process has used, and the CPU time it has spent.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -38,6 +38,19 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// The CPU time a process has spent so far, user and system (Linux `/proc/PID/stat`,
+/// counted in the kernel's USER_HZ ticks of 1/100 s); `None` when it cannot be read.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    const TICKS_PER_SECOND: u64 = 100;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, field 2, is in parentheses and may hold spaces: count after it.
+    let after_name = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = after_name.split_whitespace().skip(11); // fields 3 to 13
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 1000 / TICKS_PER_SECOND))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +71,23 @@ mod tests {
             Duration::from_millis(200),
         );
         assert_eq!(none, None);
+    }
+
+    #[test]
+    fn this_process_has_spent_cpu_time() {
+        let start = cpu_time(std::process::id()).expect("CPU time of this process");
+        // Spin until the count moves by three ticks (a minute is far more than enough).
+        let spin = std::time::Instant::now();
+        let mut x = 0u64;
+        let spent = loop {
+            x = std::hint::black_box(x.wrapping_add(1));
+            let now = cpu_time(std::process::id()).expect("CPU time of this process");
+            if now >= start + Duration::from_millis(30) || spin.elapsed() > Duration::from_secs(60) {
+                break now - start;
+            }
+        };
+        assert!(spent >= Duration::from_millis(30), "{spent:?}");
+        assert_eq!(cpu_time(u32::MAX), None);
     }
 
     #[test]
