@@ -787,10 +787,22 @@ async fn run(options: Options) {
     report.insert("assess_lead".into(), unary_json(&assess));
     report.insert("stream_cold_leads_per_s".into(), cold.into());
     report.insert("stream_warm_leads_per_s".into(), warm.into());
-    report.insert("stream_warm_server_cpu_us_per_lead".into(), warm_server_cpu.into());
-    report.insert("stream_warm_client_cpu_us_per_lead".into(), warm_client_cpu.into());
-    report.insert("floor_server_cpu_us_per_call".into(), floor_cpu_per_call.into());
-    report.insert("assess_lead_server_cpu_us_per_call".into(), assess_cpu_per_call.into());
+    report.insert(
+        "stream_warm_server_cpu_us_per_lead".into(),
+        warm_server_cpu.into(),
+    );
+    report.insert(
+        "stream_warm_client_cpu_us_per_lead".into(),
+        warm_client_cpu.into(),
+    );
+    report.insert(
+        "floor_server_cpu_us_per_call".into(),
+        floor_cpu_per_call.into(),
+    );
+    report.insert(
+        "assess_lead_server_cpu_us_per_call".into(),
+        assess_cpu_per_call.into(),
+    );
     report.insert("dns_queries_cold".into(), cold_queries.into());
     report.insert("dns_query_bound".into(), domains.query_bound.into());
     report.insert("dns_queries_warm".into(), warm_queries.into());

@@ -48,7 +48,9 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     let mut fields = after_name.split_whitespace().skip(11); // fields 3 to 13
     let user: u64 = fields.next()?.parse().ok()?;
     let system: u64 = fields.next()?.parse().ok()?;
-    Some(Duration::from_millis((user + system) * 1000 / TICKS_PER_SECOND))
+    Some(Duration::from_millis(
+        (user + system) * 1000 / TICKS_PER_SECOND,
+    ))
 }
 
 #[cfg(test)]
@@ -82,7 +84,8 @@ mod tests {
         let spent = loop {
             x = std::hint::black_box(x.wrapping_add(1));
             let now = cpu_time(std::process::id()).expect("CPU time of this process");
-            if now >= start + Duration::from_millis(30) || spin.elapsed() > Duration::from_secs(60) {
+            if now >= start + Duration::from_millis(30) || spin.elapsed() > Duration::from_secs(60)
+            {
                 break now - start;
             }
         };
