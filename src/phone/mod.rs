@@ -190,7 +190,7 @@ impl Engine {
     pub fn new(cache_capacity: u64) -> Engine {
         warm();
         Engine {
-            cache: Cache::new(usize::try_from(cache_capacity).unwrap_or(usize::MAX).max(1)),
+            cache: Cache::new(usize::try_from(cache_capacity).unwrap_or(usize::MAX)),
         }
     }
 

@@ -354,6 +354,15 @@ fn the_engine_caches_by_normalised_input_and_region() {
 }
 
 #[test]
+fn an_engine_of_capacity_zero_caches_nothing() {
+    let engine = Engine::new(0);
+    let verdict = engine.validate("+44 20 7183 8750", "");
+    assert_eq!(verdict, validate("+44 20 7183 8750", ""));
+    assert_eq!(engine.validate("+44 20 7183 8750", ""), verdict);
+    assert_eq!(engine.cached_verdicts(), 0);
+}
+
+#[test]
 fn the_engine_cache_is_bounded() {
     let engine = Engine::new(50);
     for n in 0..500 {
