@@ -337,7 +337,8 @@ impl Model {
 
     /// Scores a lead as of `now`; pure, so tests and "as of" runs set the clock.
     pub fn score(&self, s: &Signals<'_>, now: SystemTime) -> Score {
-        let mut factors = Vec::new();
+        // Room for every factor a lead can get, so pushing never reallocates.
+        let mut factors = Vec::with_capacity(12);
         let mut add = |code: &'static str, detail: String| {
             factors.push(Factor {
                 code,
@@ -718,19 +719,27 @@ const ASSISTANT: &[&str] = &[
     "секретарь",
 ];
 
-/// Splits a title into lower-case words: "Co-Founder & CTO" is `co founder cto`.
-fn words(text: &str) -> Vec<String> {
+/// Splits text into its words: "co-founder & cto" is `co founder cto`.
+fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
 }
 
 /// Ranks a job title by whole words (never inside one: "Directory Admin" is no director),
 /// and returns the words that decided.
 fn seniority(title: &str) -> Option<(Seniority, String)> {
-    let words = words(title);
-    if words.iter().any(|w| ASSISTANT.contains(&w.as_str())) {
+    // Each word lower-cased on its own (Unicode lower-casing depends on word ends); an
+    // ASCII title, the common case, lower-cased whole: the same words, fewer allocations.
+    let lower;
+    let owned: Vec<String>;
+    let words: Vec<&str> = if title.is_ascii() {
+        lower = title.to_ascii_lowercase();
+        words(&lower).collect()
+    } else {
+        owned = words(title).map(str::to_lowercase).collect();
+        owned.iter().map(String::as_str).collect()
+    };
+    if words.iter().any(|w| ASSISTANT.contains(w)) {
         return None;
     }
     let mut senior = None;
@@ -747,13 +756,10 @@ fn seniority(title: &str) -> Option<(Seniority, String)> {
 }
 
 /// Ranks the title word at `i` in its context, with the words that show the rank.
-fn rank_at(words: &[String], i: usize) -> Option<(Seniority, String)> {
-    let w = words.get(i)?.as_str();
-    let prev = i
-        .checked_sub(1)
-        .and_then(|j| words.get(j))
-        .map(String::as_str);
-    let next = words.get(i + 1).map(String::as_str).unwrap_or("");
+fn rank_at(words: &[&str], i: usize) -> Option<(Seniority, String)> {
+    let w = *words.get(i)?;
+    let prev = i.checked_sub(1).and_then(|j| words.get(j)).copied();
+    let next = words.get(i + 1).copied().unwrap_or("");
     let pair = EXECUTIVE_PAIRS.contains(&(w, next))
         || (w.starts_with("генеральн") || w.starts_with("исполнительн"))
             && next.starts_with("директор");
@@ -762,7 +768,7 @@ fn rank_at(words: &[String], i: usize) -> Option<(Seniority, String)> {
     } else if w == "chief" {
         // "Chief Executive Officer" is C-level; "Chief Architect" runs a function.
         match words.get(i + 1..) {
-            Some(rest) if rest.iter().any(|r| r == "officer") => Seniority::Executive,
+            Some(rest) if rest.contains(&"officer") => Seniority::Executive,
             _ => Seniority::Senior,
         }
     } else if HEAD_OF_BUSINESS.contains(&w) {
@@ -859,9 +865,7 @@ fn fake_name(name: &str) -> Option<&'static str> {
         return Some("no letters");
     }
     if PLACEHOLDER_NAMES.contains(&letters.as_str())
-        || words(&lower)
-            .iter()
-            .any(|w| PLACEHOLDER_NAMES.contains(&w.as_str()))
+        || words(&lower).any(|w| PLACEHOLDER_NAMES.contains(&w))
     {
         return Some("a placeholder word");
     }
