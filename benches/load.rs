@@ -650,8 +650,11 @@ async fn run(options: Options) {
 
     // 2-3. Cold stream, and the DNS queries it cost.
     let before = dns.total_queries();
-    let (cold, received) =
-        stream_run(&url, leads(&domains, 1, options.leads), options.streams).await;
+    let cold_leads = leads(&domains, 1, options.leads);
+    let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
+    let (cold, received) = stream_run(&url, cold_leads, options.streams).await;
+    let cold_server_cpu = micros_per(server.cpu() - server_cpu, received);
+    let cold_client_cpu = micros_per(own_cpu() - client_cpu, received);
     assert_eq!(received, options.leads, "every lead answered");
     let cold_queries = dns.total_queries() - before;
     assert!(
@@ -756,6 +759,9 @@ async fn run(options: Options) {
         options.leads as f64 / warm
     );
     println!(
+        "| CPU per cold streamed lead: server / this client | {cold_server_cpu:.1} µs / {cold_client_cpu:.1} µs |"
+    );
+    println!(
         "| CPU per warm streamed lead: server / this client | {warm_server_cpu:.1} µs / {warm_client_cpu:.1} µs |"
     );
     println!(
@@ -787,6 +793,14 @@ async fn run(options: Options) {
     report.insert("assess_lead".into(), unary_json(&assess));
     report.insert("stream_cold_leads_per_s".into(), cold.into());
     report.insert("stream_warm_leads_per_s".into(), warm.into());
+    report.insert(
+        "stream_cold_server_cpu_us_per_lead".into(),
+        cold_server_cpu.into(),
+    );
+    report.insert(
+        "stream_cold_client_cpu_us_per_lead".into(),
+        cold_client_cpu.into(),
+    );
     report.insert(
         "stream_warm_server_cpu_us_per_lead".into(),
         warm_server_cpu.into(),
