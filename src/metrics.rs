@@ -4,9 +4,13 @@
 //! so the engines record unconditionally and `check` or tests without metrics pay nothing.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use metrics::Counter;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+
+use crate::pb;
 
 /// gRPC calls started, by `grpc_service`, `grpc_method`, `grpc_type`.
 pub const GRPC_STARTED: &str = "grpc_server_started_total";
@@ -50,7 +54,84 @@ pub fn install(addr: SocketAddr) -> Result<(), Box<dyn std::error::Error + Send 
         .with_http_listener(addr)
         .set_buckets_for_metric(Matcher::Suffix("_seconds".to_string()), BUCKETS)?
         .install()?;
+    // Only now: a handle taken before the recorder is installed records nowhere.
+    let _ = PER_LEAD.set(PerLead::register());
     Ok(())
+}
+
+/// A counter of one label, with a handle for each of the label's known values.
+struct ByLabel {
+    handles: Vec<(&'static str, Counter)>,
+}
+
+impl ByLabel {
+    fn register(name: &'static str, label: &'static str, values: Vec<&'static str>) -> ByLabel {
+        ByLabel {
+            handles: values
+                .into_iter()
+                .map(|value| (value, metrics::counter!(name, label => value)))
+                .collect(),
+        }
+    }
+
+    fn get(&self, value: &str) -> Option<&Counter> {
+        self.handles
+            .iter()
+            .find(|(known, _)| *known == value)
+            .map(|(_, counter)| counter)
+    }
+}
+
+/// The counters every lead touches, registered once when the recorder is installed.
+/// Looked up by name and labels on each use (a label vector, a hash, a map read), they
+/// cost about 3.5% of the server's CPU with metrics on (perf, a stream of warm leads).
+/// Before [`install`], and for a label value not registered here, recording takes that
+/// path still.
+struct PerLead {
+    /// `leadcheck_cache_requests_total` of the DNS cache: miss, hit.
+    dns: [Counter; 2],
+    /// `leadcheck_cache_requests_total` of the phone cache: miss, hit.
+    phone: [Counter; 2],
+    email_verdicts: ByLabel,
+    phone_verdicts: ByLabel,
+    lead_quality: ByLabel,
+}
+
+static PER_LEAD: OnceLock<PerLead> = OnceLock::new();
+
+/// Every value of a protobuf enum (numbered without gaps) but its UNSPECIFIED 0, which the
+/// service never returns, by the name `as_str_name` gives it.
+fn names<E: TryFrom<i32>>(name: impl Fn(E) -> &'static str) -> Vec<&'static str> {
+    (1..).map_while(|i| E::try_from(i).ok()).map(name).collect()
+}
+
+impl PerLead {
+    fn register() -> PerLead {
+        let cache = |cache: &'static str| {
+            ["miss", "hit"].map(
+                |result| metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result),
+            )
+        };
+        PerLead {
+            dns: cache("dns"),
+            phone: cache("phone"),
+            email_verdicts: ByLabel::register(
+                EMAIL_VERDICTS,
+                "validity",
+                names(|v: pb::EmailValidity| v.as_str_name()),
+            ),
+            phone_verdicts: ByLabel::register(
+                PHONE_VERDICTS,
+                "validity",
+                names(|v: pb::PhoneValidity| v.as_str_name()),
+            ),
+            lead_quality: ByLabel::register(
+                LEAD_QUALITY,
+                "quality",
+                names(|q: pb::LeadQuality| q.as_str_name()),
+            ),
+        }
+    }
 }
 
 /// Records one finished gRPC call.
@@ -74,8 +155,50 @@ pub fn record_call(method: &'static str, kind: &'static str, code: tonic::Code, 
 
 /// Records a cache look-up.
 pub fn record_cache(cache: &'static str, hit: bool) {
-    let result = if hit { "hit" } else { "miss" };
-    metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).increment(1);
+    let handles = PER_LEAD.get().and_then(|p| match cache {
+        "dns" => Some(&p.dns),
+        "phone" => Some(&p.phone),
+        _ => None,
+    });
+    match handles {
+        Some(handles) => handles[usize::from(hit)].increment(1),
+        None => {
+            let result = if hit { "hit" } else { "miss" };
+            metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).increment(1);
+        }
+    }
+}
+
+/// Records an email verdict by its validity.
+pub fn record_email_verdict(validity: pb::EmailValidity) {
+    let value = validity.as_str_name();
+    record_labelled(|p| &p.email_verdicts, EMAIL_VERDICTS, "validity", value);
+}
+
+/// Records a phone verdict by its validity.
+pub fn record_phone_verdict(validity: pb::PhoneValidity) {
+    let value = validity.as_str_name();
+    record_labelled(|p| &p.phone_verdicts, PHONE_VERDICTS, "validity", value);
+}
+
+/// Records a lead's assessment by its quality.
+pub fn record_lead_quality(quality: pb::LeadQuality) {
+    let value = quality.as_str_name();
+    record_labelled(|p| &p.lead_quality, LEAD_QUALITY, "quality", value);
+}
+
+/// Increments a one-label counter through its registered handle, or by name when the
+/// handle is not there.
+fn record_labelled(
+    handles: impl FnOnce(&PerLead) -> &ByLabel,
+    name: &'static str,
+    label: &'static str,
+    value: &'static str,
+) {
+    match PER_LEAD.get().and_then(|p| handles(p).get(value)) {
+        Some(counter) => counter.increment(1),
+        None => metrics::counter!(name, label => value).increment(1),
+    }
 }
 
 /// Records a cache's size.
@@ -120,5 +243,35 @@ pub fn code_name(code: tonic::Code) -> &'static str {
         Unavailable => "UNAVAILABLE",
         DataLoss => "DATA_LOSS",
         Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_of_the_per_lead_labels_gets_a_handle() {
+        assert_eq!(
+            names(|q: pb::LeadQuality| q.as_str_name()),
+            ["LEAD_QUALITY_HIGH", "LEAD_QUALITY_LOW"]
+        );
+        assert_eq!(
+            names(|v: pb::PhoneValidity| v.as_str_name()),
+            [
+                "PHONE_VALIDITY_VALID",
+                "PHONE_VALIDITY_INVALID",
+                "PHONE_VALIDITY_UNKNOWN"
+            ]
+        );
+        let email = names(|v: pb::EmailValidity| v.as_str_name());
+        for validity in [
+            pb::EmailValidity::Valid,
+            pb::EmailValidity::Invalid,
+            pb::EmailValidity::Spam,
+            pb::EmailValidity::Unknown,
+        ] {
+            assert!(email.contains(&validity.as_str_name()), "{validity:?}");
+        }
     }
 }

@@ -194,17 +194,15 @@ fn count_assessment(a: &pb::LeadAssessment) {
     if let Some(p) = &a.phone {
         count_phone(p);
     }
-    ::metrics::counter!(metrics::LEAD_QUALITY, "quality" => a.quality().as_str_name()).increment(1);
+    metrics::record_lead_quality(a.quality());
 }
 
 fn count_email(v: &pb::EmailVerdict) {
-    ::metrics::counter!(metrics::EMAIL_VERDICTS, "validity" => v.validity().as_str_name())
-        .increment(1);
+    metrics::record_email_verdict(v.validity());
 }
 
 fn count_phone(v: &pb::PhoneVerdict) {
-    ::metrics::counter!(metrics::PHONE_VERDICTS, "validity" => v.validity().as_str_name())
-        .increment(1);
+    metrics::record_phone_verdict(v.validity());
 }
 
 type AssessmentStream = Pin<Box<dyn Stream<Item = Result<pb::LeadAssessment, Status>> + Send>>;

@@ -412,8 +412,12 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
     for needle in [
         "grpc_server_handled_total{grpc_service=\"leadcheck.v1.LeadCheck\",grpc_method=\"ValidateEmail\",grpc_type=\"unary\",grpc_code=\"OK\"} 3",
         "grpc_server_handling_seconds_bucket",
-        "leadcheck_email_verdicts_total{validity=\"EMAIL_VALIDITY_VALID\"}",
+        // Two ValidateEmail calls, the unary lead, the streamed one.
+        "leadcheck_email_verdicts_total{validity=\"EMAIL_VALIDITY_VALID\"} 4",
         "leadcheck_email_verdicts_total{validity=\"EMAIL_VALIDITY_INVALID\"} 1",
+        // Never counted, there from start-up.
+        "leadcheck_email_verdicts_total{validity=\"EMAIL_VALIDITY_SPAM\"} 0",
+        "leadcheck_cache_requests_total{cache=\"phone\",result=\"miss\"} 1",
         "leadcheck_lead_quality_total",
         "leadcheck_dns_lookups_total{outcome=\"mx\"} 1",
         "leadcheck_cache_requests_total{cache=\"dns\",result=\"hit\"}",
@@ -421,6 +425,10 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
     ] {
         assert!(page.contains(needle), "missing {needle} in\n{page}");
     }
+    assert!(
+        !page.contains("UNSPECIFIED"),
+        "a value the service never returns has no series:\n{page}"
+    );
 
     let logs = server.logs();
     assert!(
