@@ -455,6 +455,33 @@ where
     }
 }
 
+/// One measured `AssessLeads` run: leads/s, and microseconds of CPU per lead spent by the
+/// server and by this process (the client).
+struct Streamed {
+    rate: f64,
+    server_cpu: f64,
+    client_cpu: f64,
+}
+
+/// Pushes `leads` as [`stream_run`] does, checks every one was answered, and measures the
+/// CPU the run cost the server and the client.
+async fn measured_stream(
+    server: &Process,
+    url: &str,
+    leads: Vec<Lead>,
+    streams: usize,
+) -> Streamed {
+    let count = leads.len();
+    let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
+    let (rate, received) = stream_run(url, leads, streams).await;
+    assert_eq!(received, count, "every lead answered");
+    Streamed {
+        rate,
+        server_cpu: micros_per(server.cpu() - server_cpu, received),
+        client_cpu: micros_per(own_cpu() - client_cpu, received),
+    }
+}
+
 /// Leads/s of pushing `leads` through `AssessLeads` over `streams` concurrent streams.
 async fn stream_run(url: &str, leads: Vec<Lead>, streams: usize) -> (f64, usize) {
     let channel = channels(url, 1).await.remove(0);
@@ -651,11 +678,7 @@ async fn run(options: Options) {
     // 2-3. Cold stream, and the DNS queries it cost.
     let before = dns.total_queries();
     let cold_leads = leads(&domains, 1, options.leads);
-    let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
-    let (cold, received) = stream_run(&url, cold_leads, options.streams).await;
-    let cold_server_cpu = micros_per(server.cpu() - server_cpu, received);
-    let cold_client_cpu = micros_per(own_cpu() - client_cpu, received);
-    assert_eq!(received, options.leads, "every lead answered");
+    let cold = measured_stream(&server, &url, cold_leads, options.streams).await;
     let cold_queries = dns.total_queries() - before;
     assert!(
         cold_queries <= domains.query_bound,
@@ -664,20 +687,18 @@ async fn run(options: Options) {
         domains.query_bound
     );
     eprintln!(
-        "cold stream: {cold:.0} leads/s, {cold_queries} DNS queries; server peak RSS {} KiB",
+        "cold stream: {:.0} leads/s, {cold_queries} DNS queries; server peak RSS {} KiB",
+        cold.rate,
         server.peak_rss_kib()
     );
 
     // 4. Warm stream: other leads, same domains.
     let warm_leads = leads(&domains, 2, options.leads);
-    let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
-    let (warm, received) = stream_run(&url, warm_leads.clone(), options.streams).await;
-    let warm_server_cpu = micros_per(server.cpu() - server_cpu, received);
-    let warm_client_cpu = micros_per(own_cpu() - client_cpu, received);
-    assert_eq!(received, options.leads, "every lead answered");
+    let warm = measured_stream(&server, &url, warm_leads.clone(), options.streams).await;
     let warm_queries = dns.total_queries() - before - cold_queries;
     eprintln!(
-        "warm stream: {warm:.0} leads/s, {warm_queries} DNS queries; server peak RSS {} KiB",
+        "warm stream: {:.0} leads/s, {warm_queries} DNS queries; server peak RSS {} KiB",
+        warm.rate,
         server.peak_rss_kib()
     );
 
@@ -749,21 +770,21 @@ async fn run(options: Options) {
     println!(
         "| AssessLeads cold, {} leads | {:.0} leads/s, {:.2} s |",
         options.leads,
-        cold,
-        options.leads as f64 / cold
+        cold.rate,
+        options.leads as f64 / cold.rate
     );
     println!(
         "| AssessLeads warm, {} leads | {:.0} leads/s, {:.2} s (target < 1.0 s) |",
         options.leads,
-        warm,
-        options.leads as f64 / warm
+        warm.rate,
+        options.leads as f64 / warm.rate
     );
-    println!(
-        "| CPU per cold streamed lead: server / this client | {cold_server_cpu:.1} µs / {cold_client_cpu:.1} µs |"
-    );
-    println!(
-        "| CPU per warm streamed lead: server / this client | {warm_server_cpu:.1} µs / {warm_client_cpu:.1} µs |"
-    );
+    for (name, run) in [("cold", &cold), ("warm", &warm)] {
+        println!(
+            "| CPU per {name} streamed lead: server / this client | {:.1} µs / {:.1} µs |",
+            run.server_cpu, run.client_cpu
+        );
+    }
     println!(
         "| DNS queries cold / bound ({} domains) | {} / {} |",
         domains.names.len(),
@@ -776,7 +797,7 @@ async fn run(options: Options) {
             "| leadcheck batch, {} rows | {:.0} leads/s, {:.2} of the warm stream (target ≥ 0.7) |",
             options.leads,
             batch,
-            ratio(batch, warm)
+            ratio(batch, warm.rate)
         );
     }
     println!(
@@ -784,31 +805,24 @@ async fn run(options: Options) {
         peak_rss_kib as f64 / 1024.0
     );
     if let Some(rate) = python_rate {
-        println!("| Python stack, warm DNS, one process | {:.0} leads/s; ours is {:.1}x (target ≥ 20x) |", rate, ratio(warm, rate));
+        println!("| Python stack, warm DNS, one process | {:.0} leads/s; ours is {:.1}x (target ≥ 20x) |", rate, ratio(warm.rate, rate));
     }
 
     let unary_json = |u: &Unary| serde_json::json!({"requests": u.requests, "errors": u.errors, "per_second": u.per_second, "p50_us": u.p50_us, "p99_us": u.p99_us});
     report.insert("options".into(), format!("{options:?}").into());
     report.insert("floor".into(), unary_json(&floor));
     report.insert("assess_lead".into(), unary_json(&assess));
-    report.insert("stream_cold_leads_per_s".into(), cold.into());
-    report.insert("stream_warm_leads_per_s".into(), warm.into());
-    report.insert(
-        "stream_cold_server_cpu_us_per_lead".into(),
-        cold_server_cpu.into(),
-    );
-    report.insert(
-        "stream_cold_client_cpu_us_per_lead".into(),
-        cold_client_cpu.into(),
-    );
-    report.insert(
-        "stream_warm_server_cpu_us_per_lead".into(),
-        warm_server_cpu.into(),
-    );
-    report.insert(
-        "stream_warm_client_cpu_us_per_lead".into(),
-        warm_client_cpu.into(),
-    );
+    for (name, run) in [("cold", &cold), ("warm", &warm)] {
+        report.insert(format!("stream_{name}_leads_per_s"), run.rate.into());
+        report.insert(
+            format!("stream_{name}_server_cpu_us_per_lead"),
+            run.server_cpu.into(),
+        );
+        report.insert(
+            format!("stream_{name}_client_cpu_us_per_lead"),
+            run.client_cpu.into(),
+        );
+    }
     report.insert(
         "floor_server_cpu_us_per_call".into(),
         floor_cpu_per_call.into(),
