@@ -18,7 +18,9 @@
 //! 4. `AssessLeads` again with 100,000 other unique leads (new emails and phones, same
 //!    domains): the warm domain cache;
 //! 5. `AssessLead` unary on 5,000 of those leads, cached: requests/s, p50/p99, ratio to
-//!    the floor;
+//!    the floor; then the floor's own call on our server, which splits the gap to the
+//!    floor into what our server's layers cost and what the lead's messages and
+//!    assessment cost;
 //! 6. `leadcheck batch` on a 100,000-row CSV of yet other leads, against step 4;
 //! 7. the server's peak RSS (VmHWM) after all of the above;
 //! 8. the Python stack (email-validator + dnspython, phonenumbers, disposable-email-domains)
@@ -399,6 +401,16 @@ async fn channels(url: &str, count: usize) -> Vec<Channel> {
     channels
 }
 
+/// The empty call the floor is made of: a health check of the whole server.
+async fn health_check(channel: Channel, _: usize) -> bool {
+    HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .is_ok()
+}
+
 /// Runs `call` from `concurrency` tasks over `connections` connections: one second of
 /// warm-up, then `seconds` measured.
 async fn unary_load<F, Fut>(url: &str, options: &Options, call: F) -> Unary
@@ -643,15 +655,7 @@ async fn run(options: Options) {
         Process::start(command, "floor listening on ")
     };
     let floor_cpu = floor_process.cpu();
-    let floor = unary_load(&floor_process.url(), &options, |channel, _| async move {
-        HealthClient::new(channel)
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .is_ok()
-    })
-    .await;
+    let floor = unary_load(&floor_process.url(), &options, health_check).await;
     let floor_cpu_per_call = micros_per(floor_process.cpu() - floor_cpu, floor.requests);
     drop(floor_process);
     eprintln!("floor: {floor:?}");
@@ -722,6 +726,13 @@ async fn run(options: Options) {
     let assess_cpu_per_call = micros_per(server.cpu() - server_cpu, assess.requests);
     eprintln!("AssessLead: {assess:?}");
 
+    // 5b. The same empty call as the floor, on our server: what its layers (load shedding,
+    // the concurrency limit, routing among four services) cost over a bare tonic server.
+    let server_cpu = server.cpu();
+    let own_floor = unary_load(&url, &options, health_check).await;
+    let own_floor_cpu_per_call = micros_per(server.cpu() - server_cpu, own_floor.requests);
+    eprintln!("Health/Check on leadcheck: {own_floor:?}");
+
     // 6. The batch client on fresh leads.
     let batch = if options.skip_batch {
         None
@@ -768,6 +779,10 @@ async fn run(options: Options) {
         "| server CPU per unary call: floor / AssessLead | {floor_cpu_per_call:.1} µs / {assess_cpu_per_call:.1} µs |"
     );
     println!(
+        "| Health/Check on leadcheck / floor | {:.2} of the req/s, {own_floor_cpu_per_call:.1} µs of server CPU per call |",
+        ratio(own_floor.per_second, floor.per_second)
+    );
+    println!(
         "| AssessLeads cold, {} leads | {:.0} leads/s, {:.2} s |",
         options.leads,
         cold.rate,
@@ -812,6 +827,11 @@ async fn run(options: Options) {
     report.insert("options".into(), format!("{options:?}").into());
     report.insert("floor".into(), unary_json(&floor));
     report.insert("assess_lead".into(), unary_json(&assess));
+    report.insert("own_floor".into(), unary_json(&own_floor));
+    report.insert(
+        "own_floor_server_cpu_us_per_call".into(),
+        own_floor_cpu_per_call.into(),
+    );
     for (name, run) in [("cold", &cold), ("warm", &warm)] {
         report.insert(format!("stream_{name}_leads_per_s"), run.rate.into());
         report.insert(
