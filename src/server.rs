@@ -184,6 +184,9 @@ pub async fn serve(
         // Past the bound a call is answered RESOURCE_EXHAUSTED at once: load_shed turns
         // "no permit left" into a fast refusal instead of an unbounded queue.
         .load_shed(true)
+        // The first layer added is the outermost: deadlines count from when a call
+        // reached our layers, just before tonic started its own timer (`rpc::ArrivalLayer`).
+        .layer(rpc::ArrivalLayer)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             config.max_concurrent_calls.max(1),
         ))

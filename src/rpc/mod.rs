@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::Either;
 use futures::{Stream, StreamExt};
+use tonic::codegen::http;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
@@ -42,13 +43,94 @@ impl Service {
         }
     }
 
-    /// The time a unary call may take: the client's `grpc-timeout` or our default, the
+    /// The deadline of a unary call: the client's `grpc-timeout` or our default, the
     /// shorter.
-    fn deadline<T>(&self, request: &Request<T>) -> Duration {
-        client_deadline(request).map_or(self.default_deadline, |client| {
+    fn deadline<T>(&self, request: &Request<T>) -> Deadline {
+        let limit = client_deadline(request).map_or(self.default_deadline, |client| {
             client.min(self.default_deadline)
-        })
+        });
+        Deadline::of(request, limit)
     }
+}
+
+/// When a call must end: `limit` after its arrival.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: tokio::time::Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    fn of<T>(request: &Request<T>, limit: Duration) -> Deadline {
+        Deadline {
+            at: tokio::time::Instant::from_std(arrival(request)) + limit,
+            limit,
+        }
+    }
+
+    /// The status of a call that ran past it.
+    fn exceeded(&self, what: &str) -> Status {
+        Status::deadline_exceeded(format!(
+            "the {what}'s deadline of {} ms passed",
+            self.limit.as_millis()
+        ))
+    }
+}
+
+/// When a call entered our layers, as [`ArrivalLayer`] recorded it.
+#[derive(Debug, Clone, Copy)]
+struct Arrived(Instant);
+
+/// Records when each call arrives, so that deadlines count from then.
+///
+/// tonic enforces a client's `grpc-timeout` itself, from a timer it starts just after
+/// calling our layers, and answers CANCELLED ("Timeout expired") when that timer fires
+/// first. Our deadline, counted from this earlier moment, falls in the same or an earlier
+/// tick of tokio's timer, and tonic polls the handler before its own timer: so a call
+/// past the client's deadline is answered DEADLINE_EXCEEDED by us, even when the
+/// handler started late on a busy server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ArrivalLayer;
+
+impl<S> tower::Layer<S> for ArrivalLayer {
+    type Service = Arrival<S>;
+
+    fn layer(&self, inner: S) -> Arrival<S> {
+        Arrival(inner)
+    }
+}
+
+/// The service [`ArrivalLayer`] wraps around the server's routes.
+#[derive(Debug, Clone)]
+pub struct Arrival<S>(S);
+
+impl<S, B> tower::Service<http::Request<B>> for Arrival<S>
+where
+    S: tower::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        request.extensions_mut().insert(Arrived(Instant::now()));
+        self.0.call(request)
+    }
+}
+
+/// When the call arrived; now, for a call that did not pass [`ArrivalLayer`] (a test's).
+fn arrival<T>(request: &Request<T>) -> Instant {
+    request
+        .extensions()
+        .get::<Arrived>()
+        .map_or_else(Instant::now, |arrived| arrived.0)
 }
 
 /// The client's `grpc-timeout`, if it sent one.
@@ -79,13 +161,10 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 }
 
 /// Runs a unary handler within its deadline; DNS and SMTP waits are dropped with it.
-async fn within<T>(deadline: Duration, work: impl Future<Output = T>) -> Result<T, Status> {
-    tokio::time::timeout(deadline, work).await.map_err(|_| {
-        Status::deadline_exceeded(format!(
-            "the call's deadline of {} ms passed",
-            deadline.as_millis()
-        ))
-    })
+async fn within<T>(deadline: Deadline, work: impl Future<Output = T>) -> Result<T, Status> {
+    tokio::time::timeout_at(deadline.at, work)
+        .await
+        .map_err(|_| deadline.exceeded("call"))
 }
 
 /// Turns a field over its limit into INVALID_ARGUMENT naming the field.
@@ -145,22 +224,16 @@ impl Future for Spawned {
 
 /// Ends a stream with DEADLINE_EXCEEDED when its deadline passes; the work in flight is
 /// dropped with it.
-fn until_deadline<S>(stream: S, deadline: Duration) -> impl Stream<Item = S::Item> + Send
+fn until_deadline<S>(stream: S, deadline: Deadline) -> impl Stream<Item = S::Item> + Send
 where
     S: Stream<Item = Result<pb::LeadAssessment, Status>> + Send + 'static,
 {
-    let sleep = Box::pin(tokio::time::sleep(deadline));
+    let sleep = Box::pin(tokio::time::sleep_until(deadline.at));
     futures::stream::unfold(Some((Box::pin(stream), sleep)), move |state| async move {
         let (mut stream, mut sleep) = state?;
         tokio::select! {
             item = stream.next() => item.map(|item| (item, Some((stream, sleep)))),
-            () = &mut sleep => Some((
-                Err(Status::deadline_exceeded(format!(
-                    "the stream's deadline of {} ms passed",
-                    deadline.as_millis()
-                ))),
-                None,
-            )),
+            () = &mut sleep => Some((Err(deadline.exceeded("stream")), None)),
         }
     })
 }
@@ -280,7 +353,7 @@ impl LeadCheck for Service {
         request: Request<Streaming<pb::AssessLeadRequest>>,
     ) -> Result<Response<Self::AssessLeadsStream>, Status> {
         // A batch stream may rightly run for hours: only the client's own deadline bounds it.
-        let deadline = client_deadline(&request);
+        let deadline = client_deadline(&request).map(|limit| Deadline::of(&request, limit));
         let assessor = self.assessor.clone();
         // The call's `rpc` span, so the leads' own events still carry method and code.
         let span = tracing::Span::current();

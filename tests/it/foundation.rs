@@ -270,6 +270,9 @@ async fn deadlines_bound_the_call_from_the_client_or_by_default() {
 
     // The client's shorter grpc-timeout wins. tonic's client enforces a grpc-timeout
     // itself, so a raw HTTP/2 call sends the header: the answer proves the server ended it.
+    // The message follows its headers 40 ms late, as on a slow link or a busy server, and
+    // the deadline still counts from the headers: tonic's own timer starts then and would
+    // answer CANCELLED ("Timeout expired") if ours started only with the handler.
     let request = pb::AssessLeadRequest {
         request_id: "d".into(),
         lead: Some(pb::Lead {
@@ -277,27 +280,32 @@ async fn deadlines_bound_the_call_from_the_client_or_by_default() {
             ..Default::default()
         }),
     };
-    let (status, message) = raw_call(
-        server.addr,
-        "/leadcheck.v1.LeadCheck/AssessLead",
-        &request,
-        "150m",
-    )
-    .await;
-    assert_eq!(
-        status, "4",
-        "DEADLINE_EXCEEDED is code 4; message {message}"
-    );
-    assert!(message.contains("150"), "{message}");
+    for body_delay in [0, 40] {
+        let (status, message) = raw_call(
+            server.addr,
+            "/leadcheck.v1.LeadCheck/AssessLead",
+            &request,
+            "150m",
+            Duration::from_millis(body_delay),
+        )
+        .await;
+        assert_eq!(
+            status, "4",
+            "DEADLINE_EXCEEDED is code 4; message {message}, body {body_delay} ms late"
+        );
+        assert!(message.contains("150"), "{message}");
+    }
 }
 
 /// Makes one unary gRPC call over plain HTTP/2 with a `grpc-timeout` header and no timer
-/// of its own; returns grpc-status and grpc-message.
+/// of its own, sending the message `body_delay` after the headers; returns grpc-status and
+/// grpc-message.
 async fn raw_call(
     addr: std::net::SocketAddr,
     path: &str,
     message: &impl prost::Message,
     timeout: &str,
+    body_delay: Duration,
 ) -> (String, String) {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut h2, connection) = h2::client::handshake(tcp).await.unwrap();
@@ -309,6 +317,7 @@ async fn raw_call(
         .body(())
         .unwrap();
     let (response, mut send) = h2.send_request(request, false).unwrap();
+    tokio::time::sleep(body_delay).await;
     let body = message.encode_to_vec();
     let mut frame = vec![0u8];
     frame.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());
