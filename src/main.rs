@@ -13,7 +13,7 @@ use leadcheck::{batch, server};
 /// jemalloc, not glibc's malloc: a lead's assessment and its gRPC round trip make many
 /// small allocations on both worker threads, and glibc's malloc and free were 12-24% of
 /// the server's CPU (perf). A/B on the load benchmark, six rounds: server CPU per warm
-/// `AssessLead` 0.87 of glibc's (lower in every round), peak RSS 150 MiB against 144.
+/// `AssessLead` 0.86 of glibc's (lower in every round), peak RSS 150 MiB against 144.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
