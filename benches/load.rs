@@ -654,9 +654,10 @@ async fn run(options: Options) {
         command.arg("--floor-server");
         Process::start(command, "floor listening on ")
     };
-    let floor_cpu = floor_process.cpu();
+    let (floor_cpu, client_cpu) = (floor_process.cpu(), own_cpu());
     let floor = unary_load(&floor_process.url(), &options, health_check).await;
     let floor_cpu_per_call = micros_per(floor_process.cpu() - floor_cpu, floor.requests);
+    let floor_client_cpu_per_call = micros_per(own_cpu() - client_cpu, floor.requests);
     drop(floor_process);
     eprintln!("floor: {floor:?}");
 
@@ -709,7 +710,7 @@ async fn run(options: Options) {
     // 5. Warm unary AssessLead: a working set of the warm stream's leads that fits the
     // phone cache (the stream's 100,000 fill it), so domains and phone verdicts are cached.
     let shared = std::sync::Arc::new(warm_leads[..warm_leads.len().min(5_000)].to_vec());
-    let server_cpu = server.cpu();
+    let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
     let assess = unary_load(&url, &options, move |channel, n| {
         let lead = shared[n % shared.len()].clone();
         async move {
@@ -724,6 +725,7 @@ async fn run(options: Options) {
     })
     .await;
     let assess_cpu_per_call = micros_per(server.cpu() - server_cpu, assess.requests);
+    let assess_client_cpu_per_call = micros_per(own_cpu() - client_cpu, assess.requests);
     eprintln!("AssessLead: {assess:?}");
 
     // 5b. The same empty call as the floor, on our server: what its layers (load shedding,
@@ -777,6 +779,9 @@ async fn run(options: Options) {
     );
     println!(
         "| server CPU per unary call: floor / AssessLead | {floor_cpu_per_call:.1} µs / {assess_cpu_per_call:.1} µs |"
+    );
+    println!(
+        "| load generator CPU per unary call: floor / AssessLead | {floor_client_cpu_per_call:.1} µs / {assess_client_cpu_per_call:.1} µs |"
     );
     println!(
         "| Health/Check on leadcheck / floor | {:.2} of the req/s, {own_floor_cpu_per_call:.1} µs of server CPU per call |",
@@ -850,6 +855,14 @@ async fn run(options: Options) {
     report.insert(
         "assess_lead_server_cpu_us_per_call".into(),
         assess_cpu_per_call.into(),
+    );
+    report.insert(
+        "floor_client_cpu_us_per_call".into(),
+        floor_client_cpu_per_call.into(),
+    );
+    report.insert(
+        "assess_lead_client_cpu_us_per_call".into(),
+        assess_client_cpu_per_call.into(),
     );
     report.insert("dns_queries_cold".into(), cold_queries.into());
     report.insert("dns_query_bound".into(), domains.query_bound.into());
