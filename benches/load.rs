@@ -467,6 +467,30 @@ where
     }
 }
 
+/// One measured unary run, and microseconds of CPU per call spent by the server and by
+/// this process (the client).
+struct MeasuredUnary {
+    unary: Unary,
+    server_cpu: f64,
+    client_cpu: f64,
+}
+
+/// Runs [`unary_load`] against `server` and measures the CPU the run cost the server and
+/// the client.
+async fn measured_unary<F, Fut>(server: &Process, options: &Options, call: F) -> MeasuredUnary
+where
+    F: Fn(Channel, usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
+    let unary = unary_load(&server.url(), options, call).await;
+    MeasuredUnary {
+        unary,
+        server_cpu: micros_per(server.cpu() - server_cpu, unary.requests),
+        client_cpu: micros_per(own_cpu() - client_cpu, unary.requests),
+    }
+}
+
 /// One measured `AssessLeads` run: leads/s, and microseconds of CPU per lead spent by the
 /// server and by this process (the client).
 struct Streamed {
@@ -654,10 +678,11 @@ async fn run(options: Options) {
         command.arg("--floor-server");
         Process::start(command, "floor listening on ")
     };
-    let (floor_cpu, client_cpu) = (floor_process.cpu(), own_cpu());
-    let floor = unary_load(&floor_process.url(), &options, health_check).await;
-    let floor_cpu_per_call = micros_per(floor_process.cpu() - floor_cpu, floor.requests);
-    let floor_client_cpu_per_call = micros_per(own_cpu() - client_cpu, floor.requests);
+    let MeasuredUnary {
+        unary: floor,
+        server_cpu: floor_cpu_per_call,
+        client_cpu: floor_client_cpu_per_call,
+    } = measured_unary(&floor_process, &options, health_check).await;
     drop(floor_process);
     eprintln!("floor: {floor:?}");
 
@@ -710,8 +735,11 @@ async fn run(options: Options) {
     // 5. Warm unary AssessLead: a working set of the warm stream's leads that fits the
     // phone cache (the stream's 100,000 fill it), so domains and phone verdicts are cached.
     let shared = std::sync::Arc::new(warm_leads[..warm_leads.len().min(5_000)].to_vec());
-    let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
-    let assess = unary_load(&url, &options, move |channel, n| {
+    let MeasuredUnary {
+        unary: assess,
+        server_cpu: assess_cpu_per_call,
+        client_cpu: assess_client_cpu_per_call,
+    } = measured_unary(&server, &options, move |channel, n| {
         let lead = shared[n % shared.len()].clone();
         async move {
             LeadCheckClient::new(channel)
@@ -724,15 +752,15 @@ async fn run(options: Options) {
         }
     })
     .await;
-    let assess_cpu_per_call = micros_per(server.cpu() - server_cpu, assess.requests);
-    let assess_client_cpu_per_call = micros_per(own_cpu() - client_cpu, assess.requests);
     eprintln!("AssessLead: {assess:?}");
 
     // 5b. The same empty call as the floor, on our server: what its layers (load shedding,
     // the concurrency limit, routing among four services) cost over a bare tonic server.
-    let server_cpu = server.cpu();
-    let own_floor = unary_load(&url, &options, health_check).await;
-    let own_floor_cpu_per_call = micros_per(server.cpu() - server_cpu, own_floor.requests);
+    let MeasuredUnary {
+        unary: own_floor,
+        server_cpu: own_floor_cpu_per_call,
+        ..
+    } = measured_unary(&server, &options, health_check).await;
     eprintln!("Health/Check on leadcheck: {own_floor:?}");
 
     // 6. The batch client on fresh leads.
