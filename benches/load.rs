@@ -10,21 +10,24 @@
 //! leads and one-second unary runs without the Python stack, so the steps cannot rot.
 //!
 //! One run measures, in this order:
-//! 1. the floor: `grpc.health.v1.Health/Check` (a unary RPC with a near-empty message) on
-//!    a minimal tonic server this benchmark starts as a child process of its own binary,
-//!    under the same client and concurrency as step 5;
-//! 2. `AssessLeads`, 100,000 unique leads over 300 domains, on a cold server;
-//! 3. the DNS queries of that cold run against distinct domains times record types asked;
-//! 4. `AssessLeads` again with 100,000 other unique leads (new emails and phones, same
+//! 1. `AssessLeads`, 100,000 unique leads over 300 domains, on a cold server;
+//! 2. the DNS queries of that cold run against distinct domains times record types asked;
+//! 3. `AssessLeads` again with 100,000 other unique leads (new emails and phones, same
 //!    domains): the warm domain cache;
-//! 5. `AssessLead` unary on 5,000 of those leads, cached: requests/s, p50/p99, ratio to
-//!    the floor; then the floor's own call on our server, which splits the gap to the
-//!    floor into what our server's layers cost and what the lead's messages and
-//!    assessment cost;
-//! 6. `leadcheck batch` on a 100,000-row CSV of yet other leads, against step 4;
+//! 4. the floors, on a minimal tonic server this benchmark starts as a child process of
+//!    its own binary, under the same client and load as our server:
+//!    - `grpc.health.v1.Health/Check`, a unary RPC with a near-empty message;
+//!    - `AssessLead` and `AssessLeads` answered with no work, every lead getting the
+//!      typical response of step 3 (its median size): the limit of the gRPC stack for
+//!      this contract's messages, which no implementation of it can pass;
+//! 5. `AssessLead` unary on 5,000 leads of step 3, cached: requests/s, p50/p99, ratios to
+//!    the floors; then the empty call on our server, which splits the gap to the floor
+//!    into what our server's layers cost and what the lead's messages and assessment
+//!    cost;
+//! 6. `leadcheck batch` on a 100,000-row CSV of yet other leads, against step 3;
 //! 7. the server's peak RSS (VmHWM) after all of the above;
 //! 8. the Python stack (email-validator + dnspython, phonenumbers, disposable-email-domains)
-//!    on leads of step 4, with a warm DNS cache, via `scripts/bench_python_stack.py`.
+//!    on leads of step 3, with a warm DNS cache, via `scripts/bench_python_stack.py`.
 //!
 //! Results print as a table and land in `target/loadbench.json`.
 
@@ -34,10 +37,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use futures::{Stream, StreamExt};
 use leadcheck::pb::lead_check_client::LeadCheckClient;
-use leadcheck::pb::{AssessLeadRequest, Lead};
+use leadcheck::pb::lead_check_server::{LeadCheck, LeadCheckServer};
+use leadcheck::pb::{
+    AssessLeadRequest, EmailVerdict, Lead, LeadAssessment, PhoneVerdict, ValidateEmailRequest,
+    ValidatePhoneRequest,
+};
 use leadcheck::testkit::{process, DnsServer};
+use prost::Message;
 use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Response, Status, Streaming};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
@@ -137,7 +147,7 @@ fn parse_options() -> Options {
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("--floor-server") {
-        floor_server();
+        floor_server(std::env::args().nth(2).map(PathBuf::from));
         return;
     }
     let options = parse_options();
@@ -151,7 +161,14 @@ fn main() {
 // ---------------------------------------------------------------------------------------
 // The floor: a minimal tonic server, in a child process like the real one.
 
-fn floor_server() {
+/// Serves `grpc.health.v1.Health`; given the file of a typical `LeadAssessment` (prost
+/// bytes), also `LeadCheck`, answering `AssessLead` and `AssessLeads` with that message
+/// and no work: what the gRPC stack alone costs for this contract's messages.
+fn floor_server(canned: Option<PathBuf>) {
+    let canned = canned.map(|path| {
+        let bytes = std::fs::read(&path).expect("the canned assessment");
+        std::sync::Arc::new(LeadAssessment::decode(bytes.as_slice()).expect("a LeadAssessment"))
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -168,14 +185,74 @@ fn floor_server() {
             "floor listening on {}",
             listener.local_addr().expect("addr")
         );
+        let canned = canned.map(|canned| {
+            LeadCheckServer::new(Canned(canned))
+                .max_decoding_message_size(usize::MAX)
+                .max_encoding_message_size(usize::MAX)
+        });
         tonic::transport::Server::builder()
             .add_service(service)
+            .add_optional_service(canned)
             .serve_with_incoming(
                 tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
             )
             .await
             .expect("serve");
     });
+}
+
+/// `LeadCheck` answering every lead with the same assessment, its request id echoed.
+struct Canned(std::sync::Arc<LeadAssessment>);
+
+impl Canned {
+    fn answer(canned: &LeadAssessment, request: AssessLeadRequest) -> LeadAssessment {
+        LeadAssessment {
+            request_id: request.request_id,
+            ..canned.clone()
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl LeadCheck for Canned {
+    async fn validate_email(
+        &self,
+        _: Request<ValidateEmailRequest>,
+    ) -> Result<Response<EmailVerdict>, Status> {
+        Err(Status::unimplemented(
+            "the floor answers AssessLead(s) only",
+        ))
+    }
+
+    async fn validate_phone(
+        &self,
+        _: Request<ValidatePhoneRequest>,
+    ) -> Result<Response<PhoneVerdict>, Status> {
+        Err(Status::unimplemented(
+            "the floor answers AssessLead(s) only",
+        ))
+    }
+
+    async fn assess_lead(
+        &self,
+        request: Request<AssessLeadRequest>,
+    ) -> Result<Response<LeadAssessment>, Status> {
+        Ok(Response::new(Canned::answer(&self.0, request.into_inner())))
+    }
+
+    type AssessLeadsStream =
+        std::pin::Pin<Box<dyn Stream<Item = Result<LeadAssessment, Status>> + Send>>;
+
+    async fn assess_leads(
+        &self,
+        request: Request<Streaming<AssessLeadRequest>>,
+    ) -> Result<Response<Self::AssessLeadsStream>, Status> {
+        let canned = self.0.clone();
+        let answers = request
+            .into_inner()
+            .map(move |item| item.map(|request| Canned::answer(&canned, request)));
+        Ok(Response::new(Box::pin(answers)))
+    }
 }
 
 /// A child process that prints `PREFIX ADDR` once it listens; killed on drop.
@@ -411,6 +488,17 @@ async fn health_check(channel: Channel, _: usize) -> bool {
         .is_ok()
 }
 
+/// The `AssessLead` call of the unary runs.
+async fn assess_lead(channel: Channel, lead: Lead) -> bool {
+    LeadCheckClient::new(channel)
+        .assess_lead(AssessLeadRequest {
+            request_id: String::new(),
+            lead: Some(lead),
+        })
+        .await
+        .is_ok()
+}
+
 /// Runs `call` from `concurrency` tasks over `connections` connections: one second of
 /// warm-up, then `seconds` measured.
 async fn unary_load<F, Fut>(url: &str, options: &Options, call: F) -> Unary
@@ -491,13 +579,20 @@ where
     }
 }
 
-/// One measured `AssessLeads` run: leads/s, and microseconds of CPU per lead spent by the
-/// server and by this process (the client).
+/// One measured `AssessLeads` run: leads/s, microseconds of CPU per lead spent by the
+/// server and by this process (the client), and a typical response.
 struct Streamed {
     rate: f64,
     server_cpu: f64,
     client_cpu: f64,
+    /// The response of median encoded size among the first [`SAMPLED_RESPONSES`].
+    typical: Option<LeadAssessment>,
+    /// The smallest and the largest encoded size among them, in bytes.
+    response_bytes: (usize, usize),
 }
+
+/// How many responses of a stream run are kept to choose its typical one from.
+const SAMPLED_RESPONSES: usize = 1_000;
 
 /// Pushes `leads` as [`stream_run`] does, checks every one was answered, and measures the
 /// CPU the run cost the server and the client.
@@ -509,17 +604,32 @@ async fn measured_stream(
 ) -> Streamed {
     let count = leads.len();
     let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
-    let (rate, received) = stream_run(url, leads, streams).await;
+    let (rate, received, mut sample) = stream_run(url, leads, streams).await;
     assert_eq!(received, count, "every lead answered");
+    let server_cpu = micros_per(server.cpu() - server_cpu, received);
+    let client_cpu = micros_per(own_cpu() - client_cpu, received);
+    sample.sort_by_key(Message::encoded_len);
+    let response_bytes = (
+        sample.first().map_or(0, Message::encoded_len),
+        sample.last().map_or(0, Message::encoded_len),
+    );
+    let typical = (!sample.is_empty()).then(|| sample.swap_remove(sample.len() / 2));
     Streamed {
         rate,
-        server_cpu: micros_per(server.cpu() - server_cpu, received),
-        client_cpu: micros_per(own_cpu() - client_cpu, received),
+        server_cpu,
+        client_cpu,
+        typical,
+        response_bytes,
     }
 }
 
-/// Leads/s of pushing `leads` through `AssessLeads` over `streams` concurrent streams.
-async fn stream_run(url: &str, leads: Vec<Lead>, streams: usize) -> (f64, usize) {
+/// Leads/s of pushing `leads` through `AssessLeads` over `streams` concurrent streams,
+/// how many answers came back, and the first [`SAMPLED_RESPONSES`] of them.
+async fn stream_run(
+    url: &str,
+    leads: Vec<Lead>,
+    streams: usize,
+) -> (f64, usize, Vec<LeadAssessment>) {
     let channel = channels(url, 1).await.remove(0);
     let total = leads.len();
     let per_stream = total.div_ceil(streams).max(1);
@@ -551,19 +661,27 @@ async fn stream_run(url: &str, leads: Vec<Lead>, streams: usize) -> (f64, usize)
                 .expect("AssessLeads")
                 .into_inner();
             let mut received = 0;
+            let mut sample = Vec::new();
             while let Some(assessment) = responses.message().await.expect("stream") {
-                std::hint::black_box(assessment);
+                if sample.len() < SAMPLED_RESPONSES {
+                    sample.push(assessment);
+                } else {
+                    std::hint::black_box(assessment);
+                }
                 received += 1;
             }
-            received
+            (received, sample)
         }));
     }
     let mut received = 0;
+    let mut sample = Vec::new();
     for task in tasks {
-        received += task.await.expect("stream task");
+        let (count, some) = task.await.expect("stream task");
+        received += count;
+        sample.extend(some);
     }
     let seconds = started.elapsed().as_secs_f64();
-    (total as f64 / seconds, received)
+    (total as f64 / seconds, received, sample)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -672,20 +790,6 @@ async fn run(options: Options) {
     let scratch = tempfile::tempdir().expect("temp dir");
     let mut report = serde_json::Map::new();
 
-    // 1. The floor.
-    let floor_process = {
-        let mut command = Command::new(std::env::current_exe().expect("own binary"));
-        command.arg("--floor-server");
-        Process::start(command, "floor listening on ")
-    };
-    let MeasuredUnary {
-        unary: floor,
-        server_cpu: floor_cpu_per_call,
-        client_cpu: floor_client_cpu_per_call,
-    } = measured_unary(&floor_process, &options, health_check).await;
-    drop(floor_process);
-    eprintln!("floor: {floor:?}");
-
     // The real server, as a user would start it, asking only the loopback DNS server.
     let server = {
         let binary = options
@@ -705,7 +809,7 @@ async fn run(options: Options) {
     let url = server.url();
     eprintln!("server started; peak RSS {} KiB", server.peak_rss_kib());
 
-    // 2-3. Cold stream, and the DNS queries it cost.
+    // 1-2. Cold stream, and the DNS queries it cost.
     let before = dns.total_queries();
     let cold_leads = leads(&domains, 1, options.leads);
     let cold = measured_stream(&server, &url, cold_leads, options.streams).await;
@@ -722,7 +826,7 @@ async fn run(options: Options) {
         server.peak_rss_kib()
     );
 
-    // 4. Warm stream: other leads, same domains.
+    // 3. Warm stream: other leads, same domains.
     let warm_leads = leads(&domains, 2, options.leads);
     let warm = measured_stream(&server, &url, warm_leads.clone(), options.streams).await;
     let warm_queries = dns.total_queries() - before - cold_queries;
@@ -732,24 +836,57 @@ async fn run(options: Options) {
         server.peak_rss_kib()
     );
 
-    // 5. Warm unary AssessLead: a working set of the warm stream's leads that fits the
-    // phone cache (the stream's 100,000 fill it), so domains and phone verdicts are cached.
-    let shared = std::sync::Arc::new(warm_leads[..warm_leads.len().min(5_000)].to_vec());
+    // 4. The floor, on a minimal tonic server of this binary: the empty call, then
+    // `AssessLead` and `AssessLeads` answered with the warm stream's typical assessment and
+    // no work, under the same load as ours.
+    let typical = warm.typical.clone().expect("the warm stream answered");
+    let typical_bytes = typical.encoded_len();
+    let canned_path = scratch.path().join("typical-assessment.bin");
+    std::fs::write(&canned_path, typical.encode_to_vec()).expect("write the canned assessment");
+    let floor_process = {
+        let mut command = Command::new(std::env::current_exe().expect("own binary"));
+        command.arg("--floor-server").arg(&canned_path);
+        Process::start(command, "floor listening on ")
+    };
+    let MeasuredUnary {
+        unary: floor,
+        server_cpu: floor_cpu_per_call,
+        client_cpu: floor_client_cpu_per_call,
+    } = measured_unary(&floor_process, &options, health_check).await;
+    eprintln!("floor: {floor:?}");
+    // A working set of the warm stream's leads that fits the phone cache (the stream's
+    // 100,000 fill it), so that on our server domains and phone verdicts are cached.
+    let working_set = std::sync::Arc::new(warm_leads[..warm_leads.len().min(5_000)].to_vec());
+    let set = working_set.clone();
+    let MeasuredUnary {
+        unary: canned_assess,
+        server_cpu: canned_assess_cpu_per_call,
+        ..
+    } = measured_unary(&floor_process, &options, move |channel, n| {
+        assess_lead(channel, set[n % set.len()].clone())
+    })
+    .await;
+    eprintln!("AssessLead on the floor: {canned_assess:?}");
+    let canned_stream = measured_stream(
+        &floor_process,
+        &floor_process.url(),
+        warm_leads.clone(),
+        options.streams,
+    )
+    .await;
+    drop(floor_process);
+    eprintln!(
+        "AssessLeads on the floor: {:.0} leads/s",
+        canned_stream.rate
+    );
+
+    // 5. Warm unary AssessLead on our server.
     let MeasuredUnary {
         unary: assess,
         server_cpu: assess_cpu_per_call,
         client_cpu: assess_client_cpu_per_call,
     } = measured_unary(&server, &options, move |channel, n| {
-        let lead = shared[n % shared.len()].clone();
-        async move {
-            LeadCheckClient::new(channel)
-                .assess_lead(AssessLeadRequest {
-                    request_id: String::new(),
-                    lead: Some(lead),
-                })
-                .await
-                .is_ok()
-        }
+        assess_lead(channel, working_set[n % working_set.len()].clone())
     })
     .await;
     eprintln!("AssessLead: {assess:?}");
@@ -806,7 +943,13 @@ async fn run(options: Options) {
         ratio(assess.per_second, floor.per_second)
     );
     println!(
-        "| server CPU per unary call: floor / AssessLead | {floor_cpu_per_call:.1} µs / {assess_cpu_per_call:.1} µs |"
+        "| AssessLead answered with no work (floor server) req/s | {:.0}, {:.2} of the floor; ours is {:.2} of it |",
+        canned_assess.per_second,
+        ratio(canned_assess.per_second, floor.per_second),
+        ratio(assess.per_second, canned_assess.per_second)
+    );
+    println!(
+        "| server CPU per unary call: floor / AssessLead with no work / AssessLead | {floor_cpu_per_call:.1} µs / {canned_assess_cpu_per_call:.1} µs / {assess_cpu_per_call:.1} µs |"
     );
     println!(
         "| load generator CPU per unary call: floor / AssessLead | {floor_client_cpu_per_call:.1} µs / {assess_client_cpu_per_call:.1} µs |"
@@ -827,12 +970,27 @@ async fn run(options: Options) {
         warm.rate,
         options.leads as f64 / warm.rate
     );
-    for (name, run) in [("cold", &cold), ("warm", &warm)] {
+    println!(
+        "| AssessLeads answered with no work (floor server), {} leads | {:.0} leads/s, {:.2} s; ours (warm) is {:.2} of it |",
+        options.leads,
+        canned_stream.rate,
+        options.leads as f64 / canned_stream.rate,
+        ratio(warm.rate, canned_stream.rate)
+    );
+    for (name, run) in [
+        ("cold", &cold),
+        ("warm", &warm),
+        ("no-work (floor server)", &canned_stream),
+    ] {
         println!(
             "| CPU per {name} streamed lead: server / this client | {:.1} µs / {:.1} µs |",
             run.server_cpu, run.client_cpu
         );
     }
+    println!(
+        "| the warm stream's first {SAMPLED_RESPONSES} responses: median (the no-work answer), smallest, largest | {typical_bytes} / {} / {} bytes |",
+        warm.response_bytes.0, warm.response_bytes.1
+    );
     println!(
         "| DNS queries cold / bound ({} domains) | {} / {} |",
         domains.names.len(),
@@ -865,7 +1023,17 @@ async fn run(options: Options) {
         "own_floor_server_cpu_us_per_call".into(),
         own_floor_cpu_per_call.into(),
     );
-    for (name, run) in [("cold", &cold), ("warm", &warm)] {
+    report.insert("floor_assess_lead".into(), unary_json(&canned_assess));
+    report.insert(
+        "floor_assess_lead_server_cpu_us_per_call".into(),
+        canned_assess_cpu_per_call.into(),
+    );
+    report.insert("typical_response_bytes".into(), typical_bytes.into());
+    report.insert(
+        "response_bytes_min_max".into(),
+        serde_json::json!([warm.response_bytes.0, warm.response_bytes.1]),
+    );
+    for (name, run) in [("cold", &cold), ("warm", &warm), ("floor", &canned_stream)] {
         report.insert(format!("stream_{name}_leads_per_s"), run.rate.into());
         report.insert(
             format!("stream_{name}_server_cpu_us_per_lead"),
