@@ -294,6 +294,11 @@ fn own_cpu() -> Duration {
     process::cpu_time(std::process::id()).unwrap_or_default()
 }
 
+/// CPU time of the children this process has waited for (the batch client) so far.
+fn waited_children_cpu() -> Duration {
+    process::waited_children_cpu_time().unwrap_or_default()
+}
+
 /// Microseconds of CPU per unit of work.
 fn micros_per(spent: Duration, count: usize) -> f64 {
     spent.as_secs_f64() * 1e6 / count.max(1) as f64
@@ -712,13 +717,22 @@ fn write_csv(path: &Path, leads: &[Lead]) {
 }
 
 /// Leads/s of `leadcheck batch` on a CSV of `leads`, process start to exit.
-fn batch_run(server: &str, dir: &Path, leads: &[Lead]) -> f64 {
+/// One `leadcheck batch` run: leads/s, and microseconds of CPU per lead spent by the
+/// server and by the batch client.
+struct Batch {
+    rate: f64,
+    server_cpu: f64,
+    client_cpu: f64,
+}
+
+fn batch_run(server: &Process, dir: &Path, leads: &[Lead]) -> Batch {
     let input = dir.join("leads.csv");
     let output = dir.join("assessed.csv");
     write_csv(&input, leads);
+    let (server_cpu, client_cpu) = (server.cpu(), waited_children_cpu());
     let started = Instant::now();
     let status = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
-        .args(["batch", "--server", server, "--quiet", "--input"])
+        .args(["batch", "--server", &server.url(), "--quiet", "--input"])
         .arg(&input)
         .arg("--output")
         .arg(&output)
@@ -726,6 +740,8 @@ fn batch_run(server: &str, dir: &Path, leads: &[Lead]) -> f64 {
         .expect("leadcheck batch");
     let seconds = started.elapsed().as_secs_f64();
     assert!(status.success(), "leadcheck batch failed");
+    let server_cpu = micros_per(server.cpu() - server_cpu, leads.len());
+    let client_cpu = micros_per(waited_children_cpu() - client_cpu, leads.len());
     let rows = BufReader::new(std::fs::File::open(&output).expect("output"))
         .lines()
         .count();
@@ -734,7 +750,11 @@ fn batch_run(server: &str, dir: &Path, leads: &[Lead]) -> f64 {
         leads.len() + 1,
         "one output row a lead, plus the header"
     );
-    leads.len() as f64 / seconds
+    Batch {
+        rate: leads.len() as f64 / seconds,
+        server_cpu,
+        client_cpu,
+    }
 }
 
 /// Runs the Python stack on `leads` with a warm DNS cache; returns its JSON report.
@@ -904,9 +924,9 @@ async fn run(options: Options) {
     let batch = if options.skip_batch {
         None
     } else {
-        let rate = batch_run(&url, scratch.path(), &leads(&domains, 3, options.leads));
-        eprintln!("batch: {rate:.0} leads/s");
-        Some(rate)
+        let batch = batch_run(&server, scratch.path(), &leads(&domains, 3, options.leads));
+        eprintln!("batch: {:.0} leads/s", batch.rate);
+        Some(batch)
     };
 
     // 7. The server's peak memory through all of it.
@@ -998,12 +1018,16 @@ async fn run(options: Options) {
         domains.query_bound
     );
     println!("| DNS queries warm | {warm_queries} |");
-    if let Some(batch) = batch {
+    if let Some(batch) = &batch {
         println!(
             "| leadcheck batch, {} rows | {:.0} leads/s, {:.2} of the warm stream (target ≥ 0.7) |",
             options.leads,
-            batch,
-            ratio(batch, warm.rate)
+            batch.rate,
+            ratio(batch.rate, warm.rate)
+        );
+        println!(
+            "| CPU per batch lead: server / leadcheck batch | {:.1} µs / {:.1} µs |",
+            batch.server_cpu, batch.client_cpu
         );
     }
     println!(
@@ -1063,7 +1087,18 @@ async fn run(options: Options) {
     report.insert("dns_queries_cold".into(), cold_queries.into());
     report.insert("dns_query_bound".into(), domains.query_bound.into());
     report.insert("dns_queries_warm".into(), warm_queries.into());
-    report.insert("batch_leads_per_s".into(), batch.into());
+    report.insert(
+        "batch_leads_per_s".into(),
+        batch.as_ref().map(|b| b.rate).into(),
+    );
+    report.insert(
+        "batch_server_cpu_us_per_lead".into(),
+        batch.as_ref().map(|b| b.server_cpu).into(),
+    );
+    report.insert(
+        "batch_client_cpu_us_per_lead".into(),
+        batch.as_ref().map(|b| b.client_cpu).into(),
+    );
     report.insert("server_peak_rss_kib".into(), peak_rss_kib.into());
     report.insert("python".into(), python.unwrap_or_default());
     let name = if options.skip_python {

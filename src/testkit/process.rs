@@ -41,11 +41,24 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
 /// The CPU time a process has spent so far, user and system (Linux `/proc/PID/stat`,
 /// counted in the kernel's USER_HZ ticks of 1/100 s); `None` when it cannot be read.
 pub fn cpu_time(pid: u32) -> Option<Duration> {
+    stat_cpu_time(pid, 11) // utime, stime: fields 14 and 15
+}
+
+/// The CPU time, user and system, of the children this process has waited for (`cutime`
+/// and `cstime` of `/proc/self/stat`): what a child that has exited cost, when its own
+/// `/proc/PID` is gone. `None` when it cannot be read.
+pub fn waited_children_cpu_time() -> Option<Duration> {
+    stat_cpu_time(std::process::id(), 13) // cutime, cstime: fields 16 and 17
+}
+
+/// The sum of two consecutive tick counts of `/proc/PID/stat`, the first `skip` fields
+/// after field 2.
+fn stat_cpu_time(pid: u32, skip: usize) -> Option<Duration> {
     const TICKS_PER_SECOND: u64 = 100;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name, field 2, is in parentheses and may hold spaces: count after it.
     let after_name = stat.get(stat.rfind(')')? + 1..)?;
-    let mut fields = after_name.split_whitespace().skip(11); // fields 3 to 13
+    let mut fields = after_name.split_whitespace().skip(skip);
     let user: u64 = fields.next()?.parse().ok()?;
     let system: u64 = fields.next()?.parse().ok()?;
     Some(Duration::from_millis(
@@ -91,6 +104,28 @@ mod tests {
         };
         assert!(spent >= Duration::from_millis(30), "{spent:?}");
         assert_eq!(cpu_time(u32::MAX), None);
+    }
+
+    #[test]
+    fn a_waited_child_adds_its_cpu_time() {
+        let before = waited_children_cpu_time().expect("children's CPU time");
+        // The child is this test binary running the test above, which spins for 30 ms of
+        // CPU or more.
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "testkit::process::tests::this_process_has_spent_cpu_time",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("run the child");
+        assert!(status.success());
+        let after = waited_children_cpu_time().expect("children's CPU time");
+        assert!(
+            after >= before + Duration::from_millis(30),
+            "{before:?} {after:?}"
+        );
     }
 
     #[test]
