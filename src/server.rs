@@ -118,6 +118,8 @@ pub async fn serve(
         tracing::info!(%addr, "metrics on /metrics");
     }
     let engines = build_engines(&config, Arc::new(SystemClock))?;
+    // Each worker thread has its own libphonenumber: compile its common patterns now.
+    let phone_warmed = phone::warm_workers(Duration::from_secs(2)).await;
     spawn_cache_gauges(engines.assessor.clone());
     let _watcher = engines
         .lists
@@ -152,6 +154,7 @@ pub async fn serve(
     tracing::info!(
         %addr,
         phone_metadata = phone::metadata_version(),
+        phone_warmed_threads = phone_warmed,
         scoring_model = engines.assessor.model().version(),
         smtp_probe = config.smtp_probe,
         "leadcheck ready"

@@ -12,6 +12,7 @@
 
 pub mod codes;
 pub mod fake;
+mod library;
 pub mod region;
 
 #[cfg(test)]
@@ -24,8 +25,8 @@ use std::sync::OnceLock;
 use quick_cache::sync::{Cache, GuardResult};
 use regex::Regex;
 use rlibphonenumber::{
-    NumberLengthType, ParseError, PhoneNumber, PhoneNumberFormat, PhoneNumberType, Region,
-    ValidationError, PHONE_NUMBER_UTIL,
+    NumberLengthType, ParseError, PhoneNumber, PhoneNumberFormat, PhoneNumberType, PhoneNumberUtil,
+    Region, ValidationError,
 };
 use serde::Serialize;
 
@@ -153,17 +154,19 @@ impl Verdict {
     }
 
     /// An INVALID verdict on a parsed number, its fields filled.
-    fn parsed(number: &PhoneNumber, e164: String) -> Verdict {
+    fn parsed(util: &PhoneNumberUtil, number: &PhoneNumber, e164: String) -> Verdict {
         Verdict {
             validity: Validity::Invalid,
             e164,
             region: String::new(),
             country_code: u32::try_from(number.country_code).unwrap_or(0),
             number_type: None,
-            international: number
-                .format_as(PhoneNumberFormat::International)
+            international: util
+                .format(number, PhoneNumberFormat::International)
                 .into_owned(),
-            national: number.format_as(PhoneNumberFormat::National).into_owned(),
+            national: util
+                .format(number, PhoneNumberFormat::National)
+                .into_owned(),
             reasons: Vec::new(),
         }
     }
@@ -186,9 +189,13 @@ pub struct Engine {
 impl Engine {
     /// Makes the engine, holding at most `cache_capacity` verdicts, and loads
     /// libphonenumber's metadata and the country table now: start-up pays for them, before
-    /// the server reports SERVING, not the first request.
+    /// the server reports SERVING, not the first request. Each thread's libphonenumber
+    /// compiles its patterns on first use; [`warm_workers`] compiles the common ones on
+    /// every worker thread of a server.
     pub fn new(cache_capacity: u64) -> Engine {
-        warm();
+        library::load();
+        region::warm();
+        let _ = extension_pattern();
         Engine {
             cache: Cache::new(usize::try_from(cache_capacity).unwrap_or(usize::MAX)),
         }
@@ -210,12 +217,14 @@ impl Engine {
             }
             GuardResult::Guard(guard) => {
                 metrics::record_cache("phone", false);
-                let verdict = judge(&key.0, international, region);
+                let verdict = library::with(|util| judge(util, &key.0, international, region));
                 let _ = guard.insert(verdict.clone());
                 verdict
             }
             // Only a call given a timeout times out; this one waits for the other.
-            GuardResult::Timeout => judge(&key.0, international, region),
+            GuardResult::Timeout => {
+                library::with(|util| judge(util, &key.0, international, region))
+            }
         }
     }
 
@@ -225,37 +234,44 @@ impl Engine {
     }
 }
 
-/// The regions whose patterns are compiled at start-up: the markets of our lead sources
+/// The regions whose patterns [`warm_workers`] compiles: the markets of our lead sources
 /// (Latin America, Iberia, Russia and its neighbours) and the largest others. A number of
-/// any other region compiles its region's patterns on first use, a few milliseconds once.
-/// Compiling every region (about 245) costs about 560 MB of RSS and 1.8 s of start-up,
-/// measured; these cost about a tenth of that.
+/// any other region compiles its region's patterns on first use, on each thread, about a
+/// millisecond once. Every type of these 22 regions costs each thread about 10 MiB and
+/// 70 ms with the patterns' digits made ASCII (`library`); with Unicode digits, as
+/// rlibphonenumber compiles them itself, it was 110 MiB.
 pub const WARM_REGIONS: &[&str] = &[
     "US", "CA", "MX", "BR", "AR", "CO", "CL", "PE", "VE", "EC", "ES", "PT", "RU", "KZ", "UA", "BY",
     "GB", "DE", "FR", "IT", "NL", "IN",
 ];
 
-/// Loads what rlibphonenumber loads lazily: the metadata (on first use of its global) and
-/// the patterns of [`WARM_REGIONS`] (compiled on first match), by validating and
-/// formatting every example number of those regions and types. Returns how many numbers
-/// it validated.
+/// Compiles the patterns of [`WARM_REGIONS`] on every worker thread of the current tokio
+/// runtime, each in its thread's libphonenumber, so that no request pays for them; gives
+/// up on a worker that is not free within `timeout`. Returns how many threads it warmed.
+pub async fn warm_workers(timeout: std::time::Duration) -> usize {
+    library::warm_workers(warm, timeout).await
+}
+
+/// Compiles what this thread's libphonenumber compiles lazily, the patterns of
+/// [`WARM_REGIONS`], by validating and formatting every example number of those regions
+/// and types. Returns how many numbers it validated.
 fn warm() -> usize {
-    region::warm();
-    let _ = extension_pattern();
-    let mut warmed = 0;
-    let util = &*PHONE_NUMBER_UTIL;
-    let regions = WARM_REGIONS
-        .iter()
-        .filter_map(|code| Region::from_code(code).ok());
-    let examples = regions.flat_map(|region| {
-        all_types().filter_map(move |t| util.get_example_number_for_type_and_region(region, t).ok())
-    });
-    for number in examples {
-        let e164 = number.format_as(PhoneNumberFormat::E164).into_owned();
-        let _ = judge(&e164, true, None);
-        warmed += 1;
-    }
-    warmed
+    library::with(|util| {
+        let regions = WARM_REGIONS
+            .iter()
+            .filter_map(|code| Region::from_code(code).ok());
+        let examples = regions.flat_map(|region| {
+            all_types()
+                .filter_map(move |t| util.get_example_number_for_type_and_region(region, t).ok())
+        });
+        let mut warmed = 0;
+        for number in examples {
+            let e164 = util.format(&number, PhoneNumberFormat::E164).into_owned();
+            let _ = judge(util, &e164, true, None);
+            warmed += 1;
+        }
+        warmed
+    })
 }
 
 fn all_types() -> impl Iterator<Item = PhoneNumberType> {
@@ -290,7 +306,9 @@ fn all_types() -> impl Iterator<Item = PhoneNumberType> {
 /// with `+` (or `＋`) ignores it.
 pub fn validate(phone: &str, country: &str) -> Verdict {
     match prepare(phone, country) {
-        Ok((text, international, region)) => judge(&text, international, region),
+        Ok((text, international, region)) => {
+            library::with(|util| judge(util, &text, international, region))
+        }
         Err(verdict) => *verdict,
     }
 }
@@ -349,8 +367,13 @@ fn default_region(international: bool, country: &str) -> Option<Region> {
     }
 }
 
-/// Steps 2 to 6 on the input as [`read`] returns it.
-fn judge(text: &str, international: bool, region: Option<Region>) -> Verdict {
+/// Steps 2 to 6 on the input as [`read`] returns it, with this thread's libphonenumber.
+fn judge(
+    util: &PhoneNumberUtil,
+    text: &str,
+    international: bool,
+    region: Option<Region>,
+) -> Verdict {
     use Validity::*;
     let (text, has_extension) = split_extension(text);
     // 2. Letters are not digits: libphonenumber would read 1-800-FLOWERS as 1-800-3569377.
@@ -370,11 +393,11 @@ fn judge(text: &str, international: bool, region: Option<Region>) -> Verdict {
         );
     }
     // 4. Unparseable, changed in parsing, impossible length, not valid for its region.
-    let number = match PHONE_NUMBER_UTIL.parse(text, region) {
+    let number = match util.parse(text, region) {
         Ok(number) => number,
         Err(err) => return parse_failure(&err),
     };
-    let e164 = number.format_as(PhoneNumberFormat::E164).into_owned();
+    let e164 = util.format(&number, PhoneNumberFormat::E164).into_owned();
     if international && !same_digits(text, &number, &e164) {
         return Verdict::unparsed(
             Invalid,
@@ -382,10 +405,10 @@ fn judge(text: &str, international: bool, region: Option<Region>) -> Verdict {
             "parsing changed the digits given, so the number is not the one written",
         );
     }
-    let mut verdict = Verdict::parsed(&number, e164);
+    let mut verdict = Verdict::parsed(util, &number, e164);
     // The region libphonenumber places the number in: for a calling code shared by several
     // regions (+1, +44, +7), the one whose ranges match; none when none does.
-    let number_region = PHONE_NUMBER_UTIL.get_region_for_number(&number);
+    let number_region = util.get_region_for_number(&number);
     if let Some(r) = number_region {
         verdict.region = r.as_region_str().to_string();
     }
@@ -397,8 +420,8 @@ fn judge(text: &str, international: bool, region: Option<Region>) -> Verdict {
             "longer than the 15 digits E.164 allows for any number",
         );
     }
-    let Some(number_type) = number_region.and_then(|_| valid_type(&number)) else {
-        let (code, message) = why_invalid(&number);
+    let Some(number_type) = number_region.and_then(|_| valid_type(util, &number)) else {
+        let (code, message) = why_invalid(util, &number);
         return verdict.because(code, message);
     };
     let kind = NumberType::from(number_type);
@@ -408,7 +431,7 @@ fn judge(text: &str, international: bool, region: Option<Region>) -> Verdict {
     let parts = fake::Parts {
         country_code: verdict.country_code,
         national: &national,
-        area_code_len: area_code_len(&verdict.international, &number, number_type),
+        area_code_len: area_code_len(util, &verdict.international, &number, number_type),
     };
     if let Some((code, message)) = fake::check(parts) {
         return verdict.because(code, message);
@@ -430,16 +453,16 @@ fn judge(text: &str, international: bool, region: Option<Region>) -> Verdict {
 /// when it is not valid. libphonenumber's `is_valid_number_for_region` is the test "that
 /// region's type patterns give a type other than Unknown", on the same metadata
 /// `get_type` reads: asking for the type alone decides both, matching the patterns once.
-fn valid_type(number: &PhoneNumber) -> Option<PhoneNumberType> {
-    match number.get_type() {
+fn valid_type(util: &PhoneNumberUtil, number: &PhoneNumber) -> Option<PhoneNumberType> {
+    match util.get_number_type(number) {
         PhoneNumberType::Unknown => None,
         number_type => Some(number_type),
     }
 }
 
 /// The most specific reason libphonenumber gives for an invalid number.
-fn why_invalid(number: &PhoneNumber) -> (&'static str, &'static str) {
-    match number.is_possible_with_reason() {
+fn why_invalid(util: &PhoneNumberUtil, number: &PhoneNumber) -> (&'static str, &'static str) {
+    match util.is_possible_number_with_reason(number) {
         Err(ValidationError::TooShort) => (
             codes::LENGTH_TOO_SHORT,
             "shorter than every number of its country",
@@ -486,7 +509,12 @@ fn parse_failure(err: &ParseError) -> Verdict {
 /// code, read the way libphonenumber's `getLengthOfNationalDestinationCode` reads it: the
 /// first digit group after the country code in international format, when a subscriber
 /// group follows; with a mobile token (Argentina's 9), the token and the group after it.
-fn area_code_len(international: &str, number: &PhoneNumber, number_type: PhoneNumberType) -> usize {
+fn area_code_len(
+    util: &PhoneNumberUtil,
+    international: &str,
+    number: &PhoneNumber,
+    number_type: PhoneNumberType,
+) -> usize {
     let mut groups = international
         .split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())
@@ -497,9 +525,7 @@ fn area_code_len(international: &str, number: &PhoneNumber, number_type: PhoneNu
         return 0;
     };
     if number_type == PhoneNumberType::Mobile
-        && PHONE_NUMBER_UTIL
-            .get_country_mobile_token(number.country_code)
-            .is_some()
+        && util.get_country_mobile_token(number.country_code).is_some()
     {
         return first + second;
     }
@@ -575,7 +601,7 @@ fn normalise(text: &str) -> String {
 /// The ASCII digit of a Unicode decimal digit, as libphonenumber's own normalisation has it.
 fn unicode_digit(c: char) -> Option<char> {
     let mut buf = [0u8; 4];
-    let digits = PHONE_NUMBER_UTIL.normalize_digits_only(c.encode_utf8(&mut buf));
+    let digits = library::with(|util| util.normalize_digits_only(c.encode_utf8(&mut buf)));
     let mut chars = digits.chars();
     match (chars.next(), chars.next()) {
         (Some(digit), None) => Some(digit),
@@ -609,9 +635,7 @@ fn calling_code_prefix(digits: &str) -> Option<&str> {
     (1..=3).find_map(|len| {
         let prefix = digits.get(..len)?;
         let code = prefix.parse::<i32>().ok()?;
-        PHONE_NUMBER_UTIL
-            .get_regions_for_country_calling_code(code)
-            .is_some()
+        library::with(|util| util.get_regions_for_country_calling_code(code).is_some())
             .then_some(prefix)
     })
 }

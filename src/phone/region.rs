@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use rlibphonenumber::{Region, PHONE_NUMBER_UTIL};
+use rlibphonenumber::Region;
+
+use super::library;
 
 /// Names people write that are not ISO's (short, official or common) English names.
 const VARIANTS: &[(&str, &str)] = &[
@@ -572,7 +574,8 @@ fn table() -> &'static HashMap<String, Region> {
 /// The region of an alpha-2 code (or `001`) libphonenumber has metadata for.
 fn supported(code: &str) -> Option<Region> {
     static SUPPORTED: OnceLock<HashSet<Region>> = OnceLock::new();
-    let regions = SUPPORTED.get_or_init(|| PHONE_NUMBER_UTIL.get_supported_regions().collect());
+    let regions =
+        SUPPORTED.get_or_init(|| library::with(|util| util.get_supported_regions().collect()));
     Region::from_code(code)
         .ok()
         .filter(|region| regions.contains(region))
@@ -616,6 +619,7 @@ pub(super) fn warm() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rlibphonenumber::PHONE_NUMBER_UTIL;
 
     fn code(country: &str) -> Option<String> {
         from_country(country).map(|r| r.as_region_str().to_string())

@@ -2,6 +2,7 @@
 
 use super::*;
 use proptest::prelude::*;
+use rlibphonenumber::PHONE_NUMBER_UTIL;
 
 fn v(phone: &str, country: &str) -> Verdict {
     validate(phone, country)
@@ -377,7 +378,7 @@ fn the_engine_cache_is_bounded() {
 }
 
 #[test]
-fn the_engine_loads_the_common_regions_when_made_and_the_rest_on_demand() {
+fn warming_compiles_the_common_regions_and_the_rest_compile_on_demand() {
     // Every example number of every warm region and type is validated by `warm`.
     let warmed = warm();
     assert!(
@@ -385,7 +386,7 @@ fn the_engine_loads_the_common_regions_when_made_and_the_rest_on_demand() {
         "{warmed} example numbers for {} regions",
         WARM_REGIONS.len()
     );
-    // Only those: compiling every region's patterns costs hundreds of MB (see warm()).
+    // Only those: each thread compiles the patterns of the regions it warms (WARM_REGIONS).
     assert!(
         warmed <= all_types().count() * WARM_REGIONS.len(),
         "{warmed}"
@@ -440,7 +441,14 @@ fn the_metadata_version_matches_cargo_lock_and_the_oracle() {
     assert!(
         lock.contains(&locked),
         "rlibphonenumber is no longer {RLIBPHONENUMBER_VERSION}: read the metadata version in \
-         its Readme, update METADATA_VERSION and metadata_version(), regenerate the fixture"
+         its Readme, update METADATA_VERSION and metadata_version(), regenerate the fixture, \
+         and copy its metadata with data/update-phone-metadata.sh"
+    );
+    let data = include_str!("../../data/README.md");
+    assert!(
+        data.contains(&format!("rlibphonenumber **{RLIBPHONENUMBER_VERSION}**"))
+            && data.contains(&format!("release **{METADATA_VERSION}**")),
+        "data/README.md names another release of data/phone_metadata.bin"
     );
     let fixture = include_str!("../../tests/data/phone_oracle.tsv");
     let header = fixture.lines().next().unwrap_or("");
@@ -538,7 +546,12 @@ fn area_code_split_is_libphonenumbers() {
         let international = number
             .format_as(PhoneNumberFormat::International)
             .into_owned();
-        let ours = area_code_len(&international, &number, number.get_type());
+        let ours = area_code_len(
+            &PHONE_NUMBER_UTIL,
+            &international,
+            &number,
+            number.get_type(),
+        );
         assert_eq!(
             ours,
             number.get_length_of_national_destination_code(),
