@@ -12,6 +12,7 @@
 
 pub mod codes;
 pub mod fake;
+mod format;
 mod library;
 pub mod region;
 
@@ -155,18 +156,15 @@ impl Verdict {
 
     /// An INVALID verdict on a parsed number, its fields filled.
     fn parsed(util: &PhoneNumberUtil, number: &PhoneNumber, e164: String) -> Verdict {
+        let forms = format::forms(util, number);
         Verdict {
             validity: Validity::Invalid,
             e164,
             region: String::new(),
             country_code: u32::try_from(number.country_code).unwrap_or(0),
             number_type: None,
-            international: util
-                .format(number, PhoneNumberFormat::International)
-                .into_owned(),
-            national: util
-                .format(number, PhoneNumberFormat::National)
-                .into_owned(),
+            international: forms.international,
+            national: forms.national,
             reasons: Vec::new(),
         }
     }
