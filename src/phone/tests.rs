@@ -340,18 +340,49 @@ fn the_engine_caches_by_normalised_input_and_region() {
         validate("+44 20 7183 8750", ""),
         "the cache changes no verdict"
     );
-    // Trimmed, full-width digits, and a `+` number under any country: one entry.
+    // Trimmed, full-width digits, and a `+` number under any country: one key, cached
+    // from its second sighting.
     assert_eq!(engine.validate(" +44 20 7183 8750 ", "US"), a);
+    assert_eq!(engine.cached_verdicts(), 1);
     assert_eq!(engine.validate("＋44 20 7183 8750", "Germany"), a);
     assert_eq!(engine.cached_verdicts(), 1);
     // A national number is keyed by the region its country names, however written.
     let b = engine.validate("020 7183 8750", "GB");
     assert_eq!(engine.validate("020 7183 8750", "United Kingdom"), b);
     assert_eq!(engine.cached_verdicts(), 2);
-    // ... and a different region is a different entry (and verdict).
+    // ... and a different region is a different key (and verdict).
     let c = engine.validate("020 7183 8750", "DE");
     assert_ne!(c.e164, b.e164);
+    assert_eq!(engine.validate("020 7183 8750", "DEU"), c);
     assert_eq!(engine.cached_verdicts(), 3);
+}
+
+/// A batch of unique numbers is all misses: caching each would cost a fifth again of
+/// validating it and push out the numbers that repeat. The cache admits a number on its
+/// second sighting.
+#[test]
+fn numbers_seen_once_are_not_cached() {
+    let engine = Engine::new(1000);
+    let numbers: Vec<String> = (0..500).map(|n| format!("+44 20 7183 {n:04}")).collect();
+    for number in &numbers {
+        engine.validate(number, "");
+    }
+    assert_eq!(engine.cached_verdicts(), 0, "500 numbers seen once");
+    for number in &numbers[..100] {
+        assert_eq!(engine.validate(number, ""), validate(number, ""));
+    }
+    // The 400 numbers after them overwrote some of their slots (about a fifth, with 2,048
+    // slots): those are admitted one sighting later.
+    let cached = engine.cached_verdicts();
+    assert!((60..=100).contains(&cached), "{cached} of 100 seen twice");
+    for number in &numbers[..100] {
+        engine.validate(number, "");
+    }
+    assert!(
+        engine.cached_verdicts() >= 95,
+        "{}",
+        engine.cached_verdicts()
+    );
 }
 
 #[test]
