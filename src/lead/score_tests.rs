@@ -874,6 +874,11 @@ fn fake_names_are_caught_and_real_short_ones_pass() {
     assert_eq!(fake_name("sdfgh"), Some("a keyboard run"));
     assert_eq!(fake_name("Anna7"), Some("digits"));
     assert_eq!(fake_name("zzz"), Some("one letter repeated"));
+    // Every run, anywhere in a name, in either script.
+    for run in KEYBOARD_RUNS {
+        let name = format!("Ma{run}ria");
+        assert_eq!(fake_name(&name), Some("a keyboard run"), "{name}");
+    }
 }
 
 fn action() -> impl Strategy<Value = Action> {
