@@ -77,35 +77,46 @@ fn is_dash(c: char) -> bool {
     )
 }
 
-/// Lower-cases and drops spaces, hyphens and underscores, so that `App Source (SPZA)`,
-/// `appsource(spza)` and `Azure-Marketplace` are recognised.
-fn squash(text: &str) -> String {
+/// Whether `text`, lower-cased and without spaces, hyphens and underscores, is `word`:
+/// so that `App Source (SPZA)`, `appsource(spza)` and `Azure-Marketplace` are recognised.
+/// Compared a character at a time, with no string made: every lead's source and action
+/// are looked up several times (each hyphen is a candidate split).
+fn squashes_to(text: &str, word: &str) -> bool {
     text.chars()
         .filter(|c| !c.is_whitespace() && !is_dash(*c) && *c != '_')
         .flat_map(char::to_lowercase)
-        .collect()
+        .eq(word.chars())
 }
 
 /// Recognises a source; `SPZA` is AppSource's internal name, which exports also carry.
 fn source_of(text: &str) -> Option<Source> {
-    match squash(text).as_str() {
-        "azuremarketplace" => Some(Source::AzureMarketplace),
-        "azureportal" => Some(Source::AzurePortal),
-        "appsource(spza)" | "appsource" | "spza" | "(spza)" => Some(Source::AppSource),
-        _ => None,
-    }
+    const SOURCES: &[(&str, Source)] = &[
+        ("azuremarketplace", Source::AzureMarketplace),
+        ("azureportal", Source::AzurePortal),
+        ("appsource(spza)", Source::AppSource),
+        ("appsource", Source::AppSource),
+        ("spza", Source::AppSource),
+        ("(spza)", Source::AppSource),
+    ];
+    SOURCES
+        .iter()
+        .find(|(word, _)| squashes_to(text, word))
+        .map(|&(_, source)| source)
 }
 
 /// Recognises an action by its code.
 fn action_of(text: &str) -> Option<Action> {
-    match squash(text).as_str() {
-        "ins" => Some(Action::Install),
-        "plt" => Some(Action::PartnerLedTrial),
-        "dnc" => Some(Action::DoNotContact),
-        "create" => Some(Action::Create),
-        "starttestdrive" => Some(Action::StartTestDrive),
-        _ => None,
-    }
+    const ACTIONS: &[(&str, Action)] = &[
+        ("ins", Action::Install),
+        ("plt", Action::PartnerLedTrial),
+        ("dnc", Action::DoNotContact),
+        ("create", Action::Create),
+        ("starttestdrive", Action::StartTestDrive),
+    ];
+    ACTIONS
+        .iter()
+        .find(|(word, _)| squashes_to(text, word))
+        .map(|&(_, action)| action)
 }
 
 /// Quotes a piece of the input for a reason message: short, and never something that
