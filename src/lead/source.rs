@@ -98,10 +98,7 @@ fn source_of(text: &str) -> Option<Source> {
         ("spza", Source::AppSource),
         ("(spza)", Source::AppSource),
     ];
-    SOURCES
-        .iter()
-        .find(|(word, _)| squashes_to(text, word))
-        .map(|&(_, source)| source)
+    recognise(text, SOURCES)
 }
 
 /// Recognises an action by its code.
@@ -113,10 +110,15 @@ fn action_of(text: &str) -> Option<Action> {
         ("create", Action::Create),
         ("starttestdrive", Action::StartTestDrive),
     ];
-    ACTIONS
+    recognise(text, ACTIONS)
+}
+
+/// The value of the first name `text` squashes to.
+fn recognise<T: Copy>(text: &str, names: &[(&str, T)]) -> Option<T> {
+    names
         .iter()
-        .find(|(word, _)| squashes_to(text, word))
-        .map(|&(_, action)| action)
+        .find(|(name, _)| squashes_to(text, name))
+        .map(|&(_, value)| value)
 }
 
 /// Quotes a piece of the input for a reason message: short, and never something that
