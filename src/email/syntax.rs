@@ -127,7 +127,7 @@ pub fn parse(input: &str) -> Result<Address, Reason> {
     if lettre::Address::new(local, &domain).is_err() {
         return Err(Reason::new(codes::SYNTAX_INVALID, local_problem(local)));
     }
-    let normalized = format!("{local}@{domain}");
+    let normalized = [local, "@", &domain].concat();
     if normalized.len() > MAX_ADDRESS {
         return Err(Reason::new(
             codes::SYNTAX_ADDRESS_TOO_LONG,
@@ -370,7 +370,7 @@ fn canonical(local: &str, domain: &str) -> String {
             local = undotted;
         }
     }
-    format!("{local}@{domain}")
+    [local.as_str(), "@", domain].concat()
 }
 
 /// Drops the quotes of a quoted local part whose content is a plain dot-atom

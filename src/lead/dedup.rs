@@ -31,16 +31,16 @@ pub fn key(
     company: &str,
 ) -> String {
     if let Some(email) = canonical_email.map(str::trim).filter(|e| !e.is_empty()) {
-        return format!("email:{email}");
+        return ["email:", email].concat();
     }
     if let Some(phone) = e164.map(str::trim).filter(|p| !p.is_empty()) {
-        return format!("phone:{phone}");
+        return ["phone:", phone].concat();
     }
-    let name = normalise(&format!("{first_name} {last_name}"));
+    let name = normalise(&[first_name, " ", last_name].concat());
     if name.is_empty() {
         return String::new();
     }
-    format!("name:{name}|{}", company_key(company))
+    ["name:", &name, "|", &company_key(company)].concat()
 }
 
 /// Lower-cases, folds diacritics, drops punctuation and collapses spacing.

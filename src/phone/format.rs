@@ -79,8 +79,15 @@ fn written(number: &PhoneNumber) -> Option<Forms> {
         Some(rule) => rule.apply(&nsn, true),
         None => nsn,
     };
+    let mut code = itoa::Buffer::new();
     Some(Forms {
-        international: format!("+{} {international_nsn}", number.country_code),
+        international: [
+            "+",
+            code.format(number.country_code),
+            " ",
+            &international_nsn,
+        ]
+        .concat(),
         national,
     })
 }

@@ -98,6 +98,27 @@ pub enum NumberType {
     Unknown,
 }
 
+impl NumberType {
+    /// The type's name as messages write it (`FixedLine`, `Mobile`): its Debug form,
+    /// without the formatting machinery, as every valid number's reason holds it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NumberType::FixedLine => "FixedLine",
+            NumberType::Mobile => "Mobile",
+            NumberType::FixedLineOrMobile => "FixedLineOrMobile",
+            NumberType::TollFree => "TollFree",
+            NumberType::PremiumRate => "PremiumRate",
+            NumberType::SharedCost => "SharedCost",
+            NumberType::Voip => "Voip",
+            NumberType::PersonalNumber => "PersonalNumber",
+            NumberType::Pager => "Pager",
+            NumberType::Uan => "Uan",
+            NumberType::Voicemail => "Voicemail",
+            NumberType::Unknown => "Unknown",
+        }
+    }
+}
+
 impl From<PhoneNumberType> for NumberType {
     fn from(t: PhoneNumberType) -> Self {
         match t {
@@ -479,7 +500,7 @@ fn judge(
     }
     // 6. Valid.
     verdict.validity = Valid;
-    let message = format!("a valid {kind:?} number of {}", verdict.region);
+    let message = ["a valid ", kind.name(), " number of ", &verdict.region].concat();
     verdict = verdict.because(codes::VALID, message);
     if has_extension {
         verdict = verdict.because(

@@ -612,3 +612,16 @@ fn every_code_is_in_the_readme() {
         "README names the metadata version"
     );
 }
+
+/// The valid number's message names its type as the Debug form does.
+#[test]
+fn a_types_name_is_its_debug_form() {
+    let types = all_types().chain([PhoneNumberType::FixedLineOrMobile, PhoneNumberType::Unknown]);
+    let mut named = 0;
+    for t in types {
+        let kind = NumberType::from(t);
+        assert_eq!(kind.name(), format!("{kind:?}"));
+        named += 1;
+    }
+    assert_eq!(named, 12, "every type");
+}
