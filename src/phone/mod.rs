@@ -21,10 +21,9 @@ mod agreement;
 #[cfg(test)]
 mod tests;
 
-use std::sync::OnceLock;
-
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use quick_cache::sync::Cache;
 use regex::Regex;
@@ -697,7 +696,6 @@ fn calling_code_prefix(digits: &str) -> Option<&str> {
     (1..=3).find_map(|len| {
         let prefix = digits.get(..len)?;
         let code = prefix.parse::<i32>().ok()?;
-        library::with(|util| util.get_regions_for_country_calling_code(code).is_some())
-            .then_some(prefix)
+        library::main_metadata(code).is_some().then_some(prefix)
     })
 }
