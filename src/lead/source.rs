@@ -82,6 +82,14 @@ fn is_dash(c: char) -> bool {
 /// Compared a character at a time, with no string made: every lead's source and action
 /// are looked up several times (each hyphen is a candidate split).
 fn squashes_to(text: &str, word: &str) -> bool {
+    if text.is_ascii() {
+        // The common case, byte by byte: Unicode's lower-casing and dashes are ASCII's here.
+        let squashed = text
+            .bytes()
+            .filter(|&b| !char::from(b).is_whitespace() && b != b'-' && b != b'_')
+            .map(|b| b.to_ascii_lowercase());
+        return squashed.eq(word.bytes());
+    }
     text.chars()
         .filter(|c| !c.is_whitespace() && !is_dash(*c) && *c != '_')
         .flat_map(char::to_lowercase)
