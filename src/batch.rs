@@ -556,7 +556,14 @@ fn name_of<E: fmt::Debug>(value: Result<E, prost::UnknownEnumValue>) -> String {
 }
 
 fn reasons_of(a: &pb::LeadAssessment, notes: &[String]) -> String {
-    let mut codes: Vec<String> = Vec::new();
+    // Joined as they go, not format!ed one by one: this runs for every row.
+    let mut joined = String::new();
+    let mut add = |parts: &[&str]| {
+        if !joined.is_empty() {
+            joined.push_str("; ");
+        }
+        parts.iter().for_each(|part| joined.push_str(part));
+    };
     let email = a
         .email
         .as_ref()
@@ -579,11 +586,13 @@ fn reasons_of(a: &pb::LeadAssessment, notes: &[String]) -> String {
         ("lead", a.reasons.as_slice()),
     ] {
         for r in reasons {
-            codes.push(format!("{prefix}:{}", r.code));
+            add(&[prefix, ":", &r.code]);
         }
     }
-    codes.extend(notes.iter().cloned());
-    codes.join("; ")
+    for note in notes {
+        add(&[note]);
+    }
+    joined
 }
 
 /// Where results go, in the chosen format.
@@ -830,6 +839,41 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The reasons column: every code with its channel, then the row's notes.
+    #[test]
+    fn the_reasons_column_names_each_code_with_its_channel() {
+        let reason = |code: &str| pb::Reason {
+            code: code.to_string(),
+            message: "ignored".to_string(),
+        };
+        let assessment = pb::LeadAssessment {
+            email: Some(pb::EmailVerdict {
+                reasons: vec![reason("dns.mx"), reason("flag.free_provider")],
+                ..Default::default()
+            }),
+            phone: Some(pb::PhoneVerdict {
+                reasons: vec![reason("valid")],
+                ..Default::default()
+            }),
+            source: Some(pb::LeadSource {
+                reasons: vec![reason("source.unknown_source")],
+                ..Default::default()
+            }),
+            reasons: vec![reason("request.field_too_long")],
+            ..Default::default()
+        };
+        assert_eq!(
+            reasons_of(&assessment, &["note one".to_string()]),
+            "email:dns.mx; email:flag.free_provider; phone:valid; \
+             source:source.unknown_source; lead:request.field_too_long; note one"
+        );
+        assert_eq!(reasons_of(&pb::LeadAssessment::default(), &[]), "");
+        assert_eq!(
+            reasons_of(&pb::LeadAssessment::default(), &["only".to_string()]),
+            "only"
+        );
+    }
 
     /// The line of each record as `read_rows` computes it.
     fn record_lines(input: &'static [u8]) -> Vec<u64> {
