@@ -500,11 +500,23 @@ async fn connect(servers: &[String], timeout: Duration) -> Result<Channel, Batch
 /// Sends one chunk as one stream and pairs every row with its assessment.
 async fn assess_chunk(
     mut client: LeadCheckClient<Channel>,
-    rows: Vec<Row>,
+    mut rows: Vec<Row>,
 ) -> Result<Vec<(Row, Option<pb::LeadAssessment>)>, BatchError> {
+    // The requests move out of their rows, which keep only the request id, to pair the
+    // answers: the output writes the row's own fields, not the request.
     let requests: Vec<pb::AssessLeadRequest> = rows
-        .iter()
-        .filter_map(|row| row.request.as_ref().ok().cloned())
+        .iter_mut()
+        .filter_map(|row| row.request.as_mut().ok())
+        .map(|request| {
+            let id = request.request_id.clone();
+            std::mem::replace(
+                request,
+                pb::AssessLeadRequest {
+                    request_id: id,
+                    lead: None,
+                },
+            )
+        })
         .collect();
     let expected = requests.len();
     let mut answers = Vec::with_capacity(expected);
@@ -610,32 +622,43 @@ impl Output {
     fn write(&mut self, row: &Row, answer: Option<&pb::LeadAssessment>) -> io::Result<()> {
         match self {
             Output::Csv { writer: w, width } => {
-                let mut fields = row.raw.clone();
+                // Field by field: the row's own fields are written where they are, not
+                // copied into a record first.
+                let mut write = |field: &str| w.write_field(field).map_err(io::Error::other);
+                for field in &row.raw {
+                    write(field)?;
+                }
                 // A short malformed row is padded so the verdict columns stay in place.
-                if fields.len() < *width {
-                    fields.resize(*width, String::new());
+                for _ in row.raw.len()..*width {
+                    write("")?;
                 }
                 match (answer, &row.request) {
                     (Some(a), _) => {
-                        fields.push(name_of(pb::EmailValidity::try_from(
+                        write(&name_of(pb::EmailValidity::try_from(
                             a.email.as_ref().map_or(0, |e| e.validity),
-                        )));
-                        fields.push(name_of(pb::PhoneValidity::try_from(
+                        )))?;
+                        write(&name_of(pb::PhoneValidity::try_from(
                             a.phone.as_ref().map_or(0, |p| p.validity),
-                        )));
-                        fields.push(name_of(pb::LeadQuality::try_from(a.quality)));
-                        fields.push(a.score.to_string());
-                        fields.push(reasons_of(a, &row.notes));
-                        fields.push(a.dedup_key.clone());
+                        )))?;
+                        write(&name_of(pb::LeadQuality::try_from(a.quality)))?;
+                        write(itoa::Buffer::new().format(a.score))?;
+                        write(&reasons_of(a, &row.notes))?;
+                        write(&a.dedup_key)?;
                     }
                     (None, Err(problem)) => {
-                        fields.extend(["", "", "", ""].map(String::from));
-                        fields.push(format!("{ROW_MALFORMED}: line {}: {problem}", row.line));
-                        fields.push(String::new());
+                        for _ in 0..4 {
+                            write("")?;
+                        }
+                        write(&format!("{ROW_MALFORMED}: line {}: {problem}", row.line))?;
+                        write("")?;
                     }
-                    (None, Ok(_)) => fields.extend(std::iter::repeat_n(String::new(), 6)),
+                    (None, Ok(_)) => {
+                        for _ in 0..6 {
+                            write("")?;
+                        }
+                    }
                 }
-                w.write_record(&fields).map_err(io::Error::other)
+                w.write_record(None::<&[u8]>).map_err(io::Error::other)
             }
             Output::Jsonl(w) => {
                 let value = match (answer, &row.request) {
