@@ -390,6 +390,52 @@ fn reasons_never_quote_contact_data_or_long_input() {
     assert!(s.reasons[0].message.len() < 200, "{:?}", s.reasons);
 }
 
+#[test]
+fn reasons_quote_the_input_in_its_debug_form() {
+    // The plain-ASCII shortcut and the `Debug` fallback must write the same quote.
+    let long = "y".repeat(60);
+    let cut_unicode = format!("{}é", "ü".repeat(45));
+    let pieces = [
+        "Google".to_string(),
+        "Google Ads".to_string(),
+        "it's".to_string(),
+        "say \"hi\"".to_string(),
+        "back\\slash".to_string(),
+        "tab\tin".to_string(),
+        "Маркетплейс".to_string(),
+        "\u{301}accent first".to_string(),
+        long.clone(),
+        cut_unicode.clone(),
+    ];
+    for piece in &pieces {
+        let message = parse(&format!("{piece}-INS | a.b")).reasons[0]
+            .message
+            .clone();
+        let shown: String = piece.chars().take(QUOTE_LEN).collect();
+        let shown = if shown.len() < piece.len() {
+            format!("{shown}…")
+        } else {
+            shown
+        };
+        assert_eq!(
+            message,
+            format!(
+                "unknown source {shown:?}: expected AzureMarketplace, AzurePortal or AppSource (SPZA)"
+            ),
+            "{piece}"
+        );
+    }
+    // What follows the quote, on the offer's reason.
+    assert_eq!(
+        parse("AzurePortal-INS | a b.c").reasons[0].message,
+        "the offer \"a b.c\" holds spaces: expected `publisherid.offerid`"
+    );
+    assert_eq!(
+        parse("AzurePortal INS").reasons[0].message,
+        "\"AzurePortal INS\" is not `Source-Action`: no hyphen between source and action"
+    );
+}
+
 /// One of the spellings a source or action may arrive in, with its meaning.
 fn spelling<T: Copy + std::fmt::Debug + 'static>(
     names: &'static [(&'static str, T)],
