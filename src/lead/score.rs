@@ -10,6 +10,7 @@
 //! it. Its version is its name and a hash of its effective content, so a stored score can
 //! be traced to the exact points that produced it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -804,42 +805,43 @@ fn rank_at(words: &[&str], i: usize) -> Option<(Seniority, String)> {
     Some((rank, shown))
 }
 
-/// Words people type when they do not want to give a name, in the seeds' languages.
+/// Words people type when they do not want to give a name, in the seeds' languages;
+/// sorted (bytewise), for [`is_placeholder`]'s binary search.
 const PLACEHOLDER_NAMES: &[&str] = &[
-    "test",
-    "testing",
-    "teste",
-    "prueba",
-    "asdf",
-    "qwerty",
-    "xxx",
-    "xyz",
     "abc",
-    "none",
-    "null",
-    "nil",
-    "fake",
+    "anon",
+    "anonymous",
+    "apellido",
+    "asdf",
+    "blah",
     "dummy",
     "example",
-    "foobar",
-    "blah",
-    "unknown",
-    "anonymous",
-    "anon",
-    "noname",
-    "nobody",
-    "name",
+    "fake",
     "firstname",
+    "foobar",
     "lastname",
+    "name",
+    "nil",
+    "nobody",
     "nombre",
-    "apellido",
     "nome",
+    "noname",
+    "none",
+    "null",
+    "prueba",
+    "qwerty",
     "sobrenome",
-    "тест",
-    "нет",
-    "неизвестно",
+    "test",
+    "teste",
+    "testing",
+    "unknown",
+    "xxx",
+    "xyz",
     "аноним",
     "имя",
+    "неизвестно",
+    "нет",
+    "тест",
     "фамилия",
 ];
 
@@ -872,13 +874,17 @@ fn fake_name(name: &str) -> Option<&'static str> {
     if matches!(lower.as_str(), "n/a" | "n.a." | "n/d" | "s/n" | "s/d") {
         return Some("a placeholder");
     }
-    let letters: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
+    // Most names are one word of letters: then the letters are the name, and its only word.
+    let one_word = lower.chars().all(char::is_alphanumeric);
+    let letters: Cow<str> = if one_word {
+        Cow::Borrowed(&lower)
+    } else {
+        lower.chars().filter(|c| c.is_alphanumeric()).collect()
+    };
     if letters.is_empty() {
         return Some("no letters");
     }
-    if PLACEHOLDER_NAMES.contains(&letters.as_str())
-        || words(&lower).any(|w| PLACEHOLDER_NAMES.contains(&w))
-    {
+    if is_placeholder(&letters) || (!one_word && words(&lower).any(is_placeholder)) {
         return Some("a placeholder word");
     }
     if letters.chars().any(char::is_numeric) {
@@ -889,10 +895,15 @@ fn fake_name(name: &str) -> Option<&'static str> {
     if letters.chars().count() >= 3 && chars.all(|c| Some(c) == first) {
         return Some("one letter repeated");
     }
-    if keyboard_runs().is_match(&letters) {
+    if keyboard_runs().is_match(letters.as_ref()) {
         return Some("a keyboard run");
     }
     None
+}
+
+/// Whether `word` (lower-case) is one of [`PLACEHOLDER_NAMES`], which are sorted.
+fn is_placeholder(word: &str) -> bool {
+    PLACEHOLDER_NAMES.binary_search(&word).is_ok()
 }
 
 /// Tells whether a name is obviously made up: a placeholder (test, asdf, n/a), a
