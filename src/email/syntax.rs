@@ -124,10 +124,13 @@ pub fn parse(input: &str) -> Result<Address, Reason> {
     };
     check_local(local)?;
     let domain = to_ascii_domain(raw_domain)?;
-    if lettre::Address::new(local, &domain).is_err() {
+    // lettre checks the address it parses from the joined string exactly as the parts it
+    // is given with `Address::new`, which joins them with `format!`: the same check, and
+    // the join is made once, for the normalised form.
+    let normalized = [local, "@", &domain].concat();
+    if normalized.parse::<lettre::Address>().is_err() {
         return Err(Reason::new(codes::SYNTAX_INVALID, local_problem(local)));
     }
-    let normalized = [local, "@", &domain].concat();
     if normalized.len() > MAX_ADDRESS {
         return Err(Reason::new(
             codes::SYNTAX_ADDRESS_TOO_LONG,
