@@ -65,7 +65,7 @@ pub fn suggest(domain: &str, popular: &[String]) -> Option<String> {
     if !domain.is_ascii() || popular.iter().any(|p| *p == *domain) {
         return None;
     }
-    let (name, suffix) = domain.split_once('.')?;
+    let (name, suffix) = split_at_dot(&domain)?;
     let first = name.as_bytes().first();
     let mut best: Option<(usize, &String)> = None;
     for target in popular {
@@ -73,7 +73,7 @@ pub fn suggest(domain: &str, popular: &[String]) -> Option<String> {
         if target.as_bytes().first() != first {
             continue;
         }
-        let Some((target_name, target_suffix)) = target.split_once('.') else {
+        let Some((target_name, target_suffix)) = split_at_dot(target) else {
             continue;
         };
         let name_edits = if name == target_name {
@@ -93,6 +93,14 @@ pub fn suggest(domain: &str, popular: &[String]) -> Option<String> {
         }
     }
     best.map(|(_, target)| target.clone())
+}
+
+/// Splits a domain at its first dot, as `split_once('.')` does, by a plain byte scan:
+/// it runs for every candidate of every address, and on strings this short the scan
+/// costs a fraction of `str`'s searcher (callgrind).
+fn split_at_dot(domain: &str) -> Option<(&str, &str)> {
+    let dot = domain.bytes().position(|b| b == b'.')?;
+    Some((domain.get(..dot)?, domain.get(dot + 1..)?))
 }
 
 /// Whether `typed` is one plausible typo away from the popular name `target`.
@@ -234,6 +242,13 @@ mod tests {
 
     fn suggested(domain: &str) -> Option<String> {
         suggest(domain, &popular())
+    }
+
+    proptest! {
+        #[test]
+        fn the_dot_split_is_split_once(domain in "[a-zé.]{0,12}") {
+            prop_assert_eq!(split_at_dot(&domain), domain.split_once('.'));
+        }
     }
 
     #[test]
