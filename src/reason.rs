@@ -1,5 +1,7 @@
 //! Reasons: the stable machine code and human message that explain one step of a verdict.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 /// One step of a verdict, explained: a stable machine code and a human message.
@@ -21,6 +23,47 @@ impl Reason {
         Reason {
             code,
             message: message.into(),
+        }
+    }
+}
+
+/// Appends `text` to a message in its `Debug` form (`"text"`, quoted and escaped), as
+/// `format!("{text:?}")` writes it, without `core::fmt` when that form is the text itself
+/// in quotes: printable ASCII with no quote or backslash, what messages nearly always
+/// quote. `format!` was a third of the cost of the messages that quote input (callgrind).
+pub fn push_debug(message: &mut String, text: &str) {
+    let plain = |b: u8| (b.is_ascii_graphic() || b == b' ') && b != b'"' && b != b'\\';
+    if text.bytes().all(plain) {
+        message.extend(["\"", text, "\""]);
+    } else {
+        // Writing to a String cannot fail.
+        let _ = write!(message, "{text:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_debug;
+
+    #[test]
+    fn debug_quotes_are_the_debug_form() {
+        for text in [
+            "",
+            "Google",
+            "Google Ads",
+            "it's",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\tin",
+            "line\nbreak",
+            "Маркетплейс",
+            "\u{301}accent first",
+            "cut…",
+            "\u{7f}",
+        ] {
+            let mut message = String::from("x ");
+            push_debug(&mut message, text);
+            assert_eq!(message, format!("x {text:?}"), "{text}");
         }
     }
 }

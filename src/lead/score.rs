@@ -25,6 +25,7 @@ use toml::Spanned;
 
 use super::codes;
 use super::source::Action;
+use crate::reason::push_debug;
 
 /// The email's verdict as the model sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -447,11 +448,15 @@ impl Model {
         match seniority(s.title) {
             Some((Seniority::Executive, word)) => add(
                 codes::TITLE_EXECUTIVE,
-                format!("an executive title ({word:?}): C-level, president, owner, founder"),
+                quoted_detail(
+                    "an executive title (",
+                    &word,
+                    "): C-level, president, owner, founder",
+                ),
             ),
             Some((Seniority::Senior, word)) => add(
                 codes::TITLE_SENIOR,
-                format!("a senior title ({word:?}): VP, director, head"),
+                quoted_detail("a senior title (", &word, "): VP, director, head"),
             ),
             None => {}
         }
@@ -721,6 +726,15 @@ const ASSISTANT: &[&str] = &[
     "ассистент",
     "секретарь",
 ];
+
+/// A factor's detail: `before`, the title's words in their `Debug` form, `after`.
+fn quoted_detail(before: &str, words: &str, after: &str) -> String {
+    let mut detail = String::with_capacity(before.len() + words.len() + 2 + after.len());
+    detail.push_str(before);
+    push_debug(&mut detail, words);
+    detail.push_str(after);
+    detail
+}
 
 /// Splits text into its words: "co-founder & cto" is `co founder cto`.
 fn words(text: &str) -> impl Iterator<Item = &str> {

@@ -88,6 +88,31 @@ fn the_bundled_model_loads_and_knows_every_factor() {
 }
 
 #[test]
+fn title_factors_quote_the_words_that_decided() {
+    let m = Model::bundled();
+    let detail = |title: &'static str| {
+        let s = m.score(&Signals { title, ..strong() }, now());
+        s.factors
+            .iter()
+            .find(|f| matches!(f.code, codes::TITLE_EXECUTIVE | codes::TITLE_SENIOR))
+            .map(|f| f.detail.clone())
+    };
+    assert_eq!(
+        detail("Managing Director").as_deref(),
+        Some("an executive title (\"managing director\"): C-level, president, owner, founder")
+    );
+    assert_eq!(
+        detail("Director of IT").as_deref(),
+        Some("a senior title (\"director\"): VP, director, head")
+    );
+    assert_eq!(
+        detail("Генеральный директор").as_deref(),
+        Some("an executive title (\"генеральный директор\"): C-level, president, owner, founder")
+    );
+    assert_eq!(detail("Engineer"), None);
+}
+
+#[test]
 fn the_score_is_base_plus_the_listed_factors() {
     let m = Model::bundled();
     let s = m.score(&strong(), now());

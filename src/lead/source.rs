@@ -9,12 +9,10 @@
 //! Neither a source nor an action holds a hyphen, but offers do, so the string is first
 //! cut at its `|`; only then is the part before it split into source and action.
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 
 use super::codes;
-use crate::reason::Reason;
+use crate::reason::{push_debug, Reason};
 
 /// The marketplace that generated the lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,9 +131,7 @@ fn recognise<T: Copy>(text: &str, names: &[(&str, T)]) -> Option<T> {
 
 /// A reason message quoting a piece of the input between `before` and `after`: short,
 /// and never something that may be contact data (an `@`, or as many digits as a phone
-/// number). The quote is the piece's `Debug` form, written directly when that is the
-/// piece itself in quotes (printable ASCII): unknown sources and actions are common
-/// in exports, and `format!` was a third of parsing such a LeadSource (callgrind).
+/// number). Built without `format!`: unknown sources and actions are common in exports.
 fn quoting(before: &str, text: &str, after: &[&str]) -> String {
     let text = text.trim();
     let mut message = String::with_capacity(
@@ -146,23 +142,9 @@ fn quoting(before: &str, text: &str, after: &[&str]) -> String {
     if text.contains('@') || digits >= 7 {
         message.push_str("(not quoted: it may hold contact data)");
     } else {
-        let end = text
-            .char_indices()
-            .nth(QUOTE_LEN)
-            .map_or(text.len(), |(i, _)| i);
-        let (shown, cut) = (&text[..end], end < text.len());
-        let plain = |b: u8| (b.is_ascii_graphic() || b == b' ') && b != b'"' && b != b'\\';
-        if shown.bytes().all(plain) {
-            // `…` is printable: `Debug` leaves it as it is.
-            message.extend(["\"", shown, if cut { "…\"" } else { "\"" }]);
-        } else {
-            let shown = if cut {
-                [shown, "…"].concat()
-            } else {
-                shown.to_string()
-            };
-            // Writing to a String cannot fail.
-            let _ = write!(message, "{shown:?}");
+        match text.char_indices().nth(QUOTE_LEN) {
+            None => push_debug(&mut message, text),
+            Some((end, _)) => push_debug(&mut message, &[&text[..end], "…"].concat()),
         }
     }
     message.extend(after.iter().copied());
