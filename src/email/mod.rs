@@ -158,7 +158,11 @@ impl Validator {
             Route::Mx(hosts) => {
                 verdict.reasons.push(Reason::new(
                     codes::DNS_MX,
-                    format!("{} mail exchanger(s) found", hosts.len()),
+                    [
+                        itoa::Buffer::new().format(hosts.len()),
+                        " mail exchanger(s) found",
+                    ]
+                    .concat(),
                 ));
                 verdict.mx_hosts = hosts;
             }

@@ -70,6 +70,8 @@ async fn each_dns_answer_gives_its_verdict() {
     assert_eq!(verdict.normalized, "Jane.Doe@contoso.test");
     assert_eq!(verdict.domain, "contoso.test");
     assert_eq!(verdict.mx_hosts, ["mx1.contoso.test", "mx2.contoso.test"]);
+    let mx = verdict.reasons.iter().find(|r| r.code == "dns.mx").unwrap();
+    assert_eq!(mx.message, "2 mail exchanger(s) found");
     let verdict = validate(&mut client, "a@implicit.test").await;
     assert_eq!(verdict.mx_hosts, ["implicit.test"]);
 }
