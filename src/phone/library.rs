@@ -128,21 +128,21 @@ fn ascii_digits_in(region: &mut PhoneMetadata) {
 
 #[allow(deprecated)] // as in ascii_digits_in
 fn rewrite_format(format: &mut NumberFormat) {
-    format.pattern = ascii_digits(&format.pattern);
+    format.pattern = ascii_digit_classes(&format.pattern);
     for pattern in &mut format.leading_digits_pattern {
-        *pattern = ascii_digits(pattern);
+        *pattern = ascii_digit_classes(pattern);
     }
 }
 
 fn rewrite(pattern: &mut Option<String>) {
     if let Some(pattern) = pattern {
-        *pattern = ascii_digits(pattern);
+        *pattern = ascii_digit_classes(pattern);
     }
 }
 
 /// The pattern with each `\d` written `[0-9]` (`0-9` inside a class); every other escape
 /// and character as it was.
-fn ascii_digits(pattern: &str) -> String {
+fn ascii_digit_classes(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 8);
     let mut chars = pattern.chars();
     let mut in_class = false;
@@ -261,12 +261,15 @@ mod tests {
 
     #[test]
     fn digits_become_ascii_and_nothing_else_changes() {
-        assert_eq!(ascii_digits(r"[2-9]\d{9}"), "[2-9][0-9]{9}");
-        assert_eq!(ascii_digits(r"(\d{3})(\d{4})"), "([0-9]{3})([0-9]{4})");
-        assert_eq!(ascii_digits(r"[1-5\d]\d"), "[1-50-9][0-9]");
-        assert_eq!(ascii_digits(r"0(?:1\d|[2-9])"), "0(?:1[0-9]|[2-9])");
-        assert_eq!(ascii_digits(r"\+|\s|\\d"), r"\+|\s|\\d");
-        assert_eq!(ascii_digits(""), "");
+        assert_eq!(ascii_digit_classes(r"[2-9]\d{9}"), "[2-9][0-9]{9}");
+        assert_eq!(
+            ascii_digit_classes(r"(\d{3})(\d{4})"),
+            "([0-9]{3})([0-9]{4})"
+        );
+        assert_eq!(ascii_digit_classes(r"[1-5\d]\d"), "[1-50-9][0-9]");
+        assert_eq!(ascii_digit_classes(r"0(?:1\d|[2-9])"), "0(?:1[0-9]|[2-9])");
+        assert_eq!(ascii_digit_classes(r"\+|\s|\\d"), r"\+|\s|\\d");
+        assert_eq!(ascii_digit_classes(""), "");
     }
 
     /// Every pattern of the shipped metadata compiles after the rewrite, none keeps a
