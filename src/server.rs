@@ -5,6 +5,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::TryStreamExt;
+
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
@@ -20,6 +22,9 @@ use crate::lead::{Assessor, Clock, SystemClock};
 use crate::pb::lead_check_server::LeadCheckServer;
 use crate::shared_cache::SharedCache;
 use crate::{email, phone, rpc};
+
+mod socket;
+pub use socket::Socket;
 
 /// A start-up failure: rare, reported once, so a boxed error with a message is enough.
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -204,7 +209,9 @@ pub async fn serve(
         // TCP_NODELAY: a response goes out as headers, data and trailers; with Nagle on,
         // the last of them waits for the client's delayed ACK (~40 ms a unary call).
         .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .map_ok(Socket),
             async {
                 let _ = stop_rx.await;
             },
