@@ -33,13 +33,6 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
-/// The server's allocator for the floor server and the load generator too: the floor is
-/// then the best a minimal tonic server does, and the load generator's own malloc and
-/// free (a fifth of its CPU under glibc) take less of the two cores the servers share.
-#[cfg(not(target_env = "msvc"))]
-#[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,6 +50,13 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Response, Status, Streaming};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
+
+/// The server's allocator for the floor server and the load generator too: the floor is
+/// then the best a minimal tonic server does, and the load generator's own malloc and
+/// free (a fifth of its CPU under glibc) take less of the two cores the servers share.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// What one run does; every field has a flag.
 #[derive(Debug, Clone)]

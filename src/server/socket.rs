@@ -7,8 +7,12 @@
 //! share one. A socket that does not claim vectored writes moves h2's threshold to 1,024
 //! bytes: a typical response is copied into its 16 KiB write buffer and goes out with its
 //! neighbours' (`h2::codec::framed_write`, `CHAIN_THRESHOLD_WITHOUT_VECTORED_IO`). Larger
-//! frames, such as a stream's 32 KiB batches of answers, are still written from their own
+//! frames, such as a stream's batches of answers, are still written from their own
 //! buffer, in two writes instead of one.
+//!
+//! A vectored write asked for anyway is still one `writev`: rustls, under TLS, asks for
+//! them whatever the socket says. h2 over TLS sees the TLS stream, which claims vectored
+//! writes, so there it keeps writing each response on its own.
 
 use std::io;
 use std::pin::Pin;
@@ -47,6 +51,17 @@ impl AsyncWrite for Socket {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    /// Still one `writev`, though the socket says it has none: a writer that asks for
+    /// vectored writes whatever the answer (rustls under TLS) would otherwise get one
+    /// system call a buffer.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -104,7 +119,10 @@ mod tests {
         let mut got = [0; 7];
         socket.read_exact(&mut got).await.unwrap();
         assert_eq!(&got, b"request");
-        socket.write_all(b"response").await.unwrap();
+        // One vectored write takes both buffers, as the TcpStream's own does (the trait's
+        // default would take the first alone).
+        let parts = [io::IoSlice::new(b"resp"), io::IoSlice::new(b"onse")];
+        assert_eq!(socket.write_vectored(&parts).await.unwrap(), 8);
         socket.flush().await.unwrap();
         socket.shutdown().await.unwrap();
         let mut back = Vec::new();
