@@ -172,9 +172,9 @@ fn too_long(err: FieldTooLong) -> Status {
     Status::invalid_argument(err.to_string())
 }
 
-/// A streamed request's id, and its lead or the field over its limit. Done before the
-/// lead's task is spawned: the task's future then holds the converted lead alone, not the
-/// request as well, and is copied smaller.
+/// A request's id, and its lead or the field over its limit. A stream does this before
+/// the lead's task is spawned: the task's future then holds the converted lead alone, not
+/// the request as well, and is copied smaller.
 fn checked(request: pb::AssessLeadRequest) -> (String, Result<crate::lead::Lead, FieldTooLong>) {
     let lead = request.lead.unwrap_or_default();
     let lead =
@@ -182,7 +182,8 @@ fn checked(request: pb::AssessLeadRequest) -> (String, Result<crate::lead::Lead,
     (request.request_id, lead)
 }
 
-/// Assesses and counts one checked lead of a stream: the future of the lead's task.
+/// Assesses, logs and counts one checked lead: a unary call's work, and the bulk of a
+/// streamed lead's task.
 async fn assess(
     assessor: Arc<Assessor>,
     request_id: String,
@@ -348,13 +349,10 @@ impl LeadCheck for Service {
         let deadline = self.deadline(&request);
         let request = request.into_inner();
         let result = async {
-            convert::check_len("request_id", &request.request_id).map_err(too_long)?;
-            let lead = lead_from_pb(request.lead.unwrap_or_default()).map_err(too_long)?;
-            let assessment = within(deadline, self.assessor.assess(&lead)).await?;
-            log_assessed(&lead, &assessment);
-            let assessment = assessment_to_pb(request.request_id, assessment);
-            count_assessment(&assessment);
-            Ok(Response::new(assessment))
+            let (request_id, lead) = checked(request);
+            let lead = lead.map_err(too_long)?;
+            let work = assess(self.assessor.clone(), request_id, lead);
+            Ok(Response::new(within(deadline, work).await?))
         }
         .await;
         observed("AssessLead", "unary", started, result)
