@@ -77,56 +77,92 @@ fn is_dash(c: char) -> bool {
     )
 }
 
-/// Whether `text`, lower-cased and without spaces, hyphens and underscores, is `word`:
-/// so that `App Source (SPZA)`, `appsource(spza)` and `Azure-Marketplace` are recognised.
-/// Compared a character at a time, with no string made: every lead's source and action
-/// are looked up several times (each hyphen is a candidate split).
-fn squashes_to(text: &str, word: &str) -> bool {
-    if text.is_ascii() {
-        // The common case, byte by byte: Unicode's lower-casing and dashes are ASCII's here.
-        let squashed = text
-            .bytes()
-            .filter(|&b| !char::from(b).is_whitespace() && b != b'-' && b != b'_')
-            .map(|b| b.to_ascii_lowercase());
-        return squashed.eq(word.bytes());
-    }
-    text.chars()
-        .filter(|c| !c.is_whitespace() && !is_dash(*c) && *c != '_')
-        .flat_map(char::to_lowercase)
-        .eq(word.chars())
+/// The longest name a source or action is recognised by: `azuremarketplace`.
+const LONGEST_NAME: usize = 16;
+
+/// A piece of LeadSource lower-cased and without spaces, hyphens and underscores, so that
+/// `App Source (SPZA)`, `appsource(spza)` and `Azure-Marketplace` are recognised. Made
+/// once per piece, on the stack, then compared with each name: every lead's source and
+/// action are looked up several times (each hyphen is a candidate split), and most
+/// exports' are unknown, so compared against every name.
+struct Squashed {
+    bytes: [u8; LONGEST_NAME],
+    len: usize,
 }
 
-/// Recognises a source; `SPZA` is AppSource's internal name, which exports also carry.
+impl Squashed {
+    /// `None` when `text` can be no name: longer than the longest squashed, or holding a
+    /// character that lower-cases to something other than ASCII (every name is ASCII).
+    fn of(text: &str) -> Option<Squashed> {
+        let mut squashed = Squashed {
+            bytes: [0; LONGEST_NAME],
+            len: 0,
+        };
+        if text.is_ascii() {
+            // The common case, byte by byte: Unicode's lower-casing and dashes are ASCII's here.
+            for b in text.bytes() {
+                if !char::from(b).is_whitespace() && b != b'-' && b != b'_' {
+                    squashed.push(b.to_ascii_lowercase())?;
+                }
+            }
+            return Some(squashed);
+        }
+        for c in text.chars() {
+            if c.is_whitespace() || is_dash(c) || c == '_' {
+                continue;
+            }
+            for lower in c.to_lowercase() {
+                // The Kelvin sign lower-cases to an ASCII `k`: kept, as before.
+                squashed.push(u8::try_from(lower).ok().filter(u8::is_ascii)?)?;
+            }
+        }
+        Some(squashed)
+    }
+
+    fn push(&mut self, b: u8) -> Option<()> {
+        *self.bytes.get_mut(self.len)? = b;
+        self.len += 1;
+        Some(())
+    }
+
+    /// The value of the first name this is.
+    fn recognise<T: Copy>(&self, names: &[(&str, T)]) -> Option<T> {
+        let squashed = &self.bytes[..self.len];
+        names
+            .iter()
+            .find(|(name, _)| name.as_bytes() == squashed)
+            .map(|&(_, value)| value)
+    }
+}
+
+/// The names a source is recognised by, squashed; `SPZA` is AppSource's internal name,
+/// which exports also carry.
+const SOURCES: &[(&str, Source)] = &[
+    ("azuremarketplace", Source::AzureMarketplace),
+    ("azureportal", Source::AzurePortal),
+    ("appsource(spza)", Source::AppSource),
+    ("appsource", Source::AppSource),
+    ("spza", Source::AppSource),
+    ("(spza)", Source::AppSource),
+];
+
+/// The codes an action is recognised by, squashed.
+const ACTIONS: &[(&str, Action)] = &[
+    ("ins", Action::Install),
+    ("plt", Action::PartnerLedTrial),
+    ("dnc", Action::DoNotContact),
+    ("create", Action::Create),
+    ("starttestdrive", Action::StartTestDrive),
+];
+
+/// Recognises a source.
 fn source_of(text: &str) -> Option<Source> {
-    const SOURCES: &[(&str, Source)] = &[
-        ("azuremarketplace", Source::AzureMarketplace),
-        ("azureportal", Source::AzurePortal),
-        ("appsource(spza)", Source::AppSource),
-        ("appsource", Source::AppSource),
-        ("spza", Source::AppSource),
-        ("(spza)", Source::AppSource),
-    ];
-    recognise(text, SOURCES)
+    Squashed::of(text)?.recognise(SOURCES)
 }
 
 /// Recognises an action by its code.
 fn action_of(text: &str) -> Option<Action> {
-    const ACTIONS: &[(&str, Action)] = &[
-        ("ins", Action::Install),
-        ("plt", Action::PartnerLedTrial),
-        ("dnc", Action::DoNotContact),
-        ("create", Action::Create),
-        ("starttestdrive", Action::StartTestDrive),
-    ];
-    recognise(text, ACTIONS)
-}
-
-/// The value of the first name `text` squashes to.
-fn recognise<T: Copy>(text: &str, names: &[(&str, T)]) -> Option<T> {
-    names
-        .iter()
-        .find(|(name, _)| squashes_to(text, name))
-        .map(|&(_, value)| value)
+    Squashed::of(text)?.recognise(ACTIONS)
 }
 
 /// A reason message quoting a piece of the input between `before` and `after`: short,
@@ -188,7 +224,7 @@ pub fn parse(raw: &str) -> LeadSource {
         return parsed;
     }
     // Tabs and line breaks are spacing; other control characters mean a broken export.
-    if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+    if holds_control(text) {
         parsed.reasons.push(Reason::new(
             codes::SOURCE_MALFORMED,
             "the LeadSource holds control characters",
@@ -205,6 +241,18 @@ pub fn parse(raw: &str) -> LeadSource {
     parsed
 }
 
+/// Whether `text` holds a control character other than spacing (tabs, line breaks).
+fn holds_control(text: &str) -> bool {
+    if text.is_ascii() {
+        // Byte by byte, with no decoding: ASCII's controls are 0x00-0x1f and 0x7f, and its
+        // spacing among them 0x09-0x0d, as for `char`.
+        return text
+            .bytes()
+            .any(|b| (b < 0x20 && !(b'\t'..=b'\r').contains(&b)) || b == 0x7f);
+    }
+    text.chars().any(|c| c.is_control() && !c.is_whitespace())
+}
+
 /// Reads `Source-Action` into `parsed`; returns the offer text, which is the part after
 /// the `|`, or, when the `|` is missing, whatever follows a readable action.
 fn read_source_action<'a>(
@@ -219,7 +267,7 @@ fn read_source_action<'a>(
         ));
         return offer;
     }
-    let Some((source_text, action_text)) = split_source_action(head) else {
+    let Some(split) = split_source_action(head) else {
         // No hyphen. Keep whatever is recognisable: "AzurePortal", "AppSource PLT".
         let (source, action) = recognise_without_hyphen(head);
         parsed.source = source.unwrap_or(Source::Unspecified);
@@ -236,29 +284,31 @@ fn read_source_action<'a>(
     };
 
     let mut offer = offer;
-    let mut action_text = action_text.trim();
-    if offer.is_none() && action_of(action_text).is_none() {
+    let mut action_text = split.action_text.trim();
+    let mut action = split.action;
+    if offer.is_none() && action.is_none() {
         // "AzureMarketplace-INS checkpoint.x": the `|` is missing but the action and
         // the offer are both there, separated by spacing.
         if let Some((first, rest)) = action_text.split_once(char::is_whitespace) {
-            if action_of(first).is_some() {
+            if let Some(first_action) = action_of(first) {
                 parsed.reasons.push(Reason::new(
                     codes::SOURCE_MALFORMED,
                     "no `|` between the action and the offer",
                 ));
                 action_text = first;
+                action = Some(first_action);
                 offer = Some(rest.trim());
             }
         }
     }
 
-    let source_text = source_text.trim();
+    let source_text = split.source_text.trim();
     if source_text.is_empty() {
         parsed.reasons.push(Reason::new(
             codes::SOURCE_MALFORMED,
             "no source before the hyphen",
         ));
-    } else if let Some(source) = source_of(source_text) {
+    } else if let Some(source) = split.source {
         parsed.source = source;
     } else {
         parsed.reasons.push(Reason::new(
@@ -275,7 +325,7 @@ fn read_source_action<'a>(
             codes::SOURCE_MALFORMED,
             "no action after the hyphen",
         ));
-    } else if let Some(action) = action_of(action_text) {
+    } else if let Some(action) = action {
         parsed.action = action;
     } else {
         parsed.reasons.push(Reason::new(
@@ -290,26 +340,38 @@ fn read_source_action<'a>(
     offer
 }
 
+/// `Source-Action` split at a hyphen, and what each side was recognised as.
+struct Split<'a> {
+    source_text: &'a str,
+    action_text: &'a str,
+    source: Option<Source>,
+    action: Option<Action>,
+}
+
 /// Splits `Source-Action` at the hyphen that makes the most sense of it.
 ///
 /// Sources and actions hold no hyphen, so there is normally one. With more (a hyphen
 /// inside a misspelt source, or an offer with hyphens and no `|`), the split where both
 /// sides are recognised wins, then one where the action is, then one where the source
 /// is, then the first hyphen (a source never holds one). `None` when there is no hyphen.
-fn split_source_action(head: &str) -> Option<(&str, &str)> {
+fn split_source_action(head: &str) -> Option<Split<'_>> {
     let splits = head
         .char_indices()
         .filter(|(_, c)| is_dash(*c))
-        .filter_map(|(i, c)| Some((head.get(..i)?, head.get(i + c.len_utf8()..)?)));
-    let score = |(s, a): &(&str, &str)| {
-        let source = source_of(s).is_some();
-        let action = action_of(a).is_some();
-        match (source, action) {
-            (true, true) => 3,
-            (false, true) => 2,
-            (true, false) => 1,
-            (false, false) => 0,
-        }
+        .filter_map(|(i, c)| {
+            let (source_text, action_text) = (head.get(..i)?, head.get(i + c.len_utf8()..)?);
+            Some(Split {
+                source_text,
+                action_text,
+                source: source_of(source_text),
+                action: action_of(action_text),
+            })
+        });
+    let score = |split: &Split| match (split.source.is_some(), split.action.is_some()) {
+        (true, true) => 3,
+        (false, true) => 2,
+        (true, false) => 1,
+        (false, false) => 0,
     };
     // `max_by_key` keeps the last of equals; iterate in reverse so the first wins.
     splits.rev().max_by_key(score)

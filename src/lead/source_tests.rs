@@ -504,3 +504,91 @@ proptest! {
         prop_assert_eq!((s.publisher_id, s.offer_id), (publisher, offer));
     }
 }
+
+/// How a name was recognised before `Squashed`, a character at a time, with no length
+/// limit: the oracle of the property below.
+fn squashes_to(text: &str, word: &str) -> bool {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && !is_dash(*c) && *c != '_')
+        .flat_map(char::to_lowercase)
+        .eq(word.chars())
+}
+
+fn recognised_by_the_oracle<T: Copy>(text: &str, names: &[(&str, T)]) -> Option<T> {
+    names
+        .iter()
+        .find(|(name, _)| squashes_to(text, name))
+        .map(|&(_, value)| value)
+}
+
+/// A recognised name, its letters in any case, with spacing, dashes, underscores, the
+/// Kelvin sign (which lower-cases to `k`) and letters that lower-case to no ASCII strewn
+/// in, and sometimes a tail that makes it too long.
+fn mangled_name() -> impl Strategy<Value = String> {
+    let names: Vec<&'static str> = super::SOURCES
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(super::ACTIONS.iter().map(|(name, _)| *name))
+        .collect();
+    (
+        prop::sample::select(names),
+        prop::collection::vec(0..24u8, 24),
+        "|x|\u{212A}|[a-z]{1,3}",
+    )
+        .prop_map(|(name, noise, tail)| {
+            let mut text = String::new();
+            for (c, n) in name.chars().zip(noise) {
+                match n {
+                    4 => text.push(' '),
+                    5 => text.push('\u{2013}'),
+                    6 => text.push('_'),
+                    7 => text.push('\t'),
+                    8 => text.push('\u{130}'),
+                    _ => {}
+                }
+                match n {
+                    9 | 10 => text.push(c.to_ascii_uppercase()),
+                    11 if c == 'k' => text.push('\u{212A}'),
+                    12 if c == 'a' => text.push('\u{e1}'),
+                    _ => text.push(c),
+                }
+            }
+            text + &tail
+        })
+}
+
+proptest! {
+    #[test]
+    fn names_are_recognised_as_a_character_at_a_time(
+        text in prop_oneof![mangled_name(), "\\PC{0,20}"],
+    ) {
+        prop_assert_eq!(source_of(&text), recognised_by_the_oracle(&text, super::SOURCES));
+        prop_assert_eq!(action_of(&text), recognised_by_the_oracle(&text, super::ACTIONS));
+    }
+}
+
+#[test]
+fn the_kelvin_sign_spells_a_k_and_other_letters_no_ascii() {
+    assert_eq!(
+        source_of("Azure Mar\u{212A}etplace"),
+        Some(Source::AzureMarketplace)
+    );
+    assert_eq!(source_of("Azure Portal\u{e9}"), None);
+    assert_eq!(source_of("\u{130}AzurePortal"), None);
+    assert_eq!(source_of("azure marketplace azure"), None, "too long");
+}
+
+#[test]
+fn control_characters_are_found_byte_by_byte_as_by_char() {
+    for b in 0..=0x7fu8 {
+        let c = char::from(b);
+        let text = format!("Azure{c}Portal");
+        assert_eq!(
+            holds_control(&text),
+            c.is_control() && !c.is_whitespace(),
+            "{b:#04x}"
+        );
+    }
+    assert!(holds_control("Azure\u{85}\u{9f}"));
+    assert!(!holds_control("Azure\u{85}Portal é"));
+}
