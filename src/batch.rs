@@ -21,7 +21,6 @@ use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::pb;
-use crate::pb::lead_check_client::LeadCheckClient;
 use crate::rpc::time_to_pb;
 
 /// Reason code of a row that could not be read as a lead.
@@ -498,10 +497,46 @@ async fn connect(servers: &[String], timeout: Duration) -> Result<Channel, Batch
     Ok(Channel::balance_list(endpoints.into_iter()))
 }
 
-/// Sends one chunk as one stream and pairs every row with its assessment.
+/// The `AssessLeads` call, answers decoded as `A`: the whole `LeadAssessment`, or the
+/// part of it CSV output writes ([`view::Assessment`]).
+async fn assess_leads<A>(
+    mut client: tonic::client::Grpc<Channel>,
+    requests: Vec<pb::AssessLeadRequest>,
+) -> Result<Vec<pb::LeadAssessment>, BatchError>
+where
+    A: prost::Message + Default + Into<pb::LeadAssessment> + Send + 'static,
+{
+    let rpc = |s: tonic::Status| BatchError::Rpc(s.message().to_string());
+    client
+        .ready()
+        .await
+        .map_err(|e| BatchError::Rpc(format!("the channel is not ready: {e}")))?;
+    let mut request = tonic::Request::new(tokio_stream::iter(requests));
+    request.extensions_mut().insert(tonic::GrpcMethod::new(
+        "leadcheck.v1.LeadCheck",
+        "AssessLeads",
+    ));
+    let path =
+        tonic::codegen::http::uri::PathAndQuery::from_static("/leadcheck.v1.LeadCheck/AssessLeads");
+    let codec = tonic_prost::ProstCodec::<pb::AssessLeadRequest, A>::default();
+    let mut stream = client
+        .streaming(request, path, codec)
+        .await
+        .map_err(rpc)?
+        .into_inner();
+    let mut answers = Vec::new();
+    while let Some(answer) = stream.next().await {
+        answers.push(answer.map_err(rpc)?.into());
+    }
+    Ok(answers)
+}
+
+/// Sends one chunk as one stream and pairs every row with its assessment, whole or only
+/// what CSV output writes (`whole` false).
 async fn assess_chunk(
-    mut client: LeadCheckClient<Channel>,
+    client: tonic::client::Grpc<Channel>,
     mut rows: Vec<Row>,
+    whole: bool,
 ) -> Result<Vec<(Row, Option<pb::LeadAssessment>)>, BatchError> {
     // The requests move out of their rows, which keep only the request id, to pair the
     // answers: the output writes the row's own fields, not the request.
@@ -520,17 +555,11 @@ async fn assess_chunk(
         })
         .collect();
     let expected = requests.len();
-    let mut answers = Vec::with_capacity(expected);
-    if expected > 0 {
-        let mut stream = client
-            .assess_leads(tokio_stream::iter(requests))
-            .await
-            .map_err(|s| BatchError::Rpc(s.message().to_string()))?
-            .into_inner();
-        while let Some(answer) = stream.next().await {
-            answers.push(answer.map_err(|s| BatchError::Rpc(s.message().to_string()))?);
-        }
-    }
+    let answers = match (expected, whole) {
+        (0, _) => Vec::new(),
+        (_, true) => assess_leads::<pb::LeadAssessment>(client, requests).await?,
+        (_, false) => assess_leads::<view::Assessment>(client, requests).await?,
+    };
     if answers.len() != expected {
         return Err(BatchError::Rpc(format!(
             "the server answered {} of {expected} leads",
@@ -768,7 +797,7 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
         Duration::from_millis(args.connect_timeout_ms),
     )
     .await?;
-    let client = LeadCheckClient::new(channel).max_decoding_message_size(16 * 1024 * 1024);
+    let client = tonic::client::Grpc::new(channel).max_decoding_message_size(16 * 1024 * 1024);
     let (reader, total_bytes) = open_input(&args.input)?;
     let progress = Arc::new(Progress {
         rows: AtomicU64::new(0),
@@ -782,6 +811,8 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     } else {
         Box::new(File::create(&args.output).map_err(|e| BatchError::Output(e.to_string()))?)
     };
+    // CSV output writes part of each answer: only that part is decoded (see `view`).
+    let whole = !matches!(args.format, Format::Csv);
     let (input, columns, width, mut output) = match args.format {
         Format::Csv => {
             let (counted, lines) = LineCounter::new(reader);
@@ -833,7 +864,7 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     let ticker = (!args.quiet).then(|| spawn_progress(progress.clone()));
 
     let mut results = tokio_stream::wrappers::ReceiverStream::new(rx)
-        .map(|rows| assess_chunk(client.clone(), rows))
+        .map(|rows| assess_chunk(client.clone(), rows, whole))
         .buffered(streams);
     let mut summary = Summary::default();
     let hasher = RandomState::new();
@@ -875,6 +906,9 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     let _ = reader_task.await;
     outcome.map(|()| summary)
 }
+
+#[path = "batch_view.rs"]
+mod view;
 
 #[cfg(test)]
 mod tests {
