@@ -592,3 +592,22 @@ fn control_characters_are_found_byte_by_byte_as_by_char() {
     assert!(holds_control("Azure\u{85}\u{9f}"));
     assert!(!holds_control("Azure\u{85}Portal é"));
 }
+
+#[test]
+fn every_name_fits_the_squashed_buffer() {
+    let names = super::SOURCES
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(super::ACTIONS.iter().map(|(name, _)| *name));
+    for name in names {
+        assert!(
+            name.len() <= LONGEST_NAME,
+            "{name} is longer than LONGEST_NAME"
+        );
+        assert_eq!(
+            Squashed::of(name).map(|s| s.bytes[..s.len].to_vec()),
+            Some(name.as_bytes().to_vec()),
+            "{name} is not squashed already"
+        );
+    }
+}
