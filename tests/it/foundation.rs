@@ -396,6 +396,15 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
         })
         .await
         .unwrap();
+    // A call that fails: its code is counted beside the OK ones.
+    let refused = client
+        .assess_lead(pb::AssessLeadRequest {
+            request_id: "x".repeat(leadcheck::rpc::convert::MAX_FIELD_BYTES + 1),
+            lead: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
     // One lead through the stream: its events run on their own task, in the call's span.
     let mut stream = client
         .assess_leads(tokio_stream::iter([pb::AssessLeadRequest {
@@ -420,6 +429,13 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
     }
     for needle in [
         "grpc_server_handled_total{grpc_service=\"leadcheck.v1.LeadCheck\",grpc_method=\"ValidateEmail\",grpc_type=\"unary\",grpc_code=\"OK\"} 3",
+        "grpc_server_handled_total{grpc_service=\"leadcheck.v1.LeadCheck\",grpc_method=\"AssessLead\",grpc_type=\"unary\",grpc_code=\"OK\"} 1",
+        "grpc_server_handled_total{grpc_service=\"leadcheck.v1.LeadCheck\",grpc_method=\"AssessLead\",grpc_type=\"unary\",grpc_code=\"INVALID_ARGUMENT\"} 1",
+        "grpc_server_handled_total{grpc_service=\"leadcheck.v1.LeadCheck\",grpc_method=\"AssessLeads\",grpc_type=\"bidi_stream\",grpc_code=\"OK\"} 1",
+        "grpc_server_started_total{grpc_service=\"leadcheck.v1.LeadCheck\",grpc_method=\"AssessLead\",grpc_type=\"unary\"} 2",
+        "grpc_server_handling_seconds_count{grpc_service=\"leadcheck.v1.LeadCheck\",grpc_method=\"AssessLead\",grpc_type=\"unary\"} 2",
+        // Registered at start-up, never called.
+        "grpc_server_handled_total{grpc_service=\"leadcheck.v1.LeadCheck\",grpc_method=\"ValidatePhone\",grpc_type=\"unary\",grpc_code=\"OK\"} 0",
         "grpc_server_handling_seconds_bucket",
         // Two ValidateEmail calls, the unary lead, the streamed one.
         "leadcheck_email_verdicts_total{validity=\"EMAIL_VALIDITY_VALID\"} 4",
