@@ -597,6 +597,19 @@ fn name_of<E: fmt::Debug>(value: Result<E, prost::UnknownEnumValue>) -> String {
     )
 }
 
+/// Each channel's reasons, under the prefix the reasons column writes them with.
+fn reason_channels(a: &pb::LeadAssessment) -> [(&'static str, &[pb::Reason]); 4] {
+    let email = a.email.as_ref().map_or(&[][..], |e| e.reasons.as_slice());
+    let phone = a.phone.as_ref().map_or(&[][..], |p| p.reasons.as_slice());
+    let source = a.source.as_ref().map_or(&[][..], |s| s.reasons.as_slice());
+    [
+        ("email", email),
+        ("phone", phone),
+        ("source", source),
+        ("lead", a.reasons.as_slice()),
+    ]
+}
+
 fn reasons_of(a: &pb::LeadAssessment, notes: &[String]) -> String {
     // Joined as they go, not format!ed one by one, into a string sized first: this runs
     // for every row.
@@ -607,27 +620,7 @@ fn reasons_of(a: &pb::LeadAssessment, notes: &[String]) -> String {
         }
         parts.iter().for_each(|part| joined.push_str(part));
     };
-    let email = a
-        .email
-        .as_ref()
-        .map(|e| e.reasons.as_slice())
-        .unwrap_or(&[]);
-    let phone = a
-        .phone
-        .as_ref()
-        .map(|p| p.reasons.as_slice())
-        .unwrap_or(&[]);
-    let source = a
-        .source
-        .as_ref()
-        .map(|s| s.reasons.as_slice())
-        .unwrap_or(&[]);
-    for (prefix, reasons) in [
-        ("email", email),
-        ("phone", phone),
-        ("source", source),
-        ("lead", a.reasons.as_slice()),
-    ] {
+    for (prefix, reasons) in reason_channels(a) {
         for r in reasons {
             add(&[prefix, ":", &r.code]);
         }
@@ -641,17 +634,11 @@ fn reasons_of(a: &pb::LeadAssessment, notes: &[String]) -> String {
 /// The length of [`reasons_of`]'s column: each reason `channel:code`, each note, `; `
 /// between them (counted after each, a little over).
 fn reasons_len(a: &pb::LeadAssessment, notes: &[String]) -> usize {
-    let codes = |prefix: &str, reasons: &[pb::Reason]| {
-        reasons
-            .iter()
-            .map(|r| prefix.len() + 1 + r.code.len() + 2)
-            .sum::<usize>()
-    };
-    a.email.as_ref().map_or(0, |e| codes("email", &e.reasons))
-        + a.phone.as_ref().map_or(0, |p| codes("phone", &p.reasons))
-        + a.source.as_ref().map_or(0, |s| codes("source", &s.reasons))
-        + codes("lead", &a.reasons)
-        + notes.iter().map(|n| n.len() + 2).sum::<usize>()
+    let codes: usize = reason_channels(a)
+        .iter()
+        .flat_map(|(prefix, reasons)| reasons.iter().map(|r| prefix.len() + 1 + r.code.len() + 2))
+        .sum();
+    codes + notes.iter().map(|n| n.len() + 2).sum::<usize>()
 }
 
 /// Where results go, in the chosen format.
