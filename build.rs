@@ -1,6 +1,6 @@
 //! Compiles the leadcheck.v1 contract, writes the descriptor set that server reflection
 //! serves, and generates the canonical proto3 JSON mapping (pbjson) used by `check` and
-//! by `batch --format jsonl`.
+//! by `batch --format jsonl`; then the server's stubs again, with its own response type.
 use std::{env, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,6 +13,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Well-known types with serde support, so Timestamp maps to RFC 3339 in JSON.
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
+        .compile_protos(&["proto/leadcheck/v1/leadcheck.proto"], &["proto"])?;
+    // The server's own stubs (`rpc::wire`): the same service, every message the ones
+    // above but `LeadAssessment`, which the server sends already encoded, straight from
+    // the domain types (see src/rpc/wire.rs).
+    let wire = out.join("wire");
+    std::fs::create_dir_all(&wire)?;
+    tonic_prost_build::configure()
+        .out_dir(&wire)
+        .build_client(false)
+        .compile_well_known_types(true)
+        .extern_path(".google.protobuf", "::pbjson_types")
+        .extern_path(".leadcheck.v1", "crate::pb")
+        .extern_path(
+            ".leadcheck.v1.LeadAssessment",
+            "crate::rpc::wire::EncodedAssessment",
+        )
         .compile_protos(&["proto/leadcheck/v1/leadcheck.proto"], &["proto"])?;
     let descriptors = std::fs::read(&descriptor_path)?;
     pbjson_build::Builder::new()

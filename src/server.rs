@@ -19,7 +19,7 @@ use crate::email::lists::{ListMode, ListStore};
 use crate::email::smtp::Prober;
 use crate::lead::score::Model;
 use crate::lead::{Assessor, Clock, SystemClock};
-use crate::pb::lead_check_server::LeadCheckServer;
+use crate::rpc::wire::lead_check_server::LeadCheckServer;
 use crate::shared_cache::SharedCache;
 use crate::{email, phone, rpc};
 

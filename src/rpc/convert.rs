@@ -122,14 +122,8 @@ fn reasons_to_pb(reasons: Vec<Reason>) -> Vec<pb::Reason> {
 
 /// Converts an email verdict, moving its strings.
 pub fn email_to_pb(v: email::Verdict) -> pb::EmailVerdict {
-    let validity = match v.validity {
-        email::Validity::Valid => pb::EmailValidity::Valid,
-        email::Validity::Invalid => pb::EmailValidity::Invalid,
-        email::Validity::Spam => pb::EmailValidity::Spam,
-        email::Validity::Unknown => pb::EmailValidity::Unknown,
-    };
     pb::EmailVerdict {
-        validity: validity.into(),
+        validity: email_validity_to_pb(v.validity).into(),
         normalized: v.normalized,
         domain: v.domain,
         mx_hosts: v.mx_hosts,
@@ -145,13 +139,8 @@ pub fn email_to_pb(v: email::Verdict) -> pb::EmailVerdict {
 
 /// Converts a phone verdict, moving its strings.
 pub fn phone_to_pb(v: phone::Verdict) -> pb::PhoneVerdict {
-    let validity = match v.validity {
-        phone::Validity::Valid => pb::PhoneValidity::Valid,
-        phone::Validity::Invalid => pb::PhoneValidity::Invalid,
-        phone::Validity::Unknown => pb::PhoneValidity::Unknown,
-    };
     pb::PhoneVerdict {
-        validity: validity.into(),
+        validity: phone_validity_to_pb(v.validity).into(),
         e164: v.e164,
         region: v.region,
         country_code: v.country_code,
@@ -165,7 +154,35 @@ pub fn phone_to_pb(v: phone::Verdict) -> pb::PhoneVerdict {
     }
 }
 
-fn number_type_to_pb(t: phone::NumberType) -> pb::PhoneNumberType {
+/// An email validity's enum value.
+pub fn email_validity_to_pb(v: email::Validity) -> pb::EmailValidity {
+    match v {
+        email::Validity::Valid => pb::EmailValidity::Valid,
+        email::Validity::Invalid => pb::EmailValidity::Invalid,
+        email::Validity::Spam => pb::EmailValidity::Spam,
+        email::Validity::Unknown => pb::EmailValidity::Unknown,
+    }
+}
+
+/// A phone validity's enum value.
+pub fn phone_validity_to_pb(v: phone::Validity) -> pb::PhoneValidity {
+    match v {
+        phone::Validity::Valid => pb::PhoneValidity::Valid,
+        phone::Validity::Invalid => pb::PhoneValidity::Invalid,
+        phone::Validity::Unknown => pb::PhoneValidity::Unknown,
+    }
+}
+
+/// A lead quality's enum value.
+pub fn quality_to_pb(q: Quality) -> pb::LeadQuality {
+    match q {
+        Quality::High => pb::LeadQuality::High,
+        Quality::Low => pb::LeadQuality::Low,
+    }
+}
+
+/// A number type's enum value.
+pub fn number_type_to_pb(t: phone::NumberType) -> pb::PhoneNumberType {
     use pb::PhoneNumberType as P;
     use phone::NumberType as T;
     match t {
@@ -186,42 +203,46 @@ fn number_type_to_pb(t: phone::NumberType) -> pb::PhoneNumberType {
 
 /// Converts a parsed LeadSource, moving its strings.
 pub fn source_to_pb(s: LeadSource) -> pb::LeadSource {
-    let source = match s.source {
-        Source::Unspecified => pb::Source::Unspecified,
-        Source::AzureMarketplace => pb::Source::AzureMarketplace,
-        Source::AzurePortal => pb::Source::AzurePortal,
-        Source::AppSource => pb::Source::AppSource,
-    };
-    let action = match s.action {
-        Action::Unspecified => pb::Action::Unspecified,
-        Action::Install => pb::Action::Install,
-        Action::PartnerLedTrial => pb::Action::PartnerLedTrial,
-        Action::DoNotContact => pb::Action::DoNotContact,
-        Action::Create => pb::Action::Create,
-        Action::StartTestDrive => pb::Action::StartTestDrive,
-    };
     pb::LeadSource {
         raw: s.raw,
-        source: source.into(),
-        action: action.into(),
+        source: source_kind_to_pb(s.source).into(),
+        action: action_to_pb(s.action).into(),
         publisher_id: s.publisher_id,
         offer_id: s.offer_id,
         reasons: reasons_to_pb(s.reasons),
     }
 }
 
+/// A LeadSource's source enum value.
+pub fn source_kind_to_pb(s: Source) -> pb::Source {
+    match s {
+        Source::Unspecified => pb::Source::Unspecified,
+        Source::AzureMarketplace => pb::Source::AzureMarketplace,
+        Source::AzurePortal => pb::Source::AzurePortal,
+        Source::AppSource => pb::Source::AppSource,
+    }
+}
+
+/// A LeadSource's action enum value.
+pub fn action_to_pb(a: Action) -> pb::Action {
+    match a {
+        Action::Unspecified => pb::Action::Unspecified,
+        Action::Install => pb::Action::Install,
+        Action::PartnerLedTrial => pb::Action::PartnerLedTrial,
+        Action::DoNotContact => pb::Action::DoNotContact,
+        Action::Create => pb::Action::Create,
+        Action::StartTestDrive => pb::Action::StartTestDrive,
+    }
+}
+
 /// Converts an assessment, echoing the request id; its strings move.
 pub fn assessment_to_pb(request_id: String, a: Assessment) -> pb::LeadAssessment {
-    let quality = match a.score.quality {
-        Quality::High => pb::LeadQuality::High,
-        Quality::Low => pb::LeadQuality::Low,
-    };
     pb::LeadAssessment {
         request_id,
         email: Some(email_to_pb(a.email)),
         phone: Some(phone_to_pb(a.phone)),
         source: Some(source_to_pb(a.source)),
-        quality: quality.into(),
+        quality: quality_to_pb(a.score.quality).into(),
         score: a.score.score,
         factors: a
             .score

@@ -1,6 +1,7 @@
 //! The gRPC layer: maps `leadcheck.v1` messages to domain types and back, and nothing else.
 
 pub mod convert;
+pub mod wire;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,12 +15,13 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use crate::lead::Assessor;
-use crate::pb::lead_check_server::LeadCheck;
 use crate::{metrics, pb};
 pub use convert::{
     assessment_to_pb, email_to_pb, lead_from_pb, phone_to_pb, time_from_pb, time_to_pb,
     FieldTooLong, MAX_FIELD_BYTES,
 };
+use wire::lead_check_server::LeadCheck;
+pub use wire::EncodedAssessment;
 
 /// The LeadCheck service: a thin shell over the [`Assessor`].
 pub struct Service {
@@ -182,18 +184,21 @@ fn checked(request: pb::AssessLeadRequest) -> (String, Result<crate::lead::Lead,
     (request.request_id, lead)
 }
 
-/// Assesses, logs and counts one checked lead: a unary call's work, and a streamed lead's
-/// task. Boxed, for the stream's sake (see [`Answer`]).
+/// Assesses, logs, counts and encodes one checked lead: a unary call's work, and a
+/// streamed lead's task. The assessment is freed here, on the thread that made it.
 async fn assess(
     assessor: Arc<Assessor>,
     request_id: String,
     lead: crate::lead::Lead,
-) -> Box<pb::LeadAssessment> {
+) -> EncodedAssessment {
     let assessment = assessor.assess(&lead).await;
     log_assessed(&lead, &assessment);
-    let assessment = Box::new(assessment_to_pb(request_id, assessment));
-    count_assessment(&assessment);
-    assessment
+    count_assessment(
+        Some(convert::email_validity_to_pb(assessment.email.validity)),
+        Some(convert::phone_validity_to_pb(assessment.phone.validity)),
+        convert::quality_to_pb(assessment.score.quality),
+    );
+    EncodedAssessment::new(&request_id, &assessment)
 }
 
 /// Logs an assessed lead at debug level, its contact data redacted.
@@ -206,14 +211,14 @@ fn log_assessed(lead: &crate::lead::Lead, assessment: &crate::lead::Assessment) 
     );
 }
 
-/// A streamed lead's answer while it waits its turn: boxed, because `buffered` moves its
-/// answers through a binary heap and the task's output slot, and an unboxed
-/// `LeadAssessment` is 504 bytes a move (callgrind: 20 copies a lead, 3% of its
-/// instructions).
-type Answer = Result<Box<pb::LeadAssessment>, Box<Status>>;
+/// A streamed lead's answer while it waits its turn: small, because `buffered` moves its
+/// answers through a binary heap and the task's output slot (an unboxed `Status` is 176
+/// bytes a move; a `LeadAssessment` message was 504: 20 copies a lead, 3% of its
+/// instructions under callgrind).
+type Answer = Result<EncodedAssessment, Box<Status>>;
 
 /// A lead's task, aborted when dropped (its stream was cancelled or ended).
-struct Spawned(tokio::task::JoinHandle<Box<pb::LeadAssessment>>);
+struct Spawned(tokio::task::JoinHandle<EncodedAssessment>);
 
 impl Drop for Spawned {
     fn drop(&mut self) {
@@ -241,7 +246,7 @@ impl Future for Spawned {
 /// dropped with it.
 fn until_deadline<S>(stream: S, deadline: Deadline) -> impl Stream<Item = S::Item> + Send
 where
-    S: Stream<Item = Result<pb::LeadAssessment, Status>> + Send + 'static,
+    S: Stream<Item = Result<EncodedAssessment, Status>> + Send + 'static,
 {
     let sleep = Box::pin(tokio::time::sleep_until(deadline.at));
     futures::stream::unfold(Some((Box::pin(stream), sleep)), move |state| async move {
@@ -274,26 +279,23 @@ fn observed<T>(
     result
 }
 
-/// Counts the verdicts of an assessment by their validity and tier.
-fn count_assessment(a: &pb::LeadAssessment) {
-    if let Some(e) = &a.email {
-        count_email(e);
+/// Counts an assessment by the validity of its verdicts (a rejected lead has none) and
+/// its tier.
+fn count_assessment(
+    email: Option<pb::EmailValidity>,
+    phone: Option<pb::PhoneValidity>,
+    quality: pb::LeadQuality,
+) {
+    if let Some(validity) = email {
+        metrics::record_email_verdict(validity);
     }
-    if let Some(p) = &a.phone {
-        count_phone(p);
+    if let Some(validity) = phone {
+        metrics::record_phone_verdict(validity);
     }
-    metrics::record_lead_quality(a.quality());
+    metrics::record_lead_quality(quality);
 }
 
-fn count_email(v: &pb::EmailVerdict) {
-    metrics::record_email_verdict(v.validity());
-}
-
-fn count_phone(v: &pb::PhoneVerdict) {
-    metrics::record_phone_verdict(v.validity());
-}
-
-type AssessmentStream = Pin<Box<dyn Stream<Item = Result<pb::LeadAssessment, Status>> + Send>>;
+type AssessmentStream = Pin<Box<dyn Stream<Item = Result<EncodedAssessment, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl LeadCheck for Service {
@@ -313,7 +315,7 @@ impl LeadCheck for Service {
                 "email verdict"
             );
             let verdict = convert::email_to_pb(verdict);
-            count_email(&verdict);
+            metrics::record_email_verdict(verdict.validity());
             Ok(Response::new(verdict))
         }
         .await;
@@ -335,7 +337,7 @@ impl LeadCheck for Service {
                 .phone()
                 .validate(&request.phone, &request.country);
             let verdict = convert::phone_to_pb(verdict);
-            count_phone(&verdict);
+            metrics::record_phone_verdict(verdict.validity());
             Ok(Response::new(verdict))
         })();
         observed("ValidatePhone", "unary", started, result)
@@ -344,7 +346,7 @@ impl LeadCheck for Service {
     async fn assess_lead(
         &self,
         request: Request<pb::AssessLeadRequest>,
-    ) -> Result<Response<pb::LeadAssessment>, Status> {
+    ) -> Result<Response<EncodedAssessment>, Status> {
         let started = Instant::now();
         let deadline = self.deadline(&request);
         let request = request.into_inner();
@@ -354,7 +356,7 @@ impl LeadCheck for Service {
             // Boxed: the future is over a kilobyte, and each layer of `within` and of this
             // block would otherwise copy it as it starts.
             let work = Box::pin(assess(self.assessor.clone(), request_id, lead));
-            Ok(Response::new(*within(deadline, work).await?))
+            Ok(Response::new(within(deadline, work).await?))
         }
         .await;
         observed("AssessLead", "unary", started, result)
@@ -388,14 +390,15 @@ impl LeadCheck for Service {
                     }
                     (request_id, Err(err)) => {
                         let rejected = convert::rejected_assessment(request_id, &err);
-                        count_assessment(&rejected);
-                        Either::Right(futures::future::ready(Ok(Box::new(rejected))))
+                        count_assessment(None, None, rejected.quality());
+                        let rejected = EncodedAssessment::of_message(&rejected);
+                        Either::Right(futures::future::ready(Ok(rejected)))
                     }
                 },
                 Err(status) => Either::Right(futures::future::ready(Err(Box::new(status)))),
             })
             .buffered(self.stream_in_flight)
-            .map(|answer: Answer| answer.map(|a| *a).map_err(|s| *s));
+            .map(|answer: Answer| answer.map_err(|s| *s));
         observed::<()>("AssessLeads", "bidi_stream", Instant::now(), Ok(()))?;
         Ok(Response::new(match deadline {
             Some(deadline) => Box::pin(until_deadline(output, deadline)),
