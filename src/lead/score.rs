@@ -105,7 +105,9 @@ pub struct Factor {
     /// Points added (negative: taken away).
     pub points: i32,
     /// A human explanation naming the signal; never the email or the phone itself.
-    pub detail: String,
+    /// Borrowed when it is a constant, as most are: a lead's factors then cost no
+    /// allocation each.
+    pub detail: Cow<'static, str>,
 }
 
 /// A lead's score and the factors that produced it.
@@ -345,7 +347,7 @@ impl Model {
     pub fn score(&self, s: &Signals<'_>, now: SystemTime) -> Score {
         // Room for every factor a lead can get, so pushing never reallocates.
         let mut factors = Vec::with_capacity(12);
-        let mut add = |code: &'static str, detail: String| {
+        let mut add = |code: &'static str, detail: Cow<'static, str>| {
             factors.push(Factor {
                 code,
                 // Every code is present: `parse` refuses a model that lacks one.
@@ -454,11 +456,12 @@ impl Model {
                     "an executive title (",
                     &word,
                     "): C-level, president, owner, founder",
-                ),
+                )
+                .into(),
             ),
             Some((Seniority::Senior, word)) => add(
                 codes::TITLE_SENIOR,
-                quoted_detail("a senior title (", &word, "): VP, director, head"),
+                quoted_detail("a senior title (", &word, "): VP, director, head").into(),
             ),
             None => {}
         }
@@ -468,7 +471,7 @@ impl Model {
         if let Some((which, why)) = fake {
             add(
                 codes::NAME_FAKE,
-                format!("the {which} name looks made up: {why}"),
+                format!("the {which} name looks made up: {why}").into(),
             );
         }
 
@@ -499,7 +502,7 @@ impl Model {
                 factors.push(Factor {
                     code,
                     points,
-                    detail: detail.to_string(),
+                    detail: detail.into(),
                 });
                 total + points
             }
@@ -537,7 +540,7 @@ const RESPONSE_WINDOW: Duration = Duration::from_secs(14 * 24 * 3600);
 const SKEW: Duration = Duration::from_secs(14 * 3600);
 
 /// Places the lead's age in the seeds' windows.
-fn recency(created_at: Option<SystemTime>, now: SystemTime) -> (&'static str, String) {
+fn recency(created_at: Option<SystemTime>, now: SystemTime) -> (&'static str, Cow<'static, str>) {
     let Some(created) = created_at else {
         return (
             codes::RECENCY_UNKNOWN,
@@ -552,7 +555,8 @@ fn recency(created_at: Option<SystemTime>, now: SystemTime) -> (&'static str, St
                 format!(
                     "created {} ahead of our clock (time zone or clock skew): counted as just now",
                     span(ahead.duration())
-                ),
+                )
+                .into(),
             )
         }
         Err(ahead) => {
@@ -561,7 +565,8 @@ fn recency(created_at: Option<SystemTime>, now: SystemTime) -> (&'static str, St
                 format!(
                     "created {} in the future: the creation time is wrong",
                     span(ahead.duration())
-                ),
+                )
+                .into(),
             )
         }
     };
@@ -577,7 +582,7 @@ fn recency(created_at: Option<SystemTime>, now: SystemTime) -> (&'static str, St
             "past the 14-day response window: it would have expired",
         )
     };
-    (code, format!("created {} ago, {window}", span(age)))
+    (code, format!("created {} ago, {window}", span(age)).into())
 }
 
 /// Writes a duration as whole minutes, hours or days.

@@ -251,7 +251,7 @@ pub fn assessment_to_pb(request_id: String, a: Assessment) -> pb::LeadAssessment
             .map(|f| pb::ScoreFactor {
                 code: f.code.to_string(),
                 points: f.points,
-                detail: f.detail,
+                detail: f.detail.into_owned(),
             })
             .collect(),
         model_version: a.model_version,

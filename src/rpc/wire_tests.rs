@@ -163,7 +163,7 @@ fn score() -> impl Strategy<Value = Score> {
             (code(), any::<i32>(), text()).prop_map(|(code, points, detail)| Factor {
                 code,
                 points,
-                detail,
+                detail: detail.into(),
             }),
             0..5,
         ),
