@@ -151,7 +151,27 @@ static BUNDLED: LazyLock<Bundled> = LazyLock::new(|| Bundled {
     popular: lenient_domains(POPULAR).collect(),
 });
 
+/// The most domains whose [`DomainFacts`] a snapshot keeps. Real traffic concentrates on
+/// a few thousand domains; a stream of unique ones only recomputes what it would anyway.
+pub const DOMAIN_MEMO_CAPACITY: usize = 16_384;
+
+/// What the lists say about one domain: all of the email verdict that depends on the
+/// domain alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainFacts {
+    /// [`Lists::is_free_provider`].
+    pub free_provider: bool,
+    /// [`Lists::spam_match`].
+    pub spam: Option<SpamMatch>,
+    /// The typo suggestion ([`super::suggest::suggest`] over the popular domains).
+    pub suggestion: Option<String>,
+}
+
 /// An immutable snapshot of every list; cheap to clone (the big sets are shared).
+///
+/// It memoizes [`Lists::domain_facts`]. Clones share the memo, which is right because
+/// a snapshot never changes once built: [`Lists::with_files`], the only code that
+/// changes one, starts a fresh memo when it is done.
 #[derive(Clone)]
 pub struct Lists {
     /// The bundled disposable domains; `None` when a spam file replaced them.
@@ -168,6 +188,7 @@ pub struct Lists {
     free: Set,
     roles: Set,
     popular: Arc<[String]>,
+    memo: Arc<quick_cache::sync::Cache<Box<str>, DomainFacts>>,
 }
 
 impl fmt::Debug for Lists {
@@ -182,6 +203,7 @@ impl fmt::Debug for Lists {
             .field("free", &self.free.len())
             .field("roles", &self.roles.len())
             .field("popular", &self.popular.len())
+            .field("memo", &self.memo.len())
             .finish()
     }
 }
@@ -199,6 +221,7 @@ impl Lists {
             free: bundled.free.clone(),
             roles: bundled.roles.clone(),
             popular: bundled.popular.clone(),
+            memo: new_memo(),
         }
     }
 
@@ -233,6 +256,7 @@ impl Lists {
                 lists.allow = None;
             }
         }
+        lists.memo = new_memo();
         Ok(lists)
     }
 
@@ -253,6 +277,22 @@ impl Lists {
             })
         });
         hit
+    }
+
+    /// The facts of a domain, remembered: the free-provider flag, the spam match and the
+    /// typo suggestion are a third of a valid address's validation (callgrind), and a
+    /// lead export repeats its domains.
+    pub fn domain_facts(&self, domain: &str) -> DomainFacts {
+        if let Some(facts) = self.memo.get(domain) {
+            return facts;
+        }
+        let facts = DomainFacts {
+            free_provider: self.is_free_provider(domain),
+            spam: self.spam_match(domain),
+            suggestion: super::suggest::suggest(domain, &self.popular),
+        };
+        self.memo.insert(domain.into(), facts.clone());
+        facts
     }
 
     /// Whether the domain itself is a free mail provider (gmail.com, web.de, ...).
@@ -314,6 +354,10 @@ fn lookup_key(domain: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(domain)
     }
+}
+
+fn new_memo() -> Arc<quick_cache::sync::Cache<Box<str>, DomainFacts>> {
+    Arc::new(quick_cache::sync::Cache::new(DOMAIN_MEMO_CAPACITY))
 }
 
 /// The domain and each parent: `a.b.c`, `b.c`, `c`.

@@ -320,3 +320,43 @@ async fn a_watcher_without_files_ends_at_once() {
     assert!(matches!(ended, Ok(Ok(()))));
     assert!(store.current().spam_match("mailinator.com").is_some());
 }
+
+#[test]
+fn domain_facts_are_the_lists_answers_and_a_reload_forgets_them() {
+    let (_dir, path) = list_file("first.example\n");
+    let store = ListStore::new(Some(path.clone()), None, ListMode::Extend).unwrap();
+    let lists = store.current();
+    for domain in [
+        "gmail.com",
+        "gmial.com",
+        "mailinator.com",
+        "second.example",
+        "contoso.com",
+    ] {
+        let expected = DomainFacts {
+            free_provider: lists.is_free_provider(domain),
+            spam: lists.spam_match(domain),
+            suggestion: crate::email::suggest::suggest(domain, lists.popular_domains()),
+        };
+        // Asked twice: computed, then remembered.
+        assert_eq!(lists.domain_facts(domain), expected, "{domain}");
+        assert_eq!(lists.domain_facts(domain), expected, "{domain}");
+    }
+    assert!(lists.domain_facts("gmail.com").free_provider);
+    assert_eq!(
+        lists.domain_facts("gmial.com").suggestion.as_deref(),
+        Some("gmail.com")
+    );
+    assert!(lists.domain_facts("mailinator.com").spam.is_some());
+    assert!(lists.domain_facts("second.example").spam.is_none());
+
+    // The next snapshot lists the domain the old one remembered as clean.
+    std::fs::write(&path, "second.example\n").unwrap();
+    store.reload().unwrap();
+    assert!(store
+        .current()
+        .domain_facts("second.example")
+        .spam
+        .is_some());
+    assert!(lists.domain_facts("second.example").spam.is_none());
+}

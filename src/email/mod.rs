@@ -121,11 +121,12 @@ impl Validator {
             Err(reason) => return Verdict::empty(Validity::Invalid, reason),
         };
         let lists = self.lists.current();
+        let facts = lists.domain_facts(&address.domain);
         let mut verdict = Verdict {
             validity: Validity::Valid,
-            free_provider: lists.is_free_provider(&address.domain),
+            free_provider: facts.free_provider,
             role_account: lists.is_role_account(&address.local),
-            suggestion: suggest::suggest(&address.domain, lists.popular_domains()),
+            suggestion: facts.suggestion,
             normalized: address.normalized,
             domain: address.domain,
             canonical: Some(address.canonical),
@@ -136,7 +137,7 @@ impl Validator {
             reasons: Vec::new(),
         };
         // 3. spam or disposable domain, or a parent of it: SPAM.
-        if let Some(hit) = lists.spam_match(&verdict.domain) {
+        if let Some(hit) = facts.spam {
             verdict.disposable = hit.disposable;
             verdict.validity = Validity::Spam;
             verdict.reasons.push(if hit.disposable {
