@@ -1,19 +1,21 @@
 //! The CPU hot paths of one assessment, each alone: email syntax, the spam/disposable and
 //! free-provider lists, the typo suggestion, the warm DNS cache, LeadSource parsing and
 //! scoring; then a whole lead's assessment with warm caches, as a warm unary call does it
-//! without gRPC around it.
+//! without gRPC around it; then the encoding of its answer, ours against prost's.
 //!
 //! `cargo bench --bench hotpaths`; criterion reports elements per second.
 
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use leadcheck::email::dns::{DnsConfig, MailRoutes, Route};
 use leadcheck::email::{lists::Lists, suggest, syntax};
 use leadcheck::lead::score::{EmailClass, Model, PhoneClass, Quality, Signals};
 use leadcheck::lead::source::{self, Action};
 use leadcheck::lead::Lead;
+use leadcheck::rpc::{assessment_to_pb, EncodedAssessment};
+use prost::Message;
 
 /// Addresses as leads type them: plain, tagged, IDN, role, typo, broken.
 const EMAILS: &[&str] = &[
@@ -203,6 +205,40 @@ fn bench(c: &mut Criterion) {
                 }
             })
         })
+    });
+
+    // The answer's encoding, the server's way against prost's: the same bytes (a test in
+    // src/rpc/wire_tests.rs holds them together), each routine given its own copy of the
+    // warm assessments and freeing what it made, as the server does.
+    let assessments: Vec<_> = runtime.block_on(async {
+        let mut all = Vec::with_capacity(leads.len());
+        for lead in &leads {
+            all.push(engines.assessor.assess(lead).await);
+        }
+        all
+    });
+    group.throughput(Throughput::Elements(assessments.len() as u64));
+    group.bench_function("encode_answer_wire", |b| {
+        b.iter_batched(
+            || assessments.clone(),
+            |assessments| {
+                for a in assessments {
+                    black_box(EncodedAssessment::new("42", &a));
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("encode_answer_prost", |b| {
+        b.iter_batched(
+            || assessments.clone(),
+            |assessments| {
+                for a in assessments {
+                    black_box(assessment_to_pb("42".into(), a).encode_to_vec());
+                }
+            },
+            BatchSize::LargeInput,
+        )
     });
     group.finish();
 }
