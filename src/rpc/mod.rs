@@ -223,10 +223,10 @@ fn log_assessed(lead: &crate::lead::Lead, assessment: &crate::lead::Assessment) 
     );
 }
 
-/// A streamed lead's answer while it waits its turn: small, because `buffered` moves its
-/// answers through a binary heap and the task's output slot (an unboxed `Status` is 176
-/// bytes a move; a `LeadAssessment` message was 504: 20 copies a lead, 3% of its
-/// instructions under callgrind).
+/// A streamed lead's answer while it waits its turn: small (a test bounds it), because
+/// `buffered` moves its answers through a binary heap and the task's output slot. The
+/// `LeadAssessment` message it once held was 504 bytes a move: 20 copies a lead, 3% of
+/// its instructions under callgrind. A `Status` is large too, hence its box.
 type Answer = Result<EncodedAssessment, Box<Status>>;
 
 /// A lead's task, aborted when dropped (its stream was cancelled or ended).
@@ -427,8 +427,8 @@ mod tests {
     #[tokio::test]
     async fn a_streamed_leads_task_stays_small() {
         // tokio copies a task's future as it spawns and polls it. `assess`'s future is
-        // over a kilobyte (1,160 bytes; copying it was about 2% of a warm lead's
-        // instructions): the task holds it boxed.
+        // over a kilobyte (copying it was about 2% of a warm lead's instructions): the
+        // task holds it boxed.
         let config = crate::config::Config::default();
         let engines = crate::server::build_engines(&config, Arc::new(crate::lead::SystemClock))
             .unwrap_or_else(|e| panic!("engines: {e}"));
@@ -447,6 +447,8 @@ mod tests {
         );
         let size = std::mem::size_of_val(&task);
         assert!(size <= 64, "a streamed lead's task is {size} bytes");
+        let size = std::mem::size_of::<super::Answer>();
+        assert!(size <= 32, "a streamed lead's answer is {size} bytes");
     }
 
     #[test]
