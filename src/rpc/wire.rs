@@ -17,7 +17,7 @@
 use std::fmt;
 
 use prost::bytes::{Buf, BufMut};
-use prost::encoding::{encoded_len_varint, skip_field, DecodeContext, WireType};
+use prost::encoding::{encoded_len_varint, key_len, skip_field, DecodeContext, WireType};
 use prost::DecodeError;
 
 use super::convert;
@@ -156,27 +156,27 @@ fn len_of(message: &impl Fields) -> usize {
     sizer.0
 }
 
-fn key_len(tag: u32, wire_type: WireType) -> usize {
-    encoded_len_varint(u64::from(tag << 3 | wire_type as u32))
-}
-
 /// Counts the bytes of the fields it is given.
 struct Sizer(usize);
 
+impl Sizer {
+    /// A length-delimited field of `len` bytes.
+    fn add_delimited(&mut self, tag: u32, len: usize) {
+        self.0 += key_len(tag) + encoded_len_varint(len as u64) + len;
+    }
+}
+
 impl Sink for Sizer {
     fn delimited(&mut self, tag: u32, value: &[u8]) {
-        self.0 += key_len(tag, WireType::LengthDelimited)
-            + encoded_len_varint(value.len() as u64)
-            + value.len();
+        self.add_delimited(tag, value.len());
     }
 
     fn varint(&mut self, tag: u32, value: u64) {
-        self.0 += key_len(tag, WireType::Varint) + encoded_len_varint(value);
+        self.0 += key_len(tag) + encoded_len_varint(value);
     }
 
     fn message(&mut self, tag: u32, message: &impl Fields) {
-        let len = len_of(message);
-        self.0 += key_len(tag, WireType::LengthDelimited) + encoded_len_varint(len as u64) + len;
+        self.add_delimited(tag, len_of(message));
     }
 }
 
