@@ -497,14 +497,16 @@ async fn connect(servers: &[String], timeout: Duration) -> Result<Channel, Batch
     Ok(Channel::balance_list(endpoints.into_iter()))
 }
 
-/// The `AssessLeads` call, answers decoded as `A`: the whole `LeadAssessment`, or the
-/// part of it CSV output writes ([`view::Assessment`]).
-async fn assess_leads<A>(
+/// The `AssessLeads` call, answers decoded by `codec`: whole (prost's), or only the part
+/// CSV output writes ([`view::Codec`]).
+async fn assess_leads<C>(
     mut client: tonic::client::Grpc<Channel>,
     requests: Vec<pb::AssessLeadRequest>,
+    codec: C,
 ) -> Result<Vec<pb::LeadAssessment>, BatchError>
 where
-    A: prost::Message + Default + Into<pb::LeadAssessment> + Send + 'static,
+    C: tonic::codec::Codec<Encode = pb::AssessLeadRequest> + Send + 'static,
+    C::Decode: Into<pb::LeadAssessment> + Send + Sync + 'static,
 {
     let rpc = |s: tonic::Status| BatchError::Rpc(s.message().to_string());
     client
@@ -518,7 +520,6 @@ where
     ));
     let path =
         tonic::codegen::http::uri::PathAndQuery::from_static("/leadcheck.v1.LeadCheck/AssessLeads");
-    let codec = tonic_prost::ProstCodec::<pb::AssessLeadRequest, A>::default();
     let mut stream = client
         .streaming(request, path, codec)
         .await
@@ -557,8 +558,11 @@ async fn assess_chunk(
     let expected = requests.len();
     let answers = match (expected, whole) {
         (0, _) => Vec::new(),
-        (_, true) => assess_leads::<pb::LeadAssessment>(client, requests).await?,
-        (_, false) => assess_leads::<view::Assessment>(client, requests).await?,
+        (_, true) => {
+            let codec = tonic_prost::ProstCodec::<pb::AssessLeadRequest, pb::LeadAssessment>::default();
+            assess_leads(client, requests, codec).await?
+        }
+        (_, false) => assess_leads(client, requests, view::Codec).await?,
     };
     if answers.len() != expected {
         return Err(BatchError::Rpc(format!(
