@@ -44,8 +44,8 @@ pub struct Assessment {
     pub email: email::Verdict,
     /// The verdict on the phone.
     pub phone: phone::Verdict,
-    /// The parsed LeadSource.
-    pub source: LeadSource,
+    /// The parsed LeadSource, shared with the other leads of the same string.
+    pub source: Arc<LeadSource>,
     /// Quality, score and the factors behind them.
     pub score: Score,
     /// The scoring model's name and content hash.
@@ -84,6 +84,7 @@ pub struct Assessor {
     phone: Arc<phone::Engine>,
     model: Arc<Model>,
     clock: Arc<dyn Clock>,
+    sources: source::Memo,
 }
 
 impl Assessor {
@@ -99,6 +100,7 @@ impl Assessor {
             phone,
             model,
             clock,
+            sources: source::Memo::new(),
         }
     }
 
@@ -119,7 +121,7 @@ impl Assessor {
 
     /// Validates both contacts of a lead, parses its source, scores it and keys it.
     pub async fn assess(&self, lead: &Lead) -> Assessment {
-        let source = source::parse(&lead.lead_source);
+        let source = self.sources.parse(&lead.lead_source);
         let phone = self.phone.validate(&lead.phone, &lead.country);
         let email = self.email.validate(&lead.email).await;
         let signals = signals(lead, &source, &email, &phone);

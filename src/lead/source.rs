@@ -9,6 +9,8 @@
 //! Neither a source nor an action holds a hyphen, but offers do, so the string is first
 //! cut at its `|`; only then is the part before it split into source and action.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::codes;
@@ -441,6 +443,51 @@ fn read_offer(offer: Option<&str>, parsed: &mut LeadSource) {
             &[" ", problem, ": expected `publisherid.offerid`"],
         ),
     ));
+}
+
+/// The most LeadSource strings a [`Memo`] keeps. An export has a few dozen: one per
+/// marketplace, action and offer, on every one of its leads.
+pub const MEMO_CAPACITY: usize = 4_096;
+
+/// Parsed LeadSource strings by their text, shared: [`parse`] is pure, and a stream's leads
+/// repeat a handful of strings, which parsing again cost about 7% of a warm streamed
+/// lead's instructions (callgrind). A string over [`MAX_LEN`] is answered without work
+/// and not kept.
+pub struct Memo(quick_cache::sync::Cache<Box<str>, Arc<LeadSource>>);
+
+impl Memo {
+    /// An empty memo of at most [`MEMO_CAPACITY`] strings.
+    pub fn new() -> Memo {
+        Memo(quick_cache::sync::Cache::new(MEMO_CAPACITY))
+    }
+
+    /// [`parse`]'s answer for `raw`, parsed once.
+    pub fn parse(&self, raw: &str) -> Arc<LeadSource> {
+        if let Some(parsed) = self.0.get(raw) {
+            return parsed;
+        }
+        let parsed = Arc::new(parse(raw));
+        if raw.len() <= MAX_LEN {
+            self.0.insert(raw.into(), parsed.clone());
+        }
+        parsed
+    }
+
+    /// How many strings it holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+}
+
+impl Default for Memo {
+    fn default() -> Memo {
+        Memo::new()
+    }
 }
 
 #[cfg(test)]

@@ -611,3 +611,25 @@ fn every_name_fits_the_squashed_buffer() {
         );
     }
 }
+
+#[test]
+fn the_memo_answers_as_parse_does_and_parses_each_string_once() {
+    let memo = Memo::new();
+    let raws = [
+        "AzureMarketplace-INS | checkpoint.check-point-r77-10sg-byol",
+        "Google-Search | 1001.77",
+        "",
+        "AppSource (SPZA)",
+    ];
+    for raw in raws {
+        let first = memo.parse(raw);
+        assert_eq!(*first, parse(raw), "{raw:?}");
+        let again = memo.parse(raw);
+        assert!(Arc::ptr_eq(&first, &again), "{raw:?} parsed twice");
+    }
+    assert_eq!(memo.len(), raws.len());
+    // A string no LeadSource is as long as is answered, not kept.
+    let long = "x".repeat(MAX_LEN + 1);
+    assert_eq!(*memo.parse(&long), parse(&long));
+    assert_eq!(memo.len(), raws.len());
+}

@@ -188,7 +188,7 @@ fn assessment() -> impl Strategy<Value = Assessment> {
             |(email, phone, source, score, model_version, dedup_key)| Assessment {
                 email,
                 phone,
-                source,
+                source: source.into(),
                 score,
                 model_version,
                 dedup_key,
