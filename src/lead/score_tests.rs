@@ -899,8 +899,8 @@ fn fake_names_are_caught_and_real_short_ones_pass() {
     assert_eq!(fake_name("sdfgh"), Some("a keyboard run"));
     assert_eq!(fake_name("Anna7"), Some("digits"));
     assert_eq!(fake_name("zzz"), Some("one letter repeated"));
-    // Every placeholder, as a name and as a word of one, in any case: the binary search
-    // finds them only while the list stays sorted.
+    // Every placeholder, as a name and as a word of one, in any case; the list stays
+    // sorted and without repeats, to read.
     assert!(PLACEHOLDER_NAMES.windows(2).all(|w| w[0] < w[1]));
     for word in PLACEHOLDER_NAMES {
         assert_eq!(fake_name(word), Some("a placeholder word"), "{word}");
