@@ -559,7 +559,8 @@ async fn assess_chunk(
     let answers = match (expected, whole) {
         (0, _) => Vec::new(),
         (_, true) => {
-            let codec = tonic_prost::ProstCodec::<pb::AssessLeadRequest, pb::LeadAssessment>::default();
+            let codec =
+                tonic_prost::ProstCodec::<pb::AssessLeadRequest, pb::LeadAssessment>::default();
             assess_leads(client, requests, codec).await?
         }
         (_, false) => assess_leads(client, requests, view::Codec).await?,

@@ -371,22 +371,29 @@ mod tests {
                 ..Default::default()
             },
         );
-        let source = (text(), any::<i32>(), reasons()).prop_map(|(raw, source, reasons)| {
-            pb::LeadSource {
+        let source =
+            (text(), any::<i32>(), reasons()).prop_map(|(raw, source, reasons)| pb::LeadSource {
                 raw,
                 source,
                 reasons,
                 ..Default::default()
-            }
-        });
+            });
         let factors = prop::collection::vec(
-            (text(), any::<i32>(), text())
-                .prop_map(|(code, points, detail)| pb::ScoreFactor { code, points, detail }),
+            (text(), any::<i32>(), text()).prop_map(|(code, points, detail)| pb::ScoreFactor {
+                code,
+                points,
+                detail,
+            }),
             0..4,
         );
         (
             (text(), prop::option::of(email), prop::option::of(phone)),
-            (prop::option::of(source), any::<i32>(), any::<u32>(), factors),
+            (
+                prop::option::of(source),
+                any::<i32>(),
+                any::<u32>(),
+                factors,
+            ),
             (text(), text(), reasons()),
         )
             .prop_map(
@@ -421,9 +428,15 @@ mod tests {
             (vec![0x0a, 0x02, 0xc3, 0x28], "a string not UTF-8"),
             (vec![0x08, 0x01], "tag 1, the request id, as a varint"),
             (vec![0x00, 0x01], "tag 0"),
-            (vec![0x12, 0x02, 0x0a, 0x00], "the email's validity as a string"),
+            (
+                vec![0x12, 0x02, 0x0a, 0x00],
+                "the email's validity as a string",
+            ),
         ] {
-            assert!(Assessment::decode(bytes.as_slice()).is_err(), "prost: {what}");
+            assert!(
+                Assessment::decode(bytes.as_slice()).is_err(),
+                "prost: {what}"
+            );
             assert!(Assessment::read(&bytes).is_err(), "{what}");
         }
         // What the view does not declare is passed over, whatever its type.

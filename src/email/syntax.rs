@@ -236,6 +236,10 @@ fn to_ascii_domain(raw: &str) -> Result<String, Reason> {
     }
     dots(raw, "domain")?;
     check_ascii_chars(raw)?;
+    if let Some(ascii) = plain_ascii_domain(raw) {
+        check_ascii_domain(&ascii)?;
+        return Ok(ascii);
+    }
     // STD3 rules refuse what maps to a non-LDH ASCII character (fullwidth underscore,
     // the one-character "1." of U+2488); DNS length is checked below with its own codes.
     let ascii = Uts46::new()
@@ -254,6 +258,24 @@ fn to_ascii_domain(raw: &str) -> Result<String, Reason> {
         .into_owned();
     check_ascii_domain(&ascii)?;
     Ok(ascii)
+}
+
+/// IDNA's answer for a domain of ASCII letters, digits, hyphens and dots with no `xn--`
+/// label, worked out without it: the domain lower-cased. UTS 46 maps ASCII only by case,
+/// and with hyphens allowed and DNS lengths left to [`check_ascii_domain`], its checks
+/// of such labels ask nothing more. Nearly every real domain is such a one, and IDNA's
+/// own pass was about a fifth of the syntax step (callgrind). A property test holds this
+/// to IDNA's answer. `None` for any other domain.
+fn plain_ascii_domain(raw: &str) -> Option<String> {
+    let plain = raw
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !raw.split('.').any(|label| {
+            label
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+        });
+    plain.then(|| raw.to_ascii_lowercase())
 }
 
 /// Refuses ASCII characters a host name cannot have, before IDNA blurs them.
@@ -607,6 +629,18 @@ mod tests {
                     let address = format!("{local}@{domain}");
                     prop_assert!(address.parse::<lettre::Address>().is_ok(), "{}", address);
                 }
+            }
+        }
+
+        #[test]
+        fn a_plain_ascii_domain_is_what_idna_makes_of_it(
+            domain in "[a-zA-Z0-9-]{1,12}(\\.[a-zA-Z0-9-]{0,12}){0,3}|([xX][nN]--)?[a-z0-9-]{0,8}\\.[a-zA-Z]{2,4}|[a-z]{1,6}[.a-z0-9_+ ]?\\.[a-z]{2,3}",
+        ) {
+            if let Some(ours) = plain_ascii_domain(&domain) {
+                let idna = Uts46::new()
+                    .to_ascii(domain.as_bytes(), AsciiDenyList::STD3, Hyphens::Allow, DnsLength::Ignore)
+                    .map(|ascii| ascii.into_owned());
+                prop_assert_eq!(Ok(ours), idna.map_err(|_| ()), "{}", domain);
             }
         }
 
