@@ -264,18 +264,24 @@ fn to_ascii_domain(raw: &str) -> Result<String, Reason> {
 /// label, worked out without it: the domain lower-cased. UTS 46 maps ASCII only by case,
 /// and with hyphens allowed and DNS lengths left to [`check_ascii_domain`], its checks
 /// of such labels ask nothing more. Nearly every real domain is such a one, and IDNA's
-/// own pass was about a fifth of the syntax step (callgrind). A property test holds this
-/// to IDNA's answer. `None` for any other domain.
+/// own pass was about a seventh of the syntax step (callgrind). A property test holds
+/// this to IDNA's answer. `None` for any other domain.
 fn plain_ascii_domain(raw: &str) -> Option<String> {
-    let plain = raw
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !raw.split('.').any(|label| {
-            label
-                .get(..4)
-                .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
-        });
-    plain.then(|| raw.to_ascii_lowercase())
+    // One pass: IDNA's own fast path, which checks as much, cost about 450 instructions.
+    let bytes = raw.as_bytes();
+    let mut label = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'.' {
+            label = i + 1;
+            continue;
+        }
+        let ldh = b.is_ascii_alphanumeric() || b == b'-';
+        let a_label = i == label + 3 && b == b'-' && bytes[label..i].eq_ignore_ascii_case(b"xn-");
+        if !ldh || a_label {
+            return None;
+        }
+    }
+    Some(raw.to_ascii_lowercase())
 }
 
 /// Refuses ASCII characters a host name cannot have, before IDNA blurs them.
