@@ -15,6 +15,7 @@
 //! these read back, so a tag that drifts from `proto/leadcheck/v1/leadcheck.proto` fails.
 
 use crate::pb;
+use crate::rpc::walk::{each_field, text, Malformed, Value, WRONG_TYPE};
 
 /// `LeadAssessment`: the fields CSV output writes.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -69,106 +70,11 @@ struct Code {
     code: String,
 }
 
-/// Why an answer could not be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Malformed(&'static str);
-
-impl std::fmt::Display for Malformed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a malformed answer: {}", self.0)
-    }
-}
-
-/// A field's value as the wire format gives it.
-enum Value<'a> {
-    Varint(u64),
-    Delimited(&'a [u8]),
-    /// A fixed-width value (no message CSV output reads has one), passed over.
-    Fixed,
-}
-
-/// The fields of one encoded message, in order.
-struct FieldsOf<'a>(&'a [u8]);
-
-impl<'a> FieldsOf<'a> {
-    /// A varint. Nearly every key and length of an answer is one byte: that case is
-    /// inlined, the others are [`FieldsOf::long_varint`].
-    #[inline]
-    fn varint(&mut self) -> Result<u64, Malformed> {
-        match self.0.split_first() {
-            Some((&first, rest)) if first < 0x80 => {
-                self.0 = rest;
-                Ok(u64::from(first))
-            }
-            _ => self.long_varint(),
-        }
-    }
-
-    #[inline(never)]
-    fn long_varint(&mut self) -> Result<u64, Malformed> {
-        let mut value = 0u64;
-        for (i, &byte) in self.0.iter().enumerate().take(10) {
-            if i == 9 && byte > 1 {
-                break; // past 64 bits
-            }
-            value |= u64::from(byte & 0x7f) << (7 * i);
-            if byte < 0x80 {
-                self.0 = &self.0[i + 1..];
-                return Ok(value);
-            }
-        }
-        Err(Malformed("a varint runs past its message or its ten bytes"))
-    }
-
-    fn take(&mut self, len: u64) -> Result<&'a [u8], Malformed> {
-        let len = usize::try_from(len).unwrap_or(usize::MAX);
-        if len > self.0.len() {
-            return Err(Malformed("a field runs past its message"));
-        }
-        let (taken, rest) = self.0.split_at(len);
-        self.0 = rest;
-        Ok(taken)
-    }
-
-    /// The next field's tag and value; `None` at the message's end.
-    fn next_field(&mut self) -> Result<Option<(u64, Value<'a>)>, Malformed> {
-        if self.0.is_empty() {
-            return Ok(None);
-        }
-        let key = self.varint()?;
-        if key >> 3 == 0 || key > u64::from(u32::MAX) {
-            return Err(Malformed("a field's tag is 0 or over the largest"));
-        }
-        let value = match key & 7 {
-            0 => Value::Varint(self.varint()?),
-            1 => self.take(8).map(|_| Value::Fixed)?,
-            2 => {
-                let len = self.varint()?;
-                Value::Delimited(self.take(len)?)
-            }
-            5 => self.take(4).map(|_| Value::Fixed)?,
-            _ => return Err(Malformed("a group or an unknown wire type")),
-        };
-        Ok(Some((key >> 3, value)))
-    }
-}
-
-/// A string field's text.
-fn text(bytes: &[u8]) -> Result<String, Malformed> {
-    std::str::from_utf8(bytes)
-        .map(str::to_string)
-        .map_err(|_| Malformed("a string field is not UTF-8"))
-}
-
-/// The error of a field of a known tag under the wrong wire type.
-const WRONG_TYPE: Malformed = Malformed("a field has the wrong wire type for its tag");
-
 impl Assessment {
     /// Reads what CSV output writes from an encoded `LeadAssessment`.
     pub(super) fn read(bytes: &[u8]) -> Result<Assessment, Malformed> {
         let mut read = Assessment::default();
-        let mut fields = FieldsOf(bytes);
-        while let Some((tag, value)) = fields.next_field()? {
+        each_field(bytes, |tag, value| {
             match (tag, value) {
                 (1, Value::Delimited(b)) => read.request_id = text(b)?,
                 (2, Value::Delimited(b)) => read.email = Some(EmailVerdict::read(b)?),
@@ -182,7 +88,8 @@ impl Assessment {
                 (1..=6 | 9 | 10, _) => return Err(WRONG_TYPE),
                 _ => {}
             }
-        }
+            Ok(())
+        })?;
         Ok(read)
     }
 }
@@ -190,15 +97,15 @@ impl Assessment {
 impl EmailVerdict {
     fn read(bytes: &[u8]) -> Result<EmailVerdict, Malformed> {
         let mut read = EmailVerdict::default();
-        let mut fields = FieldsOf(bytes);
-        while let Some((tag, value)) = fields.next_field()? {
+        each_field(bytes, |tag, value| {
             match (tag, value) {
                 (1, Value::Varint(v)) => read.validity = v as i32,
                 (10, Value::Delimited(b)) => read.reasons.push(Code::read(b)?),
                 (1 | 10, _) => return Err(WRONG_TYPE),
                 _ => {}
             }
-        }
+            Ok(())
+        })?;
         Ok(read)
     }
 }
@@ -206,15 +113,15 @@ impl EmailVerdict {
 impl PhoneVerdict {
     fn read(bytes: &[u8]) -> Result<PhoneVerdict, Malformed> {
         let mut read = PhoneVerdict::default();
-        let mut fields = FieldsOf(bytes);
-        while let Some((tag, value)) = fields.next_field()? {
+        each_field(bytes, |tag, value| {
             match (tag, value) {
                 (1, Value::Varint(v)) => read.validity = v as i32,
                 (8, Value::Delimited(b)) => read.reasons.push(Code::read(b)?),
                 (1 | 8, _) => return Err(WRONG_TYPE),
                 _ => {}
             }
-        }
+            Ok(())
+        })?;
         Ok(read)
     }
 }
@@ -222,14 +129,14 @@ impl PhoneVerdict {
 impl LeadSource {
     fn read(bytes: &[u8]) -> Result<LeadSource, Malformed> {
         let mut read = LeadSource::default();
-        let mut fields = FieldsOf(bytes);
-        while let Some((tag, value)) = fields.next_field()? {
+        each_field(bytes, |tag, value| {
             match (tag, value) {
                 (6, Value::Delimited(b)) => read.reasons.push(Code::read(b)?),
                 (6, _) => return Err(WRONG_TYPE),
                 _ => {}
             }
-        }
+            Ok(())
+        })?;
         Ok(read)
     }
 }
@@ -237,14 +144,14 @@ impl LeadSource {
 impl Code {
     fn read(bytes: &[u8]) -> Result<Code, Malformed> {
         let mut read = Code::default();
-        let mut fields = FieldsOf(bytes);
-        while let Some((tag, value)) = fields.next_field()? {
+        each_field(bytes, |tag, value| {
             match (tag, value) {
                 (1, Value::Delimited(b)) => read.code = text(b)?,
                 (1, _) => return Err(WRONG_TYPE),
                 _ => {}
             }
-        }
+            Ok(())
+        })?;
         Ok(read)
     }
 }

@@ -1,6 +1,7 @@
 //! The gRPC layer: maps `leadcheck.v1` messages to domain types and back, and nothing else.
 
 pub mod convert;
+pub mod walk;
 pub mod wire;
 
 use std::future::Future;
