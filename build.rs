@@ -16,7 +16,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_protos(&["proto/leadcheck/v1/leadcheck.proto"], &["proto"])?;
     // The server's own stubs (`rpc::wire`): the same service, every message the ones
     // above but `LeadAssessment`, which the server sends already encoded, straight from
-    // the domain types (see src/rpc/wire.rs).
+    // the domain types, and `AssessLeadRequest`, which it reads from the received bytes
+    // (see src/rpc/wire.rs).
     let wire = out.join("wire");
     std::fs::create_dir_all(&wire)?;
     tonic_prost_build::configure()
@@ -28,6 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extern_path(
             ".leadcheck.v1.LeadAssessment",
             "crate::rpc::wire::EncodedAssessment",
+        )
+        .extern_path(
+            ".leadcheck.v1.AssessLeadRequest",
+            "crate::rpc::wire::LeadRequest",
         )
         .compile_protos(&["proto/leadcheck/v1/leadcheck.proto"], &["proto"])?;
     let descriptors = std::fs::read(&descriptor_path)?;

@@ -3,7 +3,7 @@
 //! prost's decoding is generic over any buffer, and its varint and skip routines showed
 //! in every profile of a message with many short fields: a quarter of the batch client's
 //! instructions a row, and most of the server's decoding of a lead. The readers built on
-//! this (`batch`'s CSV view of an answer, the server's reading of a request)
+//! this (`batch`'s CSV view of an answer, the server's [`LeadRequest`](super::wire::LeadRequest))
 //! take one-byte keys and lengths inline, keep only the fields they declare, and pass
 //! over the rest; each has a property test against prost's decoding of the same
 //! messages.

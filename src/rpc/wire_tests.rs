@@ -1,11 +1,12 @@
-//! The hand-written encoding against prost's: the same bytes for any assessment.
+//! The hand-written encoding against prost's: the same bytes for any assessment; and the
+//! hand-written reading of a request against prost's: the same request, or the same error.
 
 use std::sync::Arc;
 
 use proptest::prelude::*;
 use prost::Message;
 
-use super::EncodedAssessment;
+use super::{EncodedAssessment, LeadRequest};
 use crate::lead::score::{Factor, Quality, Score};
 use crate::lead::source::{Action, LeadSource, Source};
 use crate::lead::{Assessment, Lead};
@@ -265,4 +266,104 @@ fn its_debug_form_hides_the_contact_data() {
         shown.contains(&format!("{} bytes", message.encoded_len())),
         "{shown}"
     );
+}
+
+/// Any request: each field empty, short and Unicode, or long enough for a two-byte length.
+fn request() -> impl Strategy<Value = pb::AssessLeadRequest> {
+    let short = || prop_oneof![3 => ".{0,12}", 1 => "[a-z]{120,140}"];
+    let time = (any::<i64>(), any::<i32>())
+        .prop_map(|(seconds, nanos)| pbjson_types::Timestamp { seconds, nanos });
+    let lead = (
+        (short(), short(), short(), short()),
+        (short(), short(), short(), short()),
+        prop::option::of(time),
+    )
+        .prop_map(
+            |(
+                (first_name, last_name, email, phone),
+                (country, company, title, lead_source),
+                created_at,
+            )| pb::Lead {
+                first_name,
+                last_name,
+                email,
+                phone,
+                country,
+                company,
+                title,
+                lead_source,
+                created_at,
+            },
+        );
+    (short(), prop::option::of(lead))
+        .prop_map(|(request_id, lead)| pb::AssessLeadRequest { request_id, lead })
+}
+
+/// What prost makes of the bytes, and what the server's reading does, errors as text.
+fn both_readings(
+    bytes: &[u8],
+) -> (
+    Result<pb::AssessLeadRequest, String>,
+    Result<pb::AssessLeadRequest, String>,
+) {
+    (
+        pb::AssessLeadRequest::decode(bytes).map_err(|e| e.to_string()),
+        LeadRequest::decode(bytes)
+            .map(|r| r.0)
+            .map_err(|e| e.to_string()),
+    )
+}
+
+proptest! {
+    #[test]
+    fn any_request_reads_as_prost_reads_it(
+        first in request(),
+        second in prop::option::of(request()),
+    ) {
+        // One request, or two back to back: prost merges the second into the first.
+        let mut bytes = first.encode_to_vec();
+        if let Some(second) = second {
+            bytes.extend(second.encode_to_vec());
+        }
+        let (prosts, ours) = both_readings(&bytes);
+        prop_assert!(prosts.is_ok());
+        prop_assert_eq!(ours, prosts.clone());
+        // And by the walk itself, not by prost's decoding after it gave up.
+        let mut walked = pb::AssessLeadRequest::default();
+        prop_assert_eq!(super::read_request(&mut walked, &bytes), Ok(()));
+        prop_assert_eq!(Ok(walked), prosts);
+    }
+
+    #[test]
+    fn damaged_requests_read_as_prost_reads_them(
+        request in request(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        cut in any::<bool>(),
+    ) {
+        let mut bytes = request.encode_to_vec();
+        if cut {
+            bytes.truncate(at.index(bytes.len() + 1));
+        } else if !bytes.is_empty() {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        let (prosts, ours) = both_readings(&bytes);
+        prop_assert_eq!(ours, prosts);
+    }
+}
+
+#[test]
+fn a_requests_debug_form_hides_the_lead() {
+    let request = LeadRequest(pb::AssessLeadRequest {
+        request_id: "r-1".into(),
+        lead: Some(pb::Lead {
+            email: "ana.silva@example.com".into(),
+            phone: "+34 612 345 678".into(),
+            ..Default::default()
+        }),
+    });
+    let shown = format!("{request:?}");
+    assert!(shown.contains("r-1"), "{shown}");
+    assert!(!shown.contains("ana") && !shown.contains("612"), "{shown}");
 }
