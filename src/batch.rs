@@ -509,6 +509,8 @@ where
     C::Decode: Into<pb::LeadAssessment> + Send + Sync + 'static,
 {
     let rpc = |s: tonic::Status| BatchError::Rpc(s.message().to_string());
+    // Room for every answer up front: growing the vector copied each one again.
+    let expected = requests.len();
     client
         .ready()
         .await
@@ -525,7 +527,7 @@ where
         .await
         .map_err(rpc)?
         .into_inner();
-    let mut answers = Vec::new();
+    let mut answers = Vec::with_capacity(expected);
     while let Some(answer) = stream.next().await {
         answers.push(answer.map_err(rpc)?.into());
     }
