@@ -248,9 +248,23 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // `batch` drives its streams and writes its output from one task (the input is read
+    // on a blocking thread): more worker threads only passed its work between them. On
+    // one, it spent about a sixth less CPU a row (futex wake-ups, and frees of memory
+    // another thread allocated), for the same time or less.
+    let runtime = match &cli.command {
+        Command::Batch(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build()
+    .context("cannot start the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = args.into_config()?;
