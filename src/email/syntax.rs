@@ -236,26 +236,25 @@ fn to_ascii_domain(raw: &str) -> Result<String, Reason> {
     }
     dots(raw, "domain")?;
     check_ascii_chars(raw)?;
-    if let Some(ascii) = plain_ascii_domain(raw) {
-        check_ascii_domain(&ascii)?;
-        return Ok(ascii);
-    }
     // STD3 rules refuse what maps to a non-LDH ASCII character (fullwidth underscore,
     // the one-character "1." of U+2488); DNS length is checked below with its own codes.
-    let ascii = Uts46::new()
-        .to_ascii(
-            raw.as_bytes(),
-            AsciiDenyList::STD3,
-            Hyphens::Allow,
-            DnsLength::Ignore,
-        )
-        .map_err(|_| {
-            Reason::new(
-                codes::SYNTAX_IDNA,
-                "the domain cannot be converted to ASCII (IDNA, UTS 46)",
+    let ascii = match plain_ascii_domain(raw) {
+        Some(ascii) => ascii,
+        None => Uts46::new()
+            .to_ascii(
+                raw.as_bytes(),
+                AsciiDenyList::STD3,
+                Hyphens::Allow,
+                DnsLength::Ignore,
             )
-        })?
-        .into_owned();
+            .map_err(|_| {
+                Reason::new(
+                    codes::SYNTAX_IDNA,
+                    "the domain cannot be converted to ASCII (IDNA, UTS 46)",
+                )
+            })?
+            .into_owned(),
+    };
     check_ascii_domain(&ascii)?;
     Ok(ascii)
 }
