@@ -542,29 +542,15 @@ struct Answers;
 impl tonic::codec::Codec for Answers {
     type Encode = AssessLeadRequest;
     type Decode = bytes::Bytes;
-    type Encoder = Answers;
+    type Encoder = tonic_prost::ProstEncoder<AssessLeadRequest>;
     type Decoder = Answers;
 
-    fn encoder(&mut self) -> Answers {
-        Answers
+    fn encoder(&mut self) -> Self::Encoder {
+        tonic_prost::ProstEncoder::default()
     }
 
     fn decoder(&mut self) -> Answers {
         Answers
-    }
-}
-
-impl tonic::codec::Encoder for Answers {
-    type Item = AssessLeadRequest;
-    type Error = Status;
-
-    fn encode(
-        &mut self,
-        item: AssessLeadRequest,
-        buf: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), Status> {
-        item.encode(buf)
-            .map_err(|e| Status::internal(format!("encoding a request: {e}")))
     }
 }
 
