@@ -340,7 +340,7 @@ fn leading_of(format: &NumberFormat) -> Option<String> {
 }
 
 /// rlibphonenumber's `anchor_start` of a wrapped `^(?:...)$` pattern: without the `$`.
-fn anchored_start(base: &str) -> &str {
+pub(super) fn anchored_start(base: &str) -> &str {
     if base.len() >= 6 {
         &base[..base.len() - 1]
     } else {
@@ -349,7 +349,7 @@ fn anchored_start(base: &str) -> &str {
 }
 
 /// rlibphonenumber's `anchor_full` of a wrapped pattern: itself.
-fn anchored_full(base: &str) -> &str {
+pub(super) fn anchored_full(base: &str) -> &str {
     if base.len() >= 6 {
         base
     } else {
@@ -367,13 +367,14 @@ fn unanchored(base: &str) -> &str {
 }
 
 /// Compiles a metadata pattern; a test compiles every one, so this cannot fail at run time.
-fn compile(pattern: &str) -> Regex {
+pub(super) fn compile(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| panic!("phone metadata pattern {pattern}: {e}"))
 }
 
 thread_local! {
     /// The rules of each calling code this thread has formatted; None: no metadata.
-    static PREPARED: RefCell<HashMap<i32, Option<Rc<Rules>>>> = RefCell::new(HashMap::new());
+    static PREPARED: RefCell<HashMap<i32, Option<Rc<Rules>>, foldhash::fast::FixedState>> =
+        RefCell::new(HashMap::default());
 }
 
 /// This thread's rules for a calling code, prepared on first use.

@@ -33,7 +33,7 @@ use rlibphonenumber::{NumberFormat, PhoneMetadata, PhoneMetadataCollection, Phon
 const METADATA: &[u8] = include_bytes!("../../data/phone_metadata.bin");
 
 /// The metadata with its patterns' digits made ASCII; decoded once, cloned per thread.
-fn metadata() -> &'static PhoneMetadataCollection {
+pub(super) fn metadata() -> &'static PhoneMetadataCollection {
     static DECODED: OnceLock<PhoneMetadataCollection> = OnceLock::new();
     DECODED.get_or_init(|| {
         // Compiled-in data: a test decodes it, so this cannot fail at run time.
@@ -393,29 +393,44 @@ mod tests {
                 inputs.push((input.to_string(), Region::from_code(hint).ok()));
             }
         }
-        /// rlibphonenumber's answers; with `ours`, the forms as the verdict writes them.
+        /// rlibphonenumber's answers; with `ours`, the number, forms, E.164, region and
+        /// type as the verdict has them (`quick`, `format`).
         fn answer(
             util: &PhoneNumberUtil,
             text: &str,
             region: Option<Region>,
             ours: bool,
         ) -> String {
-            let Ok(n) = util.parse(text, region) else {
+            let quick = ours
+                .then(|| {
+                    let international = crate::phone::is_international(text);
+                    crate::phone::quick::parse(text, international, region)
+                })
+                .flatten();
+            let Some(n) = quick.or_else(|| util.parse(text, region).ok()) else {
                 return format!("{:?}", util.parse(text, region));
             };
-            let forms = if ours {
-                crate::phone::format::forms(util, &n)
+            let (forms, e164, (number_region, number_type)) = if ours {
+                let nsn = n.get_national_significant_number();
+                (
+                    crate::phone::format::forms(util, &n),
+                    crate::phone::e164(n.country_code, &nsn),
+                    crate::phone::quick::classify(n.country_code, &nsn),
+                )
             } else {
-                crate::phone::format::Forms {
+                let forms = crate::phone::format::Forms {
                     international: util.format(&n, F::International).into_owned(),
                     national: util.format(&n, F::National).into_owned(),
-                }
+                };
+                let e164 = util.format(&n, F::E164).into_owned();
+                (
+                    forms,
+                    e164,
+                    (util.get_region_for_number(&n), util.get_number_type(&n)),
+                )
             };
             format!(
-                "{} | {forms:?} | {:?} | {:?} | {:?} | {}",
-                util.format(&n, F::E164),
-                util.get_number_type(&n),
-                util.get_region_for_number(&n),
+                "{n:?} | {e164} | {forms:?} | {number_type:?} | {number_region:?} | {:?} | {}",
                 util.is_possible_number_with_reason(&n),
                 util.get_length_of_national_destination_code(&n),
             )

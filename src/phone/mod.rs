@@ -14,6 +14,7 @@ pub mod codes;
 pub mod fake;
 mod format;
 mod library;
+mod quick;
 pub mod region;
 
 #[cfg(test)]
@@ -454,11 +455,17 @@ fn judge(
         );
     }
     // 4. Unparseable, changed in parsing, impossible length, not valid for its region.
-    let number = match util.parse(text, region) {
-        Ok(number) => number,
-        Err(err) => return parse_failure(&err),
+    // The common shapes are read by `quick`, the others by rlibphonenumber: the same
+    // number either way.
+    let number = match quick::parse(text, international, region) {
+        Some(number) => number,
+        None => match util.parse(text, region) {
+            Ok(number) => number,
+            Err(err) => return parse_failure(&err),
+        },
     };
-    let e164 = util.format(&number, PhoneNumberFormat::E164).into_owned();
+    let nsn = number.get_national_significant_number();
+    let e164 = e164(number.country_code, &nsn);
     if international && !same_digits(text, &number, &e164) {
         return Verdict::unparsed(
             Invalid,
@@ -468,8 +475,9 @@ fn judge(
     }
     let mut verdict = Verdict::parsed(util, &number, e164);
     // The region libphonenumber places the number in: for a calling code shared by several
-    // regions (+1, +44, +7), the one whose ranges match; none when none does.
-    let number_region = util.get_region_for_number(&number);
+    // regions (+1, +44, +7), the one whose ranges match; none when none does. And its
+    // type there: Unknown when it is not valid there.
+    let (number_region, number_type) = quick::classify(number.country_code, &nsn);
     if let Some(r) = number_region {
         verdict.region = r.as_region_str().to_string();
     }
@@ -481,17 +489,16 @@ fn judge(
             "longer than the 15 digits E.164 allows for any number",
         );
     }
-    let Some(number_type) = number_region.and_then(|_| valid_type(util, &number)) else {
+    if number_type == PhoneNumberType::Unknown {
         let (code, message) = why_invalid(util, &number);
         return verdict.because(code, message);
-    };
+    }
     let kind = NumberType::from(number_type);
     verdict.number_type = Some(kind);
     // 5. Fake numbers libphonenumber calls valid.
-    let national = number.get_national_significant_number();
     let parts = fake::Parts {
         country_code: verdict.country_code,
-        national: &national,
+        national: &nsn,
         area_code_len: area_code_len(util, &verdict.international, &number, number_type),
     };
     if let Some((code, message)) = fake::check(parts) {
@@ -510,15 +517,11 @@ fn judge(
     verdict
 }
 
-/// The type of a number libphonenumber calls valid in the region it places it in; None
-/// when it is not valid. libphonenumber's `is_valid_number_for_region` is the test "that
-/// region's type patterns give a type other than Unknown", on the same metadata
-/// `get_type` reads: asking for the type alone decides both, matching the patterns once.
-fn valid_type(util: &PhoneNumberUtil, number: &PhoneNumber) -> Option<PhoneNumberType> {
-    match util.get_number_type(number) {
-        PhoneNumberType::Unknown => None,
-        number_type => Some(number_type),
-    }
+/// A number's E.164 form, as rlibphonenumber's `format(number, E164)` writes it: `+`, the
+/// calling code, the national significant number (leading zeros kept), no extension.
+fn e164(country_code: i32, nsn: &str) -> String {
+    let mut code = itoa::Buffer::new();
+    ["+", code.format(country_code), nsn].concat()
 }
 
 /// The most specific reason libphonenumber gives for an invalid number.
