@@ -17,12 +17,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The server's own stubs (`rpc::wire`): the same service, every message the ones
     // above but `LeadAssessment`, which the server sends already encoded, straight from
     // the domain types, and `AssessLeadRequest`, which it reads from the received bytes
-    // (see src/rpc/wire.rs).
+    // (see src/rpc/wire.rs), with a codec whose encode buffer fits a stream's batches.
     let wire = out.join("wire");
     std::fs::create_dir_all(&wire)?;
     tonic_prost_build::configure()
         .out_dir(&wire)
         .build_client(false)
+        .codec_path("crate::rpc::wire::Codec")
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
         .extern_path(".leadcheck.v1", "crate::pb")
