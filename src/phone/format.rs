@@ -25,11 +25,9 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use rlibphonenumber::{
-    get_national_significant_number_owned, NumberFormat, PhoneNumber, PhoneNumberFormat,
-    PhoneNumberUtil,
-};
+use rlibphonenumber::{NumberFormat, PhoneNumber, PhoneNumberFormat, PhoneNumberUtil};
 
+use super::dfa::Prefix;
 use super::library;
 
 /// A number's international (`+44 20 7183 8750`) and national (`020 7183 8750`) forms.
@@ -41,10 +39,11 @@ pub(crate) struct Forms {
     pub(crate) national: String,
 }
 
-/// Both forms of a number `util` parsed: written here, or by rlibphonenumber itself for
-/// the numbers this module leaves to it (one with an extension, or of national number 0).
-pub(crate) fn forms(util: &PhoneNumberUtil, number: &PhoneNumber) -> Forms {
-    written(number).unwrap_or_else(|| Forms {
+/// Both forms of a number `util` parsed, whose national significant number is `nsn`:
+/// written here, or by rlibphonenumber itself for the numbers this module leaves to it
+/// (one with an extension, or of national number 0).
+pub(crate) fn forms(util: &PhoneNumberUtil, number: &PhoneNumber, nsn: &str) -> Forms {
+    written(number, nsn).unwrap_or_else(|| Forms {
         international: util
             .format(number, PhoneNumberFormat::International)
             .into_owned(),
@@ -55,40 +54,40 @@ pub(crate) fn forms(util: &PhoneNumberUtil, number: &PhoneNumber) -> Forms {
 }
 
 /// Both forms of `number`, or None for the numbers [`forms`] leaves to rlibphonenumber.
-fn written(number: &PhoneNumber) -> Option<Forms> {
+fn written(number: &PhoneNumber, nsn: &str) -> Option<Forms> {
     if number.extension.as_deref().is_some_and(|e| !e.is_empty()) || number.national_number == 0 {
         return None;
     }
-    let nsn = get_national_significant_number_owned(number);
     let Some(rules) = rules_for(number.country_code) else {
         // No metadata for the calling code: rlibphonenumber writes the bare digits.
         return Some(Forms {
-            international: nsn.clone(),
-            national: nsn,
+            international: nsn.to_string(),
+            national: nsn.to_string(),
         });
     };
-    let national_rule = choose(&rules.national, &nsn);
+    let national_rule = choose(&rules.national, nsn);
     let international_rule = match &rules.international {
-        Some(list) => choose(list, &nsn),
+        Some(list) => choose(list, nsn),
         None => national_rule,
     };
-    let international_nsn = match international_rule {
-        Some(rule) => rule.apply(&nsn, false),
-        None => nsn.clone(),
-    };
-    let national = match national_rule {
-        Some(rule) => rule.apply(&nsn, true),
-        None => nsn,
-    };
     let mut code = itoa::Buffer::new();
+    let code = code.format(number.country_code);
+    // Each form written once, into a string of about its final length.
+    let mut international = String::with_capacity(code.len() + nsn.len() + 8);
+    international.push('+');
+    international.push_str(code);
+    international.push(' ');
+    match international_rule {
+        Some(rule) => rule.write(nsn, false, &mut international),
+        None => international.push_str(nsn),
+    }
+    let mut national = String::with_capacity(nsn.len() + 8);
+    match national_rule {
+        Some(rule) => rule.write(nsn, true, &mut national),
+        None => national.push_str(nsn),
+    }
     Some(Forms {
-        international: [
-            "+",
-            code.format(number.country_code),
-            " ",
-            &international_nsn,
-        ]
-        .concat(),
+        international,
         national,
     })
 }
@@ -120,7 +119,7 @@ struct Rules {
 /// One formatting rule (libphonenumber's `NumberFormat`).
 struct Rule {
     /// The last (most detailed) leading-digits pattern, anchored at the start.
-    leading: Option<Regex>,
+    leading: Option<Prefix>,
     /// The lengths of national significant number the pattern can match: the sums of
     /// its groups' bounds for a [`Shape::Groups`], any length for a [`Shape::Regex`].
     lengths: RangeInclusive<usize>,
@@ -164,11 +163,8 @@ impl Rule {
                 .replace(&format.format, national_prefix_rule)
                 .into_owned()
         };
-        let shape = match (
-            digit_groups(&pattern),
-            pieces(&format.format),
-            pieces(&national),
-        ) {
+        let groups = digit_groups(&pattern).filter(|groups| groups.len() <= MAX_GROUPS);
+        let shape = match (groups, pieces(&format.format), pieces(&national)) {
             (Some(groups), Some(international), Some(national)) => Shape::Groups {
                 groups,
                 international,
@@ -181,7 +177,7 @@ impl Rule {
                 national,
             },
         };
-        let leading = leading_of(format).map(|base| compile(anchored_start(&base)));
+        let leading = leading_of(format).map(|base| Prefix::new(anchored_start(&base)));
         let lengths = match &shape {
             Shape::Groups { groups, .. } => {
                 groups.iter().map(|g| g.0).sum()..=groups.iter().map(|g| g.1).sum()
@@ -205,22 +201,22 @@ impl Rule {
         }
     }
 
-    /// The national significant number written in the national form, or the
-    /// international one.
-    fn apply(&self, nsn: &str, national_form: bool) -> String {
+    /// Writes the national significant number in the national form, or the
+    /// international one, at the end of `out`.
+    fn write(&self, nsn: &str, national_form: bool, out: &mut String) {
         match &self.shape {
             Shape::Groups {
                 groups,
                 international,
                 national,
             } => {
-                let spans = split(groups, nsn.len());
+                let mut spans = [(0, 0); MAX_GROUPS];
+                split(groups, nsn.len(), &mut spans);
                 let pieces = if national_form {
                     national
                 } else {
                     international
                 };
-                let mut out = String::with_capacity(nsn.len() + 8);
                 for piece in pieces {
                     match piece {
                         Piece::Text(text) => out.push_str(text),
@@ -232,7 +228,6 @@ impl Rule {
                         }
                     }
                 }
-                out
             }
             Shape::Regex {
                 unanchored,
@@ -245,25 +240,28 @@ impl Rule {
                 } else {
                     international
                 };
-                unanchored.replace_all(nsn, format.as_str()).into_owned()
+                out.push_str(&unanchored.replace_all(nsn, format.as_str()));
             }
         }
     }
 }
 
+/// The most groups a rule of [`Shape::Groups`] has: their spans are kept on the stack.
+/// A rule with more (none has, a test checks) goes through its regex.
+const MAX_GROUPS: usize = 8;
+
 /// Where each group of digits starts and ends in a number of `len` digits, as a regex of
 /// greedy groups splits it: each group takes as many digits as it can while the groups
-/// after it can still match. `len` is within the groups' total bounds.
-fn split(groups: &[(usize, usize)], len: usize) -> Vec<(usize, usize)> {
-    let mut spans = Vec::with_capacity(groups.len());
+/// after it can still match. `len` is within the groups' total bounds; `spans` has room
+/// for every group.
+fn split(groups: &[(usize, usize)], len: usize, spans: &mut [(usize, usize)]) {
     let mut at = 0;
-    for (i, &(min, max)) in groups.iter().enumerate() {
+    for (i, (&(min, max), span)) in groups.iter().zip(spans).enumerate() {
         let rest_min: usize = groups[i + 1..].iter().map(|g| g.0).sum();
         let take = max.min(len.saturating_sub(at + rest_min)).max(min);
-        spans.push((at, at + take));
+        *span = (at, at + take);
         at += take;
     }
-    spans
 }
 
 /// The pattern's groups when it is `^(?:` then groups of digits only (`([0-9]{3})`,
@@ -424,6 +422,23 @@ mod tests {
     }
 
     #[test]
+    #[allow(deprecated)] // the format lists: see library::ascii_digits_in
+    fn every_rule_of_groups_keeps_its_spans_on_the_stack() {
+        let formats = library::metadata()
+            .metadata
+            .iter()
+            .flat_map(|m| m.number_format.iter().chain(&m.intl_number_format));
+        let most = formats
+            .filter_map(|f| digit_groups(&pattern_of(f)))
+            .map(|groups| groups.len())
+            .max();
+        assert!(
+            most.is_some_and(|most| (2..=MAX_GROUPS).contains(&most)),
+            "{most:?}"
+        );
+    }
+
+    #[test]
     fn greedy_groups_split_as_the_regex_does() {
         let groups = [(2, 3), (2, 2)];
         let regex = compile(r"^(?:([0-9]{2,3})([0-9]{2}))$");
@@ -432,7 +447,9 @@ mod tests {
             let spans: Vec<_> = (1..=2)
                 .map(|i| caps.get(i).map(|m| (m.start(), m.end())).expect("group"))
                 .collect();
-            assert_eq!(split(&groups, digits.len()), spans, "{digits}");
+            let mut split_here = [(0, 0); 2];
+            split(&groups, digits.len(), &mut split_here);
+            assert_eq!(split_here.to_vec(), spans, "{digits}");
         }
     }
 

@@ -413,7 +413,7 @@ mod tests {
             let (forms, e164, (number_region, number_type)) = if ours {
                 let nsn = n.get_national_significant_number();
                 (
-                    crate::phone::format::forms(util, &n),
+                    crate::phone::format::forms(util, &n, &nsn),
                     crate::phone::e164(n.country_code, &nsn),
                     crate::phone::quick::classify(n.country_code, &nsn),
                 )

@@ -16,8 +16,9 @@
 //!   rewrites the number, a national number that starts with its own calling code, …)
 //!   and the caller asks rlibphonenumber.
 //! - [`classify`] is `get_region_for_number` and `get_number_type` in one: each region's
-//!   type patterns are one [`RegexSet`], matched once per region tried, and the type
-//!   found while choosing among a calling code's regions is kept.
+//!   type patterns are walked together, once per region tried, on a lazy DFA
+//!   ([`FullSet`]), and the type found while choosing among a calling code's regions is
+//!   kept.
 //!
 //! Property tests hold both to rlibphonenumber's own answers on any input of these
 //! shapes (`quick_tests.rs`), and the metadata agreement test on every region's numbers.
@@ -27,9 +28,12 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
-use regex::{Regex, RegexSet};
+use std::cell::OnceCell;
+
+use regex::Regex;
 use rlibphonenumber::{PhoneMetadata, PhoneNumber, PhoneNumberDesc, PhoneNumberType, Region};
 
+use super::dfa::{FullSet, Prefix};
 use super::format::{anchored_full, anchored_start, compile};
 use super::library;
 
@@ -104,7 +108,7 @@ enum Pattern {
     Never,
     /// A pattern too short to hold `^(?:…)$`: rlibphonenumber compiles `""`.
     Always,
-    /// The pattern of this index in the region's [`RegexSet`].
+    /// The pattern of this index in the region's [`FullSet`].
     In(usize),
 }
 
@@ -137,14 +141,14 @@ impl Desc {
 
     /// rlibphonenumber's `is_number_matching_desc`: a length the description lists (or
     /// any, when it lists none), and the whole number matching its pattern.
-    fn matches(&self, len: usize, matched: &regex::SetMatches) -> bool {
+    fn matches(&self, len: usize, matched: u64) -> bool {
         if !self.lengths.is_empty() && !self.lengths.iter().any(|&l| l as usize == len) {
             return false;
         }
         match self.pattern {
             Pattern::Never => false,
             Pattern::Always => true,
-            Pattern::In(i) => matched.matched(i),
+            Pattern::In(i) => matched & 1 << i != 0,
         }
     }
 }
@@ -170,17 +174,18 @@ struct Plan {
     fixed_line: Desc,
     mobile: Desc,
     /// Every pattern of the descriptions above, anchored at both ends.
-    set: RegexSet,
+    set: FullSet,
     same_mobile_and_fixed_line_pattern: bool,
     /// `leading_digits`, anchored at the start: the region of a shared calling code
     /// whose numbers start so.
-    leading_digits: Option<Regex>,
-    /// `national_prefix_for_parsing`, anchored at the start.
-    national_prefix: Option<Regex>,
+    leading_digits: Option<Prefix>,
+    /// `national_prefix_for_parsing`, anchored at the start; and as a regex, for its
+    /// groups, compiled when a number first starts with it.
+    national_prefix: Option<(Prefix, OnceCell<Regex>)>,
     /// Whether `national_prefix_transform_rule` is set.
     transforms: bool,
     /// `international_prefix`, anchored at the start.
-    international_prefix: Option<Regex>,
+    international_prefix: Option<Prefix>,
     /// The general description's possible lengths and local-only lengths, as bit masks.
     possible_mask: u64,
     local_mask: u64,
@@ -204,10 +209,8 @@ impl Plan {
         ];
         let fixed_line = desc(&metadata.fixed_line);
         let mobile = desc(&metadata.mobile);
-        // Patterns of the shipped metadata: a test compiles every region's set.
-        let set = RegexSet::new(&patterns)
-            .unwrap_or_else(|e| panic!("phone metadata patterns of {}: {e}", metadata.id));
-        let start = |base: &Option<String>| base.as_deref().map(|b| compile(anchored_start(b)));
+        let set = FullSet::new(&patterns);
+        let start = |base: &Option<String>| base.as_deref().map(|b| Prefix::new(anchored_start(b)));
         let (possible_mask, local_mask) = match &metadata.general_desc {
             Some(d) => (
                 length_mask(&d.possible_length),
@@ -224,7 +227,8 @@ impl Plan {
             set,
             same_mobile_and_fixed_line_pattern: metadata.same_mobile_and_fixed_line_pattern(),
             leading_digits: start(&metadata.leading_digits),
-            national_prefix: start(&metadata.national_prefix_for_parsing),
+            national_prefix: start(&metadata.national_prefix_for_parsing)
+                .map(|prefix| (prefix, OnceCell::new())),
             transforms: !metadata.national_prefix_transform_rule().is_empty(),
             international_prefix: start(&metadata.international_prefix),
             possible_mask,
@@ -244,21 +248,21 @@ impl Plan {
             return PhoneNumberType::Unknown;
         }
         let matched = self.set.matches(nsn);
-        if !self.general.matches(len, &matched) {
+        if !self.general.matches(len, matched) {
             return PhoneNumberType::Unknown;
         }
         for (desc, number_type) in self.special.iter().zip(SPECIAL_TYPES) {
-            if desc.matches(len, &matched) {
+            if desc.matches(len, matched) {
                 return number_type;
             }
         }
-        if self.fixed_line.matches(len, &matched) {
-            if self.same_mobile_and_fixed_line_pattern || self.mobile.matches(len, &matched) {
+        if self.fixed_line.matches(len, matched) {
+            if self.same_mobile_and_fixed_line_pattern || self.mobile.matches(len, matched) {
                 return PhoneNumberType::FixedLineOrMobile;
             }
             return PhoneNumberType::FixedLine;
         }
-        if !self.same_mobile_and_fixed_line_pattern && self.mobile.matches(len, &matched) {
+        if !self.same_mobile_and_fixed_line_pattern && self.mobile.matches(len, matched) {
             return PhoneNumberType::Mobile;
         }
         PhoneNumberType::Unknown
@@ -270,7 +274,7 @@ impl Plan {
         match self.general.pattern {
             Pattern::Never => false,
             Pattern::Always => true,
-            Pattern::In(i) => self.set.matches(number).matched(i),
+            Pattern::In(i) => self.set.matches(number) & 1 << i != 0,
         }
     }
 
@@ -433,7 +437,7 @@ pub(crate) fn parse(
             && plan
                 .national_prefix
                 .as_ref()
-                .is_some_and(|prefix| prefix.is_match(national))
+                .is_some_and(|(prefix, _)| prefix.is_match(national))
         {
             return None;
         }
@@ -486,12 +490,14 @@ pub(crate) fn parse(
 /// `parse` leave it; None when the prefix pattern captures a part to rewrite the
 /// number with, which is rlibphonenumber's to do.
 fn strip_trunk_prefix<'a>(plan: &Plan, number: &'a str) -> Option<&'a str> {
-    let Some(prefix) = &plan.national_prefix else {
+    let Some((prefix, groups)) = &plan.national_prefix else {
         return Some(number);
     };
-    let Some(captures) = prefix.captures(number) else {
+    if !prefix.is_match(number) {
         return Some(number);
-    };
+    }
+    let groups = groups.get_or_init(|| compile(prefix.pattern()));
+    let captures = groups.captures(number)?;
     let (first, second) = (captures.get(1), captures.get(2));
     let rewrites = |first: &regex::Match<'_>| {
         plan.transforms
