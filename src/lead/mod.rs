@@ -42,8 +42,8 @@ pub struct Lead {
 pub struct Assessment {
     /// The verdict on the email.
     pub email: email::Verdict,
-    /// The verdict on the phone.
-    pub phone: phone::Verdict,
+    /// The verdict on the phone, shared with the phone cache.
+    pub phone: Arc<phone::Verdict>,
     /// The parsed LeadSource, shared with the other leads of the same string.
     pub source: Arc<LeadSource>,
     /// Quality, score and the factors behind them.

@@ -240,7 +240,7 @@ pub fn assessment_to_pb(request_id: String, a: Assessment) -> pb::LeadAssessment
     pb::LeadAssessment {
         request_id,
         email: Some(email_to_pb(a.email)),
-        phone: Some(phone_to_pb(a.phone)),
+        phone: Some(phone_to_pb(std::sync::Arc::unwrap_or_clone(a.phone))),
         source: Some(source_to_pb(std::sync::Arc::unwrap_or_clone(a.source))),
         quality: quality_to_pb(a.score.quality).into(),
         score: a.score.score,

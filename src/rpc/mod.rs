@@ -349,7 +349,7 @@ impl LeadCheck for Service {
                 .assessor
                 .phone()
                 .validate(&request.phone, &request.country);
-            let verdict = convert::phone_to_pb(verdict);
+            let verdict = convert::phone_to_pb(Arc::unwrap_or_clone(verdict));
             metrics::record_phone_verdict(verdict.validity());
             Ok(Response::new(verdict))
         })();

@@ -366,7 +366,7 @@ impl Fields for Top<'_> {
         let a = self.assessment;
         out.string(1, self.request_id);
         out.message(2, &a.email);
-        out.message(3, &a.phone);
+        out.message(3, &*a.phone);
         out.message(4, &*a.source);
         out.enumeration(5, convert::quality_to_pb(a.score.quality) as i32);
         out.uint(6, u64::from(a.score.score));

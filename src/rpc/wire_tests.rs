@@ -188,7 +188,7 @@ fn assessment() -> impl Strategy<Value = Assessment> {
         .prop_map(
             |(email, phone, source, score, model_version, dedup_key)| Assessment {
                 email,
-                phone,
+                phone: phone.into(),
                 source: source.into(),
                 score,
                 model_version,
