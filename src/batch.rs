@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
+use prost::bytes::Bytes;
 use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint};
 
@@ -158,9 +159,117 @@ struct Row {
     /// string a field.
     raw: csv::StringRecord,
     /// The request, or why the row could not be read.
-    request: Result<pb::AssessLeadRequest, String>,
+    request: Result<Request, String>,
     /// Problems that did not stop the assessment.
     notes: Vec<String>,
+}
+
+/// An `AssessLeadRequest`, encoded on the reader's thread: the thread that sends it and
+/// reads the answers only copies its bytes. Building, encoding and freeing each lead
+/// there was about a seventh of that thread's instructions a row (callgrind).
+struct Request {
+    /// The request id: the row's line, which its answer echoes.
+    id: u64,
+    /// The encoded request.
+    bytes: Bytes,
+}
+
+impl Request {
+    fn new(line: u64, lead: pb::Lead) -> Request {
+        let request = pb::AssessLeadRequest {
+            request_id: itoa::Buffer::new().format(line).to_string(),
+            lead: Some(lead),
+        };
+        Request {
+            id: line,
+            bytes: prost::Message::encode_to_vec(&request).into(),
+        }
+    }
+
+    /// Whether `answer` is this request's: its id echoed.
+    fn answered_by(&self, answer: &Answer) -> bool {
+        answer.request_id() == itoa::Buffer::new().format(self.id).as_bytes()
+    }
+}
+
+/// An answer as the output reads it: whole, for JSON Lines, or only what CSV output
+/// writes ([`view::Answer`]).
+enum Answer {
+    Whole(Box<pb::LeadAssessment>),
+    Csv(view::Answer),
+}
+
+impl From<pb::LeadAssessment> for Answer {
+    fn from(answer: pb::LeadAssessment) -> Answer {
+        Answer::Whole(Box::new(answer))
+    }
+}
+
+impl From<view::Answer> for Answer {
+    fn from(answer: view::Answer) -> Answer {
+        Answer::Csv(answer)
+    }
+}
+
+impl Answer {
+    fn request_id(&self) -> &[u8] {
+        match self {
+            Answer::Whole(a) => a.request_id.as_bytes(),
+            Answer::Csv(a) => a.request_id(),
+        }
+    }
+
+    fn dedup_key(&self) -> &[u8] {
+        match self {
+            Answer::Whole(a) => a.dedup_key.as_bytes(),
+            Answer::Csv(a) => a.dedup_key(),
+        }
+    }
+
+    /// The email and phone verdicts' validities (None for no verdict), and the quality.
+    fn validities(&self) -> (Option<i32>, Option<i32>, i32) {
+        match self {
+            Answer::Whole(a) => (
+                a.email.as_ref().map(|e| e.validity),
+                a.phone.as_ref().map(|p| p.validity),
+                a.quality,
+            ),
+            Answer::Csv(a) => (a.email(), a.phone(), a.quality()),
+        }
+    }
+
+    fn score(&self) -> u32 {
+        match self {
+            Answer::Whole(a) => a.score,
+            Answer::Csv(a) => a.score(),
+        }
+    }
+
+    /// Calls `each` with every reason code and its channel's prefix, in the reasons
+    /// column's order: email, phone, source, then the lead's own.
+    fn for_each_code(&self, mut each: impl FnMut(&'static str, &[u8])) {
+        match self {
+            Answer::Whole(a) => {
+                let email = a.email.as_ref().map_or(&[][..], |e| e.reasons.as_slice());
+                let phone = a.phone.as_ref().map_or(&[][..], |p| p.reasons.as_slice());
+                let source = a.source.as_ref().map_or(&[][..], |s| s.reasons.as_slice());
+                let channels = [
+                    (view::Channel::Email, email),
+                    (view::Channel::Phone, phone),
+                    (view::Channel::Source, source),
+                    (view::Channel::Lead, a.reasons.as_slice()),
+                ];
+                for (channel, reasons) in channels {
+                    reasons
+                        .iter()
+                        .for_each(|r| each(channel.prefix(), r.code.as_bytes()));
+                }
+            }
+            Answer::Csv(a) => a
+                .codes()
+                .for_each(|(channel, code)| each(channel.prefix(), code)),
+        }
+    }
 }
 
 /// Which input column feeds which lead field.
@@ -209,37 +318,76 @@ impl Columns {
         c
     }
 
-    fn lead(&self, fields: &csv::StringRecord, notes: &mut Vec<String>) -> pb::Lead {
-        let get = |col: Option<usize>| {
-            col.and_then(|i| fields.get(i))
-                .map(|s| s.trim().to_string())
-                .unwrap_or_default()
+    /// The row's request, encoded from its fields where they are: the lead's eight
+    /// strings (trimmed) and its creation time, under the contract's tags, with the bytes
+    /// prost writes for the same `AssessLeadRequest` (a test holds them together).
+    /// Building a `Lead` of eight strings to encode and free it was half of reading a row
+    /// (callgrind).
+    fn request(&self, line: u64, fields: &csv::StringRecord, notes: &mut Vec<String>) -> Request {
+        let get = |col: Option<usize>| col.and_then(|i| fields.get(i)).map_or("", str::trim);
+        let created_at = self.created_at(get(self.created_at), notes);
+        let strings = [
+            get(self.first_name),
+            get(self.last_name),
+            get(self.email),
+            get(self.phone),
+            get(self.country),
+            get(self.company),
+            get(self.title),
+            get(self.lead_source),
+        ];
+        let time = created_at.map(|t| prost::Message::encode_to_vec(&t));
+        // Proto3: an empty string is left out.
+        let delimited = |len: usize| 1 + prost::encoding::encoded_len_varint(len as u64) + len;
+        let lead_len: usize = strings
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| delimited(s.len()))
+            .sum::<usize>()
+            + time.as_ref().map_or(0, |t| delimited(t.len()));
+        let mut id = itoa::Buffer::new();
+        let id = id.format(line);
+        let mut bytes = Vec::with_capacity(delimited(id.len()) + delimited(lead_len));
+        // A length-delimited field's key and length; its bytes follow.
+        let header = |bytes: &mut Vec<u8>, tag: u8, len: usize| {
+            bytes.push(tag << 3 | 2);
+            prost::encoding::encode_varint(len as u64, bytes);
         };
-        let created = get(self.created_at);
-        let created_at = if created.is_empty() {
-            None
-        } else {
-            match parse_time(&created) {
-                Some(t) => Some(time_to_pb(t)),
-                None => {
-                    notes.push(format!(
-                        "{ROW_BAD_CREATED_AT}: cannot read the creation time {created:?}"
-                    ));
-                    None
-                }
+        header(&mut bytes, 1, id.len());
+        bytes.extend_from_slice(id.as_bytes());
+        header(&mut bytes, 2, lead_len);
+        for (tag, value) in (1u8..).zip(strings) {
+            if !value.is_empty() {
+                header(&mut bytes, tag, value.len());
+                bytes.extend_from_slice(value.as_bytes());
             }
-        };
-        pb::Lead {
-            first_name: get(self.first_name),
-            last_name: get(self.last_name),
-            email: get(self.email),
-            phone: get(self.phone),
-            country: get(self.country),
-            company: get(self.company),
-            title: get(self.title),
-            lead_source: get(self.lead_source),
-            created_at,
         }
+        if let Some(time) = &time {
+            header(&mut bytes, 9, time.len());
+            bytes.extend_from_slice(time);
+        }
+        Request {
+            id: line,
+            bytes: bytes.into(),
+        }
+    }
+
+    /// The creation time, when the row has one that reads; a note when it does not.
+    fn created_at(
+        &self,
+        created: &str,
+        notes: &mut Vec<String>,
+    ) -> Option<pbjson_types::Timestamp> {
+        if created.is_empty() {
+            return None;
+        }
+        let time = parse_time(created).map(time_to_pb);
+        if time.is_none() {
+            notes.push(format!(
+                "{ROW_BAD_CREATED_AT}: cannot read the creation time {created:?}"
+            ));
+        }
+        time
     }
 }
 
@@ -444,10 +592,7 @@ fn csv_row(line: u64, record: csv::ByteRecord, columns: &Columns, width: usize) 
     let mut notes = Vec::new();
     let request = match problem {
         Some(problem) => Err(problem),
-        None => Ok(pb::AssessLeadRequest {
-            request_id: line.to_string(),
-            lead: Some(columns.lead(&raw, &mut notes)),
-        }),
+        None => Ok(columns.request(line, &raw, &mut notes)),
     };
     Row {
         line,
@@ -459,10 +604,7 @@ fn csv_row(line: u64, record: csv::ByteRecord, columns: &Columns, width: usize) 
 
 fn json_row(line: u64, text: String) -> Row {
     let request = serde_json::from_str::<pb::Lead>(&text)
-        .map(|lead| pb::AssessLeadRequest {
-            request_id: line.to_string(),
-            lead: Some(lead),
-        })
+        .map(|lead| Request::new(line, lead))
         .map_err(|e| format!("not a Lead in proto3 JSON: {e}"));
     Row {
         line,
@@ -497,16 +639,16 @@ async fn connect(servers: &[String], timeout: Duration) -> Result<Channel, Batch
     Ok(Channel::balance_list(endpoints.into_iter()))
 }
 
-/// The `AssessLeads` call, answers decoded by `codec`: whole (prost's), or only the part
-/// CSV output writes ([`view::Codec`]).
+/// The `AssessLeads` call, requests sent as their bytes and answers decoded by `codec`:
+/// whole (prost's), or only the part CSV output writes ([`view::Codec`]).
 async fn assess_leads<C>(
     mut client: tonic::client::Grpc<Channel>,
-    requests: Vec<pb::AssessLeadRequest>,
+    requests: Vec<Bytes>,
     codec: C,
-) -> Result<Vec<pb::LeadAssessment>, BatchError>
+) -> Result<Vec<Answer>, BatchError>
 where
-    C: tonic::codec::Codec<Encode = pb::AssessLeadRequest> + Send + 'static,
-    C::Decode: Into<pb::LeadAssessment> + Send + Sync + 'static,
+    C: tonic::codec::Codec<Encode = Bytes> + Send + 'static,
+    C::Decode: Into<Answer> + Send + Sync + 'static,
 {
     let rpc = |s: tonic::Status| BatchError::Rpc(s.message().to_string());
     // Room for every answer up front: growing the vector copied each one again.
@@ -538,33 +680,20 @@ where
 /// what CSV output writes (`whole` false).
 async fn assess_chunk(
     client: tonic::client::Grpc<Channel>,
-    mut rows: Vec<Row>,
+    rows: Vec<Row>,
     whole: bool,
-) -> Result<Vec<(Row, Option<pb::LeadAssessment>)>, BatchError> {
-    // The requests move out of their rows, which keep only the request id, to pair the
-    // answers: the output writes the row's own fields, not the request.
-    let requests: Vec<pb::AssessLeadRequest> = rows
-        .iter_mut()
-        .filter_map(|row| row.request.as_mut().ok())
-        .map(|request| {
-            let id = request.request_id.clone();
-            std::mem::replace(
-                request,
-                pb::AssessLeadRequest {
-                    request_id: id,
-                    lead: None,
-                },
-            )
-        })
+) -> Result<Vec<(Row, Option<Answer>)>, BatchError> {
+    // The rows keep their requests, to pair the answers; the stream sends their bytes
+    // (shared, not copied).
+    let requests: Vec<Bytes> = rows
+        .iter()
+        .filter_map(|row| row.request.as_ref().ok())
+        .map(|request| request.bytes.clone())
         .collect();
     let expected = requests.len();
     let answers = match (expected, whole) {
         (0, _) => Vec::new(),
-        (_, true) => {
-            let codec =
-                tonic_prost::ProstCodec::<pb::AssessLeadRequest, pb::LeadAssessment>::default();
-            assess_leads(client, requests, codec).await?
-        }
+        (_, true) => assess_leads(client, requests, view::Whole).await?,
         (_, false) => assess_leads(client, requests, view::Codec).await?,
     };
     if answers.len() != expected {
@@ -579,7 +708,7 @@ async fn assess_chunk(
         let answer = match &row.request {
             Ok(request) => {
                 let answer = answers.next();
-                if answer.as_ref().map(|a| &a.request_id) != Some(&request.request_id) {
+                if !answer.as_ref().is_some_and(|a| request.answered_by(a)) {
                     return Err(BatchError::Rpc(format!(
                         "answers out of order at line {}",
                         row.line
@@ -594,58 +723,58 @@ async fn assess_chunk(
     Ok(paired)
 }
 
-fn name_of<E: fmt::Debug>(value: Result<E, prost::UnknownEnumValue>) -> String {
-    value.map_or_else(
-        |_| "UNKNOWN_VALUE".to_string(),
-        |v| {
-            // Debug of a prost enum is its Rust variant name; the proto name is clearer.
-            format!("{v:?}")
-        },
-    )
+/// The column names of the verdicts: each enum value's Rust name, as prost's `Debug`
+/// writes it (a test holds them to it), without formatting it for every row.
+fn email_name(value: i32) -> &'static str {
+    match pb::EmailValidity::try_from(value) {
+        Ok(pb::EmailValidity::Unspecified) => "Unspecified",
+        Ok(pb::EmailValidity::Valid) => "Valid",
+        Ok(pb::EmailValidity::Invalid) => "Invalid",
+        Ok(pb::EmailValidity::Spam) => "Spam",
+        Ok(pb::EmailValidity::Unknown) => "Unknown",
+        Err(_) => UNKNOWN_VALUE,
+    }
 }
 
-/// Each channel's reasons, under the prefix the reasons column writes them with.
-fn reason_channels(a: &pb::LeadAssessment) -> [(&'static str, &[pb::Reason]); 4] {
-    let email = a.email.as_ref().map_or(&[][..], |e| e.reasons.as_slice());
-    let phone = a.phone.as_ref().map_or(&[][..], |p| p.reasons.as_slice());
-    let source = a.source.as_ref().map_or(&[][..], |s| s.reasons.as_slice());
-    [
-        ("email", email),
-        ("phone", phone),
-        ("source", source),
-        ("lead", a.reasons.as_slice()),
-    ]
+fn phone_name(value: i32) -> &'static str {
+    match pb::PhoneValidity::try_from(value) {
+        Ok(pb::PhoneValidity::Unspecified) => "Unspecified",
+        Ok(pb::PhoneValidity::Valid) => "Valid",
+        Ok(pb::PhoneValidity::Invalid) => "Invalid",
+        Ok(pb::PhoneValidity::Unknown) => "Unknown",
+        Err(_) => UNKNOWN_VALUE,
+    }
 }
 
-fn reasons_of(a: &pb::LeadAssessment, notes: &[String]) -> String {
-    // Joined as they go, not format!ed one by one, into a string sized first: this runs
-    // for every row.
-    let mut joined = String::with_capacity(reasons_len(a, notes));
-    let mut add = |parts: &[&str]| {
-        if !joined.is_empty() {
-            joined.push_str("; ");
+fn quality_name(value: i32) -> &'static str {
+    match pb::LeadQuality::try_from(value) {
+        Ok(pb::LeadQuality::Unspecified) => "Unspecified",
+        Ok(pb::LeadQuality::High) => "High",
+        Ok(pb::LeadQuality::Low) => "Low",
+        Err(_) => UNKNOWN_VALUE,
+    }
+}
+
+/// The name of a value the contract does not define (a newer server's).
+const UNKNOWN_VALUE: &str = "UNKNOWN_VALUE";
+
+/// The reasons column: each code as `channel:code`, then each note, joined by `; `,
+/// written into `column` (emptied first), sized once.
+fn reasons_column(a: &Answer, notes: &[String], column: &mut Vec<u8>) {
+    column.clear();
+    let mut len = 0;
+    a.for_each_code(|prefix, code| len += prefix.len() + 1 + code.len() + 2);
+    column.reserve(len + notes.iter().map(|n| n.len() + 2).sum::<usize>());
+    let mut add = |parts: &[&[u8]]| {
+        if !column.is_empty() {
+            column.extend_from_slice(b"; ");
         }
-        parts.iter().for_each(|part| joined.push_str(part));
+        parts.iter().for_each(|part| column.extend_from_slice(part));
     };
-    for (prefix, reasons) in reason_channels(a) {
-        for r in reasons {
-            add(&[prefix, ":", &r.code]);
-        }
-    }
+    a.for_each_code(|prefix, code| add(&[prefix.as_bytes(), b":", code]));
     for note in notes {
-        add(&[note]);
+        add(&[note.as_bytes()]);
     }
-    joined
-}
-
-/// The length of [`reasons_of`]'s column: each reason `channel:code`, each note, `; `
-/// between them (counted after each, a little over).
-fn reasons_len(a: &pb::LeadAssessment, notes: &[String]) -> usize {
-    let codes: usize = reason_channels(a)
-        .iter()
-        .flat_map(|(prefix, reasons)| reasons.iter().map(|r| prefix.len() + 1 + r.code.len() + 2))
-        .sum();
-    codes + notes.iter().map(|n| n.len() + 2).sum::<usize>()
 }
 
 /// Where results go, in the chosen format.
@@ -655,47 +784,52 @@ enum Output {
         writer: Box<csv::Writer<Box<dyn Write + Send>>>,
         /// The input's column count.
         width: usize,
+        /// The reasons column of the row being written, its buffer kept from row to row.
+        reasons: Vec<u8>,
     },
     Jsonl(io::BufWriter<Box<dyn Write + Send>>),
 }
 
 impl Output {
-    fn write(&mut self, row: &Row, answer: Option<&pb::LeadAssessment>) -> io::Result<()> {
+    fn write(&mut self, row: &Row, answer: Option<&Answer>) -> io::Result<()> {
         match self {
-            Output::Csv { writer: w, width } => {
+            Output::Csv {
+                writer: w,
+                width,
+                reasons,
+            } => {
                 // Field by field: the row's own fields are written where they are, not
                 // copied into a record first.
-                let mut write = |field: &str| w.write_field(field).map_err(io::Error::other);
+                let mut write = |field: &[u8]| w.write_field(field).map_err(io::Error::other);
                 for field in &row.raw {
-                    write(field)?;
+                    write(field.as_bytes())?;
                 }
                 // A short malformed row is padded so the verdict columns stay in place.
                 for _ in row.raw.len()..*width {
-                    write("")?;
+                    write(b"")?;
                 }
                 match (answer, &row.request) {
                     (Some(a), _) => {
-                        write(&name_of(pb::EmailValidity::try_from(
-                            a.email.as_ref().map_or(0, |e| e.validity),
-                        )))?;
-                        write(&name_of(pb::PhoneValidity::try_from(
-                            a.phone.as_ref().map_or(0, |p| p.validity),
-                        )))?;
-                        write(&name_of(pb::LeadQuality::try_from(a.quality)))?;
-                        write(itoa::Buffer::new().format(a.score))?;
-                        write(&reasons_of(a, &row.notes))?;
-                        write(&a.dedup_key)?;
+                        let (email, phone, quality) = a.validities();
+                        write(email_name(email.unwrap_or(0)).as_bytes())?;
+                        write(phone_name(phone.unwrap_or(0)).as_bytes())?;
+                        write(quality_name(quality).as_bytes())?;
+                        write(itoa::Buffer::new().format(a.score()).as_bytes())?;
+                        reasons_column(a, &row.notes, reasons);
+                        write(reasons)?;
+                        write(a.dedup_key())?;
                     }
                     (None, Err(problem)) => {
                         for _ in 0..4 {
-                            write("")?;
+                            write(b"")?;
                         }
-                        write(&format!("{ROW_MALFORMED}: line {}: {problem}", row.line))?;
-                        write("")?;
+                        let message = format!("{ROW_MALFORMED}: line {}: {problem}", row.line);
+                        write(message.as_bytes())?;
+                        write(b"")?;
                     }
                     (None, Ok(_)) => {
                         for _ in 0..6 {
-                            write("")?;
+                            write(b"")?;
                         }
                     }
                 }
@@ -703,7 +837,11 @@ impl Output {
             }
             Output::Jsonl(w) => {
                 let value = match (answer, &row.request) {
-                    (Some(a), _) => serde_json::to_string(a),
+                    (Some(Answer::Whole(a)), _) => serde_json::to_string(a),
+                    (Some(Answer::Csv(_)), _) => {
+                        // `run` asks for whole answers for JSON Lines: never so.
+                        return Err(io::Error::other("JSON Lines output given a CSV view"));
+                    }
                     (None, Err(problem)) => serde_json::to_string(&pb::LeadAssessment {
                         request_id: row.line.to_string(),
                         reasons: vec![pb::Reason {
@@ -728,24 +866,25 @@ impl Output {
     }
 }
 
-fn tally(summary: &mut Summary, a: &pb::LeadAssessment) {
+fn tally(summary: &mut Summary, a: &Answer) {
     summary.assessed += 1;
-    if let Some(e) = &a.email {
-        match pb::EmailValidity::try_from(e.validity) {
+    let (email, phone, quality) = a.validities();
+    if let Some(email) = email {
+        match pb::EmailValidity::try_from(email) {
             Ok(pb::EmailValidity::Valid) => summary.email[0] += 1,
             Ok(pb::EmailValidity::Invalid) => summary.email[1] += 1,
             Ok(pb::EmailValidity::Spam) => summary.email[2] += 1,
             _ => summary.email[3] += 1,
         }
     }
-    if let Some(p) = &a.phone {
-        match pb::PhoneValidity::try_from(p.validity) {
+    if let Some(phone) = phone {
+        match pb::PhoneValidity::try_from(phone) {
             Ok(pb::PhoneValidity::Valid) => summary.phone[0] += 1,
             Ok(pb::PhoneValidity::Invalid) => summary.phone[1] += 1,
             _ => summary.phone[2] += 1,
         }
     }
-    match pb::LeadQuality::try_from(a.quality) {
+    match pb::LeadQuality::try_from(quality) {
         Ok(pb::LeadQuality::High) => summary.quality[0] += 1,
         _ => summary.quality[1] += 1,
     }
@@ -807,7 +946,7 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     };
     // CSV output writes part of each answer: only that part is decoded (see `view`).
     let whole = !matches!(args.format, Format::Csv);
-    let (input, columns, width, mut output) = match args.format {
+    let (input, columns, width, output) = match args.format {
         Format::Csv => {
             let (counted, lines) = LineCounter::new(reader);
             let mut reader = csv::ReaderBuilder::new()
@@ -837,6 +976,7 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
                 Output::Csv {
                     writer: Box::new(writer),
                     width: headers.len(),
+                    reasons: Vec::new(),
                 },
             )
         }
@@ -860,36 +1000,24 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     let mut results = tokio_stream::wrappers::ReceiverStream::new(rx)
         .map(|rows| assess_chunk(client.clone(), rows, whole))
         .buffered(streams);
-    let mut summary = Summary::default();
-    let hasher = RandomState::new();
-    let mut seen: HashSet<u64> = HashSet::new();
+    // Output is written on a thread of its own: while this one wrote a chunk's rows, the
+    // runtime polled no stream, and the server waited for requests and window updates.
+    let (done_tx, done_rx) = mpsc::channel::<Vec<(Row, Option<Answer>)>>(streams);
+    let dedup = args.dedup;
+    let writer = tokio::task::spawn_blocking(move || write_rows(done_rx, output, dedup));
     let outcome = async {
         while let Some(chunk) = results.next().await {
-            for (row, answer) in chunk? {
-                summary.rows += 1;
-                if let Some(a) = &answer {
-                    tally(&mut summary, a);
-                    // Only a hash of the key is kept: 8 bytes a person, not the key.
-                    if args.dedup
-                        && !a.dedup_key.is_empty()
-                        && !seen.insert(hasher.hash_one(&a.dedup_key))
-                    {
-                        summary.duplicates += 1;
-                        continue;
-                    }
-                } else if let Err(problem) = &row.request {
-                    summary.rejected += 1;
-                    tracing::warn!(line = row.line, %problem, "malformed row written with a reason");
-                }
-                output
-                    .write(&row, answer.as_ref())
-                    .map_err(|e| BatchError::Output(e.to_string()))?;
-                summary.written += 1;
+            if done_tx.send(chunk?).await.is_err() {
+                break; // the writer stopped: its error is the one to report
             }
         }
-        output.flush().map_err(|e| BatchError::Output(e.to_string()))
+        Ok(())
     }
     .await;
+    drop(done_tx);
+    let written = writer
+        .await
+        .unwrap_or_else(|e| Err(BatchError::Output(format!("the writer failed: {e}"))));
     if let Some(ticker) = ticker {
         ticker.abort();
         if io::stderr().is_terminal() {
@@ -898,7 +1026,46 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     }
     drop(results);
     let _ = reader_task.await;
-    outcome.map(|()| summary)
+    outcome.and(written)
+}
+
+/// Writes the assessed rows in the order they come, counting them, and dropping a row
+/// whose dedup key was seen before when `dedup` is on. Returns the run's counts.
+fn write_rows(
+    mut chunks: mpsc::Receiver<Vec<(Row, Option<Answer>)>>,
+    mut output: Output,
+    dedup: bool,
+) -> Result<Summary, BatchError> {
+    let mut summary = Summary::default();
+    let hasher = RandomState::new();
+    let mut seen: HashSet<u64> = HashSet::new();
+    while let Some(chunk) = chunks.blocking_recv() {
+        for (row, answer) in chunk {
+            summary.rows += 1;
+            if let Some(a) = &answer {
+                tally(&mut summary, a);
+                // Only a hash of the key is kept: 8 bytes a person, not the key.
+                if dedup
+                    && !a.dedup_key().is_empty()
+                    && !seen.insert(hasher.hash_one(a.dedup_key()))
+                {
+                    summary.duplicates += 1;
+                    continue;
+                }
+            } else if let Err(problem) = &row.request {
+                summary.rejected += 1;
+                tracing::warn!(line = row.line, %problem, "malformed row written with a reason");
+            }
+            output
+                .write(&row, answer.as_ref())
+                .map_err(|e| BatchError::Output(e.to_string()))?;
+            summary.written += 1;
+        }
+    }
+    output
+        .flush()
+        .map_err(|e| BatchError::Output(e.to_string()))?;
+    Ok(summary)
 }
 
 #[path = "batch_view.rs"]
@@ -933,19 +1100,48 @@ mod tests {
             ..Default::default()
         };
         let notes = ["note one".to_string()];
-        let joined = reasons_of(&assessment, &notes);
-        assert_eq!(
-            joined,
-            "email:dns.mx; email:flag.free_provider; phone:valid; \
-             source:source.unknown_source; lead:request.field_too_long; note one"
-        );
-        // Sized first: a column that had to grow would have a larger capacity.
-        assert_eq!(joined.capacity(), reasons_len(&assessment, &notes));
-        assert_eq!(reasons_of(&pb::LeadAssessment::default(), &[]), "");
-        assert_eq!(
-            reasons_of(&pb::LeadAssessment::default(), &["only".to_string()]),
-            "only"
-        );
+        let mut column = Vec::new();
+        reasons_column(&Answer::from(assessment.clone()), &notes, &mut column);
+        let expected = "email:dns.mx; email:flag.free_provider; phone:valid; \
+             source:source.unknown_source; lead:request.field_too_long; note one";
+        assert_eq!(String::from_utf8_lossy(&column), expected);
+        // Sized once: a column that had to grow would have a larger capacity than the
+        // sizes counted (each code and note with its separator).
+        assert_eq!(column.capacity(), expected.len() + 2);
+        // The same from the CSV view of the encoded answer.
+        let bytes = prost::Message::encode_to_vec(&assessment);
+        let view = view::Answer::read(bytes.into()).expect("reads");
+        reasons_column(&Answer::from(view), &notes, &mut column);
+        assert_eq!(String::from_utf8_lossy(&column), expected);
+        let empty = Answer::from(pb::LeadAssessment::default());
+        reasons_column(&empty, &[], &mut column);
+        assert_eq!(column, b"");
+        reasons_column(&empty, &["only".to_string()], &mut column);
+        assert_eq!(column, b"only");
+    }
+
+    /// The verdict columns name each value as prost's `Debug` does, and a value the
+    /// contract does not define `UNKNOWN_VALUE`.
+    #[test]
+    fn verdict_names_are_the_enums_debug_names() {
+        let name = |debug: Result<String, prost::UnknownEnumValue>| {
+            debug.unwrap_or_else(|_| UNKNOWN_VALUE.to_string())
+        };
+        for value in -1..=6 {
+            let debug = |v: &dyn fmt::Debug| format!("{v:?}");
+            assert_eq!(
+                email_name(value),
+                name(pb::EmailValidity::try_from(value).map(|v| debug(&v)))
+            );
+            assert_eq!(
+                phone_name(value),
+                name(pb::PhoneValidity::try_from(value).map(|v| debug(&v)))
+            );
+            assert_eq!(
+                quality_name(value),
+                name(pb::LeadQuality::try_from(value).map(|v| debug(&v)))
+            );
+        }
     }
 
     /// The line of each record as `read_rows` computes it.
@@ -1042,6 +1238,59 @@ mod tests {
         #[test]
         fn times_never_panic(text in "\\PC{0,40}") {
             let _ = parse_time(&text);
+        }
+
+        /// A row's request, written from its fields, is the bytes prost writes for the
+        /// lead built field by field (trimmed strings, the creation time read or noted).
+        #[test]
+        fn a_rows_request_is_prosts_encoding_of_its_lead(
+            fields in proptest::collection::vec(
+                prop_oneof![
+                    3 => "\\PC{0,12}",
+                    1 => "[ \\t]{0,2}[a-z]{120,140}[ ]?",
+                    1 => Just(String::new()),
+                    1 => Just(" 2024-05-01T10:00:00Z ".to_string()),
+                    1 => Just("2024-05-01".to_string()),
+                ],
+                10,
+            ),
+            line in any::<u64>(),
+            order in Just((0..10).collect::<Vec<usize>>()).prop_shuffle(),
+        ) {
+            let names = [
+                "FirstName", "LastName", "Email", "Phone", "Country", "Company", "Title",
+                "LeadSource", "LeadCreationDateTime", "Other",
+            ];
+            // The columns in any order.
+            let headers: Vec<String> = order.iter().map(|&i| names[i].to_string()).collect();
+            let columns = Columns::from_headers(&headers);
+            let record = csv::StringRecord::from(fields.clone());
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            let request = columns.request(line, &record, &mut ours);
+            let field = |name: &str| {
+                let at = headers.iter().position(|h| h == name).expect("a column");
+                fields[at].trim().to_string()
+            };
+            let created = field("LeadCreationDateTime");
+            let created_at = columns.created_at(&created, &mut theirs);
+            let lead = pb::Lead {
+                first_name: field("FirstName"),
+                last_name: field("LastName"),
+                email: field("Email"),
+                phone: field("Phone"),
+                country: field("Country"),
+                company: field("Company"),
+                title: field("Title"),
+                lead_source: field("LeadSource"),
+                created_at,
+            };
+            let expected = pb::AssessLeadRequest {
+                request_id: line.to_string(),
+                lead: Some(lead),
+            };
+            prop_assert_eq!(request.bytes.as_ref(), prost::Message::encode_to_vec(&expected));
+            prop_assert_eq!(request.id, line);
+            prop_assert_eq!(ours, theirs);
         }
     }
 }

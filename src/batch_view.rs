@@ -1,4 +1,4 @@
-//! What CSV output reads of an answer, decoded alone.
+//! What CSV output reads of an answer, read in place.
 //!
 //! A `LeadAssessment` holds about 37 strings: reason messages, factor details, formats.
 //! CSV output writes five fields and the reason codes. [`Assessment::read`] walks the
@@ -14,161 +14,204 @@
 //! test holds the walk to it, and another test encodes a full assessment and checks what
 //! these read back, so a tag that drifts from `proto/leadcheck/v1/leadcheck.proto` fails.
 
+use std::ops::Range;
+
+use prost::bytes::Bytes;
+
 use crate::pb;
-use crate::rpc::walk::{each_field, text, Malformed, Value, WRONG_TYPE};
+use crate::rpc::walk::{each_field, Malformed, Value, WRONG_TYPE};
 
-/// `LeadAssessment`: the fields CSV output writes.
-#[derive(Clone, PartialEq, prost::Message)]
-pub(super) struct Assessment {
-    #[prost(string, tag = "1")]
-    request_id: String,
-    #[prost(message, optional, tag = "2")]
-    email: Option<EmailVerdict>,
-    #[prost(message, optional, tag = "3")]
-    phone: Option<PhoneVerdict>,
-    #[prost(message, optional, tag = "4")]
-    source: Option<LeadSource>,
-    #[prost(int32, tag = "5")]
+/// Which verdict a reason belongs to, in the order the reasons column writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Channel {
+    Email,
+    Phone,
+    Source,
+    Lead,
+}
+
+impl Channel {
+    /// The prefix the reasons column writes a code of this channel with.
+    pub(super) fn prefix(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Phone => "phone",
+            Channel::Source => "source",
+            Channel::Lead => "lead",
+        }
+    }
+}
+
+/// `LeadAssessment`, as far as CSV output writes it, read in place: its text fields are
+/// spans of the received bytes (checked UTF-8), not strings of their own. Reading each
+/// reason code, the request id and the dedup key into a string, then freeing them once
+/// written, was about a fifth of the batch client's instructions a row (callgrind).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Answer {
+    bytes: Bytes,
+    request_id: Range<usize>,
+    dedup_key: Range<usize>,
+    /// Each verdict's validity; None when the answer has no such verdict.
+    email: Option<i32>,
+    phone: Option<i32>,
     quality: i32,
-    #[prost(uint32, tag = "6")]
     score: u32,
-    #[prost(string, tag = "9")]
-    dedup_key: String,
-    #[prost(message, repeated, tag = "10")]
-    reasons: Vec<Code>,
+    /// The reason codes, by channel (in the column's order), then in the answer's order.
+    codes: Vec<(Channel, Range<usize>)>,
 }
 
-/// `EmailVerdict`: its validity and reason codes.
-#[derive(Clone, PartialEq, prost::Message)]
-struct EmailVerdict {
-    #[prost(int32, tag = "1")]
-    validity: i32,
-    #[prost(message, repeated, tag = "10")]
-    reasons: Vec<Code>,
-}
-
-/// `PhoneVerdict`: its validity and reason codes.
-#[derive(Clone, PartialEq, prost::Message)]
-struct PhoneVerdict {
-    #[prost(int32, tag = "1")]
-    validity: i32,
-    #[prost(message, repeated, tag = "8")]
-    reasons: Vec<Code>,
-}
-
-/// `LeadSource`: its reason codes.
-#[derive(Clone, PartialEq, prost::Message)]
-struct LeadSource {
-    #[prost(message, repeated, tag = "6")]
-    reasons: Vec<Code>,
-}
-
-/// `Reason`: its code, not its message.
-#[derive(Clone, PartialEq, prost::Message)]
-struct Code {
-    #[prost(string, tag = "1")]
-    code: String,
-}
-
-impl Assessment {
-    /// Reads what CSV output writes from an encoded `LeadAssessment`.
-    pub(super) fn read(bytes: &[u8]) -> Result<Assessment, Malformed> {
-        let mut read = Assessment::default();
-        each_field(bytes, |tag, value| {
+impl Answer {
+    /// Reads what CSV output writes from an encoded `LeadAssessment`, as prost decodes it:
+    /// a string is its last occurrence, a message every occurrence merged.
+    pub(super) fn read(bytes: Bytes) -> Result<Answer, Malformed> {
+        let mut read = Answer::default();
+        let base = bytes.as_ptr() as usize;
+        let span = |b: &[u8]| -> Result<Range<usize>, Malformed> {
+            std::str::from_utf8(b).map_err(|_| Malformed::NOT_UTF8)?;
+            let start = b.as_ptr() as usize - base;
+            Ok(start..start + b.len())
+        };
+        each_field(&bytes, |tag, value| {
             match (tag, value) {
-                (1, Value::Delimited(b)) => read.request_id = text(b)?,
-                (2, Value::Delimited(b)) => read.email = Some(EmailVerdict::read(b)?),
-                (3, Value::Delimited(b)) => read.phone = Some(PhoneVerdict::read(b)?),
-                (4, Value::Delimited(b)) => read.source = Some(LeadSource::read(b)?),
+                (1, Value::Delimited(b)) => read.request_id = span(b)?,
+                (2, Value::Delimited(b)) => {
+                    let validity = read.email.unwrap_or(0);
+                    read.email = Some(verdict(
+                        b,
+                        10,
+                        validity,
+                        Channel::Email,
+                        &mut read.codes,
+                        span,
+                    )?);
+                }
+                (3, Value::Delimited(b)) => {
+                    let validity = read.phone.unwrap_or(0);
+                    read.phone = Some(verdict(
+                        b,
+                        8,
+                        validity,
+                        Channel::Phone,
+                        &mut read.codes,
+                        span,
+                    )?);
+                }
+                (4, Value::Delimited(b)) => {
+                    verdict(b, 6, 0, Channel::Source, &mut read.codes, span)?;
+                }
                 // int32 and uint32 keep the low 32 bits, as prost does.
                 (5, Value::Varint(v)) => read.quality = v as i32,
                 (6, Value::Varint(v)) => read.score = v as u32,
-                (9, Value::Delimited(b)) => read.dedup_key = text(b)?,
-                (10, Value::Delimited(b)) => read.reasons.push(Code::read(b)?),
+                (9, Value::Delimited(b)) => read.dedup_key = span(b)?,
+                (10, Value::Delimited(b)) => {
+                    read.codes.push((Channel::Lead, code(b, span)?));
+                }
                 (1..=6 | 9 | 10, _) => return Err(WRONG_TYPE),
                 _ => {}
             }
             Ok(())
         })?;
+        // The column's order: by channel, each channel's codes as they came. Already so
+        // for any answer written in tag order, as every encoder writes them.
+        if !read.codes.is_sorted_by_key(|(channel, _)| *channel) {
+            read.codes.sort_by_key(|(channel, _)| *channel);
+        }
+        read.bytes = bytes;
         Ok(read)
+    }
+
+    /// The request id it echoes.
+    pub(super) fn request_id(&self) -> &[u8] {
+        &self.bytes[self.request_id.clone()]
+    }
+
+    /// The dedup key.
+    pub(super) fn dedup_key(&self) -> &[u8] {
+        &self.bytes[self.dedup_key.clone()]
+    }
+
+    /// The email verdict's validity, the phone verdict's (None for no verdict), the
+    /// quality and the score.
+    pub(super) fn email(&self) -> Option<i32> {
+        self.email
+    }
+
+    pub(super) fn phone(&self) -> Option<i32> {
+        self.phone
+    }
+
+    pub(super) fn quality(&self) -> i32 {
+        self.quality
+    }
+
+    pub(super) fn score(&self) -> u32 {
+        self.score
+    }
+
+    /// The reason codes with their channels, in the reasons column's order.
+    pub(super) fn codes(&self) -> impl Iterator<Item = (Channel, &[u8])> {
+        self.codes
+            .iter()
+            .map(|(channel, span)| (*channel, &self.bytes[span.clone()]))
     }
 }
 
-impl EmailVerdict {
-    fn read(bytes: &[u8]) -> Result<EmailVerdict, Malformed> {
-        let mut read = EmailVerdict::default();
-        each_field(bytes, |tag, value| {
-            match (tag, value) {
-                (1, Value::Varint(v)) => read.validity = v as i32,
-                (10, Value::Delimited(b)) => read.reasons.push(Code::read(b)?),
-                (1 | 10, _) => return Err(WRONG_TYPE),
-                _ => {}
-            }
-            Ok(())
-        })?;
-        Ok(read)
-    }
+/// Reads a verdict (`EmailVerdict`, `PhoneVerdict` or `LeadSource`): its validity (tag 1,
+/// for all but the source), merged over `validity`, and its reason codes (under
+/// `reasons`), added to `codes`.
+fn verdict<'a>(
+    bytes: &'a [u8],
+    reasons: u64,
+    mut validity: i32,
+    channel: Channel,
+    codes: &mut Vec<(Channel, Range<usize>)>,
+    span: impl Fn(&'a [u8]) -> Result<Range<usize>, Malformed> + Copy,
+) -> Result<i32, Malformed> {
+    let has_validity = channel != Channel::Source;
+    each_field(bytes, |tag, value| {
+        match (tag, value) {
+            (1, Value::Varint(v)) if has_validity => validity = v as i32,
+            (t, Value::Delimited(b)) if t == reasons => codes.push((channel, code(b, span)?)),
+            (1, _) if has_validity => return Err(WRONG_TYPE),
+            (t, _) if t == reasons => return Err(WRONG_TYPE),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(validity)
 }
 
-impl PhoneVerdict {
-    fn read(bytes: &[u8]) -> Result<PhoneVerdict, Malformed> {
-        let mut read = PhoneVerdict::default();
-        each_field(bytes, |tag, value| {
-            match (tag, value) {
-                (1, Value::Varint(v)) => read.validity = v as i32,
-                (8, Value::Delimited(b)) => read.reasons.push(Code::read(b)?),
-                (1 | 8, _) => return Err(WRONG_TYPE),
-                _ => {}
-            }
-            Ok(())
-        })?;
-        Ok(read)
-    }
+/// A `Reason`'s code, as a span; its message passed over.
+fn code<'a>(
+    bytes: &'a [u8],
+    span: impl Fn(&'a [u8]) -> Result<Range<usize>, Malformed>,
+) -> Result<Range<usize>, Malformed> {
+    let mut code = None;
+    each_field(bytes, |tag, value| {
+        match (tag, value) {
+            (1, Value::Delimited(b)) => code = Some(span(b)?),
+            (1, _) => return Err(WRONG_TYPE),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    // No code: empty, as prost leaves it.
+    Ok(code.unwrap_or(0..0))
 }
 
-impl LeadSource {
-    fn read(bytes: &[u8]) -> Result<LeadSource, Malformed> {
-        let mut read = LeadSource::default();
-        each_field(bytes, |tag, value| {
-            match (tag, value) {
-                (6, Value::Delimited(b)) => read.reasons.push(Code::read(b)?),
-                (6, _) => return Err(WRONG_TYPE),
-                _ => {}
-            }
-            Ok(())
-        })?;
-        Ok(read)
-    }
-}
-
-impl Code {
-    fn read(bytes: &[u8]) -> Result<Code, Malformed> {
-        let mut read = Code::default();
-        each_field(bytes, |tag, value| {
-            match (tag, value) {
-                (1, Value::Delimited(b)) => read.code = text(b)?,
-                (1, _) => return Err(WRONG_TYPE),
-                _ => {}
-            }
-            Ok(())
-        })?;
-        Ok(read)
-    }
-}
-
-/// The `AssessLeads` codec of CSV output: requests encoded by prost, answers read as
-/// [`Assessment`] from the received bytes.
+/// The `AssessLeads` codec of CSV output: requests sent as the bytes the reader encoded
+/// them to, answers read as [`Answer`]s from the received bytes.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Codec;
 
 impl tonic::codec::Codec for Codec {
-    type Encode = pb::AssessLeadRequest;
-    type Decode = Assessment;
-    type Encoder = tonic_prost::ProstEncoder<pb::AssessLeadRequest>;
+    type Encode = Bytes;
+    type Decode = Answer;
+    type Encoder = Encoded;
     type Decoder = Codec;
 
-    fn encoder(&mut self) -> Self::Encoder {
-        tonic_prost::ProstEncoder::default()
+    fn encoder(&mut self) -> Encoded {
+        Encoded
     }
 
     fn decoder(&mut self) -> Codec {
@@ -177,66 +220,192 @@ impl tonic::codec::Codec for Codec {
 }
 
 impl tonic::codec::Decoder for Codec {
-    type Item = Assessment;
+    type Item = Answer;
     type Error = tonic::Status;
 
     fn decode(
         &mut self,
         buf: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Assessment>, tonic::Status> {
+    ) -> Result<Option<Answer>, tonic::Status> {
         use prost::bytes::Buf;
-        // The message whole, as one slice of the received buffer (not a copy).
-        let bytes = buf.copy_to_bytes(buf.remaining());
-        Assessment::read(&bytes)
+        // The message copied out of the received buffer: an answer waits to be written
+        // for a whole chunk, and a slice of the buffer would keep it from being reused,
+        // each refill a new allocation and a copy of the rest (callgrind: more than the
+        // copy costs).
+        let len = buf.remaining();
+        let bytes = if buf.chunk().len() == len {
+            let bytes = Bytes::copy_from_slice(buf.chunk());
+            buf.advance(len);
+            bytes
+        } else {
+            buf.copy_to_bytes(len)
+        };
+        Answer::read(bytes)
             .map(Some)
             .map_err(|e| tonic::Status::internal(e.to_string()))
     }
 }
 
-fn reasons(codes: Vec<Code>) -> Vec<pb::Reason> {
-    codes
-        .into_iter()
-        .map(|c| pb::Reason {
-            code: c.code,
-            message: String::new(),
-        })
-        .collect()
+/// The `AssessLeads` codec of JSON Lines output: requests sent as their bytes, answers
+/// decoded whole, by prost.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Whole;
+
+impl tonic::codec::Codec for Whole {
+    type Encode = Bytes;
+    type Decode = pb::LeadAssessment;
+    type Encoder = Encoded;
+    type Decoder = tonic_prost::ProstDecoder<pb::LeadAssessment>;
+
+    fn encoder(&mut self) -> Encoded {
+        Encoded
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        tonic_prost::ProstDecoder::default()
+    }
 }
 
-/// The assessment with what CSV output reads filled in and the rest left empty.
-impl From<Assessment> for pb::LeadAssessment {
-    fn from(a: Assessment) -> pb::LeadAssessment {
-        pb::LeadAssessment {
-            request_id: a.request_id,
-            email: a.email.map(|e| pb::EmailVerdict {
-                validity: e.validity,
-                reasons: reasons(e.reasons),
-                ..Default::default()
-            }),
-            phone: a.phone.map(|p| pb::PhoneVerdict {
-                validity: p.validity,
-                reasons: reasons(p.reasons),
-                ..Default::default()
-            }),
-            source: a.source.map(|s| pb::LeadSource {
-                reasons: reasons(s.reasons),
-                ..Default::default()
-            }),
-            quality: a.quality,
-            score: a.score,
-            dedup_key: a.dedup_key,
-            reasons: reasons(a.reasons),
-            ..Default::default()
-        }
+/// Sends a message already encoded: its bytes as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Encoded;
+
+impl tonic::codec::Encoder for Encoded {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Bytes,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use prost::bytes::BufMut;
+        dst.put(item);
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Assessment;
+    use super::{Answer, Channel};
     use crate::pb;
     use proptest::prelude::*;
+    use prost::bytes::Bytes;
     use prost::Message;
+
+    /// The oracle: what CSV output reads, declared as prost messages under the contract's
+    /// tags and decoded by prost, which skips what they do not declare.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Oracle {
+        #[prost(string, tag = "1")]
+        request_id: String,
+        #[prost(message, optional, tag = "2")]
+        email: Option<Verdict>,
+        #[prost(message, optional, tag = "3")]
+        phone: Option<PhoneOracle>,
+        #[prost(message, optional, tag = "4")]
+        source: Option<SourceOracle>,
+        #[prost(int32, tag = "5")]
+        quality: i32,
+        #[prost(uint32, tag = "6")]
+        score: u32,
+        #[prost(string, tag = "9")]
+        dedup_key: String,
+        #[prost(message, repeated, tag = "10")]
+        reasons: Vec<Code>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Verdict {
+        #[prost(int32, tag = "1")]
+        validity: i32,
+        #[prost(message, repeated, tag = "10")]
+        reasons: Vec<Code>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct PhoneOracle {
+        #[prost(int32, tag = "1")]
+        validity: i32,
+        #[prost(message, repeated, tag = "8")]
+        reasons: Vec<Code>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct SourceOracle {
+        #[prost(message, repeated, tag = "6")]
+        reasons: Vec<Code>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Code {
+        #[prost(string, tag = "1")]
+        code: String,
+    }
+
+    /// What the view read, in the oracle's terms.
+    type Read = (
+        String,
+        Option<i32>,
+        Option<i32>,
+        i32,
+        u32,
+        String,
+        Vec<(Channel, String)>,
+    );
+
+    fn read_of(a: &Answer) -> Read {
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).expect("checked UTF-8");
+        (
+            text(a.request_id()),
+            a.email(),
+            a.phone(),
+            a.quality(),
+            a.score(),
+            text(a.dedup_key()),
+            a.codes().map(|(c, code)| (c, text(code))).collect(),
+        )
+    }
+
+    fn oracle_of(o: &Oracle) -> Read {
+        let codes = |channel: Channel, codes: &[Code]| {
+            codes
+                .iter()
+                .map(|c| (channel, c.code.clone()))
+                .collect::<Vec<_>>()
+        };
+        let mut all = Vec::new();
+        all.extend(codes(
+            Channel::Email,
+            o.email.as_ref().map_or(&[], |e| &e.reasons),
+        ));
+        all.extend(codes(
+            Channel::Phone,
+            o.phone.as_ref().map_or(&[], |p| &p.reasons),
+        ));
+        all.extend(codes(
+            Channel::Source,
+            o.source.as_ref().map_or(&[], |s| &s.reasons),
+        ));
+        all.extend(codes(Channel::Lead, &o.reasons));
+        (
+            o.request_id.clone(),
+            o.email.as_ref().map(|e| e.validity),
+            o.phone.as_ref().map(|p| p.validity),
+            o.quality,
+            o.score,
+            o.dedup_key.clone(),
+            all,
+        )
+    }
+
+    fn read(bytes: &[u8]) -> Result<Read, super::Malformed> {
+        Answer::read(Bytes::copy_from_slice(bytes)).map(|a| read_of(&a))
+    }
+
+    fn oracle(bytes: &[u8]) -> Option<Read> {
+        Oracle::decode(bytes).ok().map(|o| oracle_of(&o))
+    }
 
     /// Text of a field: short and Unicode, or long enough that its length takes two bytes.
     fn text() -> impl Strategy<Value = String> {
@@ -339,25 +508,68 @@ mod tests {
                 vec![0x12, 0x02, 0x0a, 0x00],
                 "the email's validity as a string",
             ),
+            (
+                vec![0x52, 0x04, 0x0a, 0x02, 0xc3, 0x28],
+                "a reason code not UTF-8",
+            ),
         ] {
-            assert!(
-                Assessment::decode(bytes.as_slice()).is_err(),
-                "prost: {what}"
-            );
-            assert!(Assessment::read(&bytes).is_err(), "{what}");
+            assert!(oracle(&bytes).is_none(), "prost: {what}");
+            assert!(read(&bytes).is_err(), "{what}");
         }
         // What the view does not declare is passed over, whatever its type.
         let unknown = [0x78, 0x05, 0x79, 1, 2, 3, 4, 5, 6, 7, 8, 0x7d, 1, 2, 3, 4];
-        assert_eq!(Assessment::read(&unknown), Ok(Assessment::default()));
+        assert_eq!(read(&unknown), Ok(oracle_of(&Oracle::default())));
+    }
+
+    /// A verdict given twice is merged, as prost merges it: the later validity, the
+    /// reasons of both; the column's order stays by channel whatever the fields' order.
+    #[test]
+    fn repeated_verdicts_merge_as_prost_merges_them() {
+        let email = |validity: i32, code: &str| pb::LeadAssessment {
+            email: Some(pb::EmailVerdict {
+                validity,
+                reasons: vec![pb::Reason {
+                    code: code.into(),
+                    message: String::new(),
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let lead = pb::LeadAssessment {
+            reasons: vec![pb::Reason {
+                code: "lead.first".into(),
+                message: String::new(),
+            }],
+            ..Default::default()
+        };
+        let mut bytes = lead.encode_to_vec();
+        bytes.extend(email(2, "dns.nxdomain").encode_to_vec());
+        bytes.extend(email(0, "flag.role").encode_to_vec());
+        let read = read(&bytes).expect("reads");
+        assert_eq!(Some(read.clone()), oracle(&bytes));
+        assert_eq!(
+            read.1,
+            Some(2),
+            "the later verdict had no validity: the first stands"
+        );
+        assert_eq!(
+            read.6,
+            [
+                (Channel::Email, "dns.nxdomain".to_string()),
+                (Channel::Email, "flag.role".to_string()),
+                (Channel::Lead, "lead.first".to_string()),
+            ]
+        );
     }
 
     proptest! {
         #[test]
         fn the_walk_reads_any_answer_as_prost_does(answer in answer()) {
             let bytes = answer.encode_to_vec();
-            let prosts = Assessment::decode(bytes.as_slice());
-            prop_assert!(prosts.is_ok());
-            prop_assert_eq!(Assessment::read(&bytes).ok(), prosts.ok());
+            let prosts = oracle(&bytes);
+            prop_assert!(prosts.is_some());
+            prop_assert_eq!(read(&bytes).ok(), prosts);
         }
 
         #[test]
@@ -379,10 +591,16 @@ mod tests {
                     bytes.truncate(at.index(bytes.len() + 1));
                     bytes
                 }),
+                (answer(), answer()).prop_map(|(a, b)| {
+                    // Two answers end to end: every field given twice.
+                    let mut bytes = a.encode_to_vec();
+                    bytes.extend(b.encode_to_vec());
+                    bytes
+                }),
             ],
         ) {
-            if let Ok(read) = Assessment::read(&bytes) {
-                prop_assert_eq!(Some(read), Assessment::decode(bytes.as_slice()).ok());
+            if let Ok(read) = read(&bytes) {
+                prop_assert_eq!(Some(read), oracle(&bytes));
             }
         }
     }
@@ -436,31 +654,32 @@ mod tests {
             dedup_key: "email:ana@example.com".into(),
             reasons: vec![reason("request.field_too_long")],
         };
-        let view = Assessment::read(&full.encode_to_vec())
+        let view = Answer::read(full.encode_to_vec().into())
             .unwrap_or_else(|e| panic!("the view reads a LeadAssessment: {e}"));
-        let read = pb::LeadAssessment::from(view);
-        let codes = |reasons: &[pb::Reason]| -> Vec<String> {
-            reasons.iter().map(|r| r.code.clone()).collect()
-        };
-        let (email, phone, source) = (
-            read.email.as_ref().expect("email"),
-            read.phone.as_ref().expect("phone"),
-            read.source.as_ref().expect("source"),
+        let (request_id, email, phone, quality, score, dedup_key, codes) = read_of(&view);
+        assert_eq!(request_id, "42");
+        assert_eq!(email, Some(pb::EmailValidity::Spam as i32));
+        assert_eq!(phone, Some(pb::PhoneValidity::Invalid as i32));
+        assert_eq!(quality, pb::LeadQuality::Low as i32);
+        assert_eq!(score, 37);
+        assert_eq!(dedup_key, "email:ana@example.com");
+        let codes: Vec<String> = codes
+            .into_iter()
+            .map(|(channel, code)| format!("{}:{code}", channel.prefix()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "email:dns.mx",
+                "email:flag.disposable",
+                "phone:phone.invalid",
+                "source:source.unknown_source",
+                "lead:request.field_too_long"
+            ]
         );
-        assert_eq!(read.request_id, "42");
-        assert_eq!(email.validity, pb::EmailValidity::Spam as i32);
-        assert_eq!(codes(&email.reasons), ["dns.mx", "flag.disposable"]);
-        assert_eq!(phone.validity, pb::PhoneValidity::Invalid as i32);
-        assert_eq!(codes(&phone.reasons), ["phone.invalid"]);
-        assert_eq!(codes(&source.reasons), ["source.unknown_source"]);
-        assert_eq!(read.quality, pb::LeadQuality::Low as i32);
-        assert_eq!(read.score, 37);
-        assert_eq!(read.dedup_key, "email:ana@example.com");
-        assert_eq!(codes(&read.reasons), ["request.field_too_long"]);
-        // And nothing else was read.
-        assert!(read.factors.is_empty() && read.model_version.is_empty());
-        assert!(email.normalized.is_empty() && email.mx_hosts.is_empty());
-        assert!(phone.e164.is_empty() && source.raw.is_empty());
-        assert!(email.reasons.iter().all(|r| r.message.is_empty()));
+        // No verdicts: none read.
+        let bare =
+            Answer::read(pb::LeadAssessment::default().encode_to_vec().into()).expect("reads");
+        assert_eq!((bare.email(), bare.phone()), (None, None));
     }
 }

@@ -12,6 +12,11 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Malformed(&'static str);
 
+impl Malformed {
+    /// A string field whose bytes are not UTF-8.
+    pub const NOT_UTF8: Malformed = Malformed("a string field is not UTF-8");
+}
+
 impl std::fmt::Display for Malformed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "a malformed message: {}", self.0)
@@ -111,7 +116,7 @@ impl<'a> Fields<'a> {
 pub fn text(bytes: &[u8]) -> Result<String, Malformed> {
     std::str::from_utf8(bytes)
         .map(str::to_string)
-        .map_err(|_| Malformed("a string field is not UTF-8"))
+        .map_err(|_| Malformed::NOT_UTF8)
 }
 
 /// The error of a field of a known tag under the wrong wire type.
