@@ -14,17 +14,19 @@
 //! 2. the DNS queries of that cold run against distinct domains times record types asked;
 //! 3. `AssessLeads` again with 100,000 other unique leads (new emails and phones, same
 //!    domains): the warm domain cache;
-//! 4. the floors, on a minimal tonic server this benchmark starts as a child process of
-//!    its own binary, under the same client and load as our server:
-//!    - `grpc.health.v1.Health/Check`, a unary RPC with a near-empty message;
-//!    - `AssessLead` and `AssessLeads` answered with no work, every lead getting the
-//!      typical response of step 3 (its median size): the limit of the gRPC stack for
-//!      this contract's messages, which no implementation of it can pass;
-//! 5. `AssessLead` unary on 5,000 leads of step 3, cached: requests/s, p50/p99, ratios to
-//!    the floors; then the empty call on our server, which splits the gap to the floor
-//!    into what our server's layers cost and what the lead's messages and assessment
-//!    cost;
-//! 6. `leadcheck batch` on a 100,000-row CSV of yet other leads, against step 3;
+//! 4. `leadcheck batch` on a 100,000-row CSV of yet other leads, against step 3, right
+//!    after it;
+//! 5. the floors, on a minimal tonic server this benchmark starts as a child process of
+//!    its own binary, under the same client and load as our server: `AssessLeads` and
+//!    (in step 6) `AssessLead` answered with no work, every lead getting the typical
+//!    response of step 3 (its median size), the limit of the gRPC stack for this
+//!    contract's messages, which no implementation of it can pass; and
+//!    `grpc.health.v1.Health/Check`, a unary RPC with a near-empty message;
+//! 6. the unary runs, taking turns in rounds so that a change in the machine's speed falls
+//!    on all of them alike: the floor's `Health/Check`, the no-work `AssessLead`, warm
+//!    `AssessLead` on our server (5,000 leads of step 3, cached), and `Health/Check` on
+//!    our server, which splits the gap to the floor into what our server's layers cost
+//!    and what the lead's messages and assessment cost; requests/s, p50/p99, ratios;
 //! 7. the server's peak RSS (VmHWM) after all of the above;
 //! 8. the Python stack (email-validator + dnspython, phonenumbers, disposable-email-domains)
 //!    on leads of step 3, with a warm DNS cache, via `scripts/bench_python_stack.py`.
@@ -63,6 +65,7 @@ struct Options {
     leads: usize,
     domains: usize,
     seconds: u64,
+    rounds: usize,
     concurrency: usize,
     connections: usize,
     streams: usize,
@@ -81,6 +84,7 @@ impl Default for Options {
             leads: 100_000,
             domains: 300,
             seconds: 10,
+            rounds: 4,
             concurrency: 64,
             connections: 4,
             streams: 1,
@@ -96,7 +100,8 @@ impl Default for Options {
 const HELP: &str = "cargo bench --bench load -- [flags]
   --leads N          unique leads per stream run (default 100000)
   --domains N        distinct email domains (default 300)
-  --seconds N        length of each unary run (default 10)
+  --seconds N        measured seconds of each unary target (default 10)
+  --rounds N         rounds the unary targets take turns in (default 4)
   --concurrency N    unary requests in flight (default 64)
   --connections N    HTTP/2 connections of the unary runs (default 4)
   --streams N        AssessLeads streams the leads are split over (default 1)
@@ -132,6 +137,7 @@ fn parse_options() -> Options {
             "--leads" => options.leads = number("--leads"),
             "--domains" => options.domains = number("--domains").max(1),
             "--seconds" => options.seconds = number("--seconds") as u64,
+            "--rounds" => options.rounds = number("--rounds").max(1),
             "--concurrency" => options.concurrency = number("--concurrency").max(1),
             "--connections" => options.connections = number("--connections").max(1),
             "--streams" => options.streams = number("--streams").max(1),
@@ -495,7 +501,7 @@ async fn channels(url: &str, count: usize) -> Vec<Channel> {
 
 /// The empty call the floor is made of: a health check of the whole server, its empty
 /// request sent as the (zero) bytes it encodes to.
-async fn health_check(channel: Channel, _: usize) -> bool {
+async fn health_check(channel: Channel) -> bool {
     unary_raw(channel, HEALTH_CHECK, bytes::Bytes::new())
         .await
         .is_some_and(|answer| {
@@ -632,16 +638,42 @@ struct AnswerId {
     quality: i32,
 }
 
-/// Runs `call` from `concurrency` tasks over `connections` connections: one second of
-/// warm-up, then `seconds` measured.
-async fn unary_load<F, Fut>(url: &str, options: &Options, call: F) -> Unary
-where
-    F: Fn(Channel, usize) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let channels = channels(url, options.connections).await;
-    let warm_until = Instant::now() + Duration::from_secs(1);
-    let stop_at = warm_until + Duration::from_secs(options.seconds);
+/// A unary call of the load generator.
+#[derive(Clone)]
+enum Call {
+    /// The floor's empty `Health/Check`.
+    Health,
+    /// `AssessLead`, the requests of a working set taken in turn.
+    Assess(std::sync::Arc<Vec<bytes::Bytes>>),
+}
+
+impl Call {
+    async fn make(&self, channel: Channel, n: usize) -> bool {
+        match self {
+            Call::Health => health_check(channel).await,
+            Call::Assess(set) => assess_lead(channel, set[n % set.len()].clone()).await,
+        }
+    }
+}
+
+/// Warm-up of each unary slice, on its fresh connections, before calls count.
+const WARM_UP: Duration = Duration::from_millis(500);
+
+/// What one unary slice measured: the latency of every call, how many failed, and the CPU
+/// the server and this process spent meanwhile.
+struct Slice {
+    latencies: Vec<u64>,
+    errors: usize,
+    server_cpu: Duration,
+    client_cpu: Duration,
+}
+
+/// Makes `call` to `server` from `concurrency` tasks over `connections` connections:
+/// [`WARM_UP`], then `measured`, the only part whose calls and CPU count.
+async fn unary_load(server: &Process, options: &Options, call: &Call, measured: Duration) -> Slice {
+    let channels = channels(&server.url(), options.connections).await;
+    let warm_until = Instant::now() + WARM_UP;
+    let stop_at = warm_until + measured;
     let mut tasks = Vec::new();
     for worker in 0..options.concurrency {
         let channel = channels[worker % channels.len()].clone();
@@ -655,7 +687,7 @@ where
                 if started >= stop_at {
                     break;
                 }
-                let ok = call(channel.clone(), n).await;
+                let ok = call.make(channel.clone(), n).await;
                 n += 1 << 10;
                 if started >= warm_until {
                     latencies.push(started.elapsed().as_micros() as u64);
@@ -665,6 +697,8 @@ where
             (latencies, errors)
         }));
     }
+    tokio::time::sleep_until(warm_until.into()).await;
+    let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
     let mut latencies = Vec::new();
     let mut errors = 0;
     for task in tasks {
@@ -672,19 +706,31 @@ where
         latencies.extend(l);
         errors += e;
     }
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q) as usize)
-            .copied()
-            .unwrap_or(0)
-    };
-    Unary {
-        requests: latencies.len(),
+    Slice {
+        latencies,
         errors,
-        per_second: latencies.len() as f64 / options.seconds as f64,
-        p50_us: at(0.50),
-        p99_us: at(0.99),
+        server_cpu: server.cpu() - server_cpu,
+        client_cpu: own_cpu() - client_cpu,
+    }
+}
+
+impl Unary {
+    /// The rate and latencies of calls made over `seconds`.
+    fn from_latencies(mut latencies: Vec<u64>, errors: usize, seconds: f64) -> Unary {
+        latencies.sort_unstable();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 - 1.0) * q) as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        Unary {
+            requests: latencies.len(),
+            errors,
+            per_second: latencies.len() as f64 / seconds,
+            p50_us: at(0.50),
+            p99_us: at(0.99),
+        }
     }
 }
 
@@ -696,20 +742,46 @@ struct MeasuredUnary {
     client_cpu: f64,
 }
 
-/// Runs [`unary_load`] against `server` and measures the CPU the run cost the server and
-/// the client.
-async fn measured_unary<F, Fut>(server: &Process, options: &Options, call: F) -> MeasuredUnary
-where
-    F: Fn(Channel, usize) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let (server_cpu, client_cpu) = (server.cpu(), own_cpu());
-    let unary = unary_load(&server.url(), options, call).await;
-    MeasuredUnary {
-        unary,
-        server_cpu: micros_per(server.cpu() - server_cpu, unary.requests),
-        client_cpu: micros_per(own_cpu() - client_cpu, unary.requests),
+/// One target of the unary runs: a server, and the call made to it.
+struct UnaryTarget<'a> {
+    server: &'a Process,
+    call: Call,
+}
+
+/// The unary runs of several targets, interleaved: `options.rounds` rounds, each giving
+/// every target in turn its share of `options.seconds`. This VM's speed moves with its
+/// neighbours, by up to 1.5x within minutes; run one after another, a slow spell fell on
+/// whichever target ran then and moved the ratio between them (0.59 to 0.93 of the floor
+/// for the same build, fourteenth session). Interleaved, it falls on all of them alike.
+/// Measures the CPU each target's calls cost its server and this process, warm-ups left
+/// out.
+async fn interleaved_unary(targets: &[UnaryTarget<'_>], options: &Options) -> Vec<MeasuredUnary> {
+    let rounds = options.rounds.max(1);
+    let slice = Duration::from_secs_f64(options.seconds as f64 / rounds as f64);
+    let mut runs: Vec<(Vec<u64>, usize, Duration, Duration)> = targets
+        .iter()
+        .map(|_| (Vec::new(), 0, Duration::ZERO, Duration::ZERO))
+        .collect();
+    for _ in 0..rounds {
+        for (target, run) in targets.iter().zip(&mut runs) {
+            let measured = unary_load(target.server, options, &target.call, slice).await;
+            run.0.extend(measured.latencies);
+            run.1 += measured.errors;
+            run.2 += measured.server_cpu;
+            run.3 += measured.client_cpu;
+        }
     }
+    let seconds = slice.as_secs_f64() * rounds as f64;
+    runs.into_iter()
+        .map(|(latencies, errors, server_cpu, client_cpu)| {
+            let unary = Unary::from_latencies(latencies, errors, seconds);
+            MeasuredUnary {
+                server_cpu: micros_per(server_cpu, unary.requests),
+                client_cpu: micros_per(client_cpu, unary.requests),
+                unary,
+            }
+        })
+        .collect()
 }
 
 /// One measured `AssessLeads` run: leads/s, microseconds of CPU per lead spent by the
@@ -992,9 +1064,17 @@ async fn run(options: Options) {
         server.peak_rss_kib()
     );
 
-    // 4. The floor, on a minimal tonic server of this binary: the empty call, then
-    // `AssessLead` and `AssessLeads` answered with the warm stream's typical assessment and
-    // no work, under the same load as ours.
+    // 4. The batch client on fresh leads, right after the stream it is compared with.
+    let batch = if options.skip_batch {
+        None
+    } else {
+        let batch = batch_run(&server, scratch.path(), &leads(&domains, 3, options.leads));
+        eprintln!("batch: {:.0} leads/s", batch.rate);
+        Some(batch)
+    };
+
+    // 5. The floor, on a minimal tonic server of this binary: `AssessLeads` answered with
+    // the warm stream's typical assessment and no work, then the unary runs.
     let typical = warm.typical.clone().expect("the warm stream answered");
     let typical_bytes = typical.encoded_len();
     let canned_path = scratch.path().join("typical-assessment.bin");
@@ -1004,25 +1084,6 @@ async fn run(options: Options) {
         command.arg("--floor-server").arg(&canned_path);
         Process::start(command, "floor listening on ")
     };
-    let MeasuredUnary {
-        unary: floor,
-        server_cpu: floor_cpu_per_call,
-        client_cpu: floor_client_cpu_per_call,
-    } = measured_unary(&floor_process, &options, health_check).await;
-    eprintln!("floor: {floor:?}");
-    // A working set of the warm stream's leads that fits the phone cache (the stream's
-    // 100,000 fill it), so that on our server domains and phone verdicts are cached.
-    let working_set = unary_requests(&warm_leads[..warm_leads.len().min(5_000)]);
-    let set = working_set.clone();
-    let MeasuredUnary {
-        unary: canned_assess,
-        server_cpu: canned_assess_cpu_per_call,
-        ..
-    } = measured_unary(&floor_process, &options, move |channel, n| {
-        assess_lead(channel, set[n % set.len()].clone())
-    })
-    .await;
-    eprintln!("AssessLead on the floor: {canned_assess:?}");
     let canned_stream = measured_stream(
         &floor_process,
         &floor_process.url(),
@@ -1030,40 +1091,64 @@ async fn run(options: Options) {
         options.streams,
     )
     .await;
-    drop(floor_process);
     eprintln!(
         "AssessLeads on the floor: {:.0} leads/s",
         canned_stream.rate
     );
 
-    // 5. Warm unary AssessLead on our server.
+    // 6. The unary runs, taking turns: the floor's empty call; `AssessLead` answered with
+    // no work on the floor server; warm `AssessLead` on ours; and the floor's empty call on
+    // ours, which tells what our server's layers (load shedding, the concurrency limit,
+    // routing among four services) cost over a bare tonic server. `AssessLead` sends a
+    // working set of the warm stream's leads that fits the phone cache (a number enters it
+    // on its second sighting), so that on our server domains and phone verdicts are cached.
+    let working_set = Call::Assess(unary_requests(&warm_leads[..warm_leads.len().min(5_000)]));
+    let targets = [
+        UnaryTarget {
+            server: &floor_process,
+            call: Call::Health,
+        },
+        UnaryTarget {
+            server: &floor_process,
+            call: working_set.clone(),
+        },
+        UnaryTarget {
+            server: &server,
+            call: working_set,
+        },
+        UnaryTarget {
+            server: &server,
+            call: Call::Health,
+        },
+    ];
+    let [floor_run, canned_run, assess_run, own_floor_run] =
+        <[MeasuredUnary; 4]>::try_from(interleaved_unary(&targets, &options).await)
+            .unwrap_or_else(|_| unreachable!("one run a target"));
+    drop(floor_process);
+    let MeasuredUnary {
+        unary: floor,
+        server_cpu: floor_cpu_per_call,
+        client_cpu: floor_client_cpu_per_call,
+    } = floor_run;
+    let MeasuredUnary {
+        unary: canned_assess,
+        server_cpu: canned_assess_cpu_per_call,
+        ..
+    } = canned_run;
     let MeasuredUnary {
         unary: assess,
         server_cpu: assess_cpu_per_call,
         client_cpu: assess_client_cpu_per_call,
-    } = measured_unary(&server, &options, move |channel, n| {
-        assess_lead(channel, working_set[n % working_set.len()].clone())
-    })
-    .await;
-    eprintln!("AssessLead: {assess:?}");
-
-    // 5b. The same empty call as the floor, on our server: what its layers (load shedding,
-    // the concurrency limit, routing among four services) cost over a bare tonic server.
+    } = assess_run;
     let MeasuredUnary {
         unary: own_floor,
         server_cpu: own_floor_cpu_per_call,
         ..
-    } = measured_unary(&server, &options, health_check).await;
+    } = own_floor_run;
+    eprintln!("floor: {floor:?}");
+    eprintln!("AssessLead on the floor: {canned_assess:?}");
+    eprintln!("AssessLead: {assess:?}");
     eprintln!("Health/Check on leadcheck: {own_floor:?}");
-
-    // 6. The batch client on fresh leads.
-    let batch = if options.skip_batch {
-        None
-    } else {
-        let batch = batch_run(&server, scratch.path(), &leads(&domains, 3, options.leads));
-        eprintln!("batch: {:.0} leads/s", batch.rate);
-        Some(batch)
-    };
 
     // 7. The server's peak memory through all of it.
     let peak_rss_kib = server.peak_rss_kib();
