@@ -1133,7 +1133,7 @@ async fn run(options: Options) {
     let MeasuredUnary {
         unary: canned_assess,
         server_cpu: canned_assess_cpu_per_call,
-        ..
+        client_cpu: canned_assess_client_cpu_per_call,
     } = canned_run;
     let MeasuredUnary {
         unary: assess,
@@ -1193,7 +1193,7 @@ async fn run(options: Options) {
         "| server CPU per unary call: floor / AssessLead with no work / AssessLead | {floor_cpu_per_call:.1} µs / {canned_assess_cpu_per_call:.1} µs / {assess_cpu_per_call:.1} µs |"
     );
     println!(
-        "| load generator CPU per unary call: floor / AssessLead | {floor_client_cpu_per_call:.1} µs / {assess_client_cpu_per_call:.1} µs |"
+        "| load generator CPU per unary call: floor / AssessLead with no work / AssessLead | {floor_client_cpu_per_call:.1} µs / {canned_assess_client_cpu_per_call:.1} µs / {assess_client_cpu_per_call:.1} µs |"
     );
     println!(
         "| Health/Check on leadcheck / floor | {:.2} of the req/s, {own_floor_cpu_per_call:.1} µs of server CPU per call |",
@@ -1272,6 +1272,10 @@ async fn run(options: Options) {
     report.insert(
         "floor_assess_lead_server_cpu_us_per_call".into(),
         canned_assess_cpu_per_call.into(),
+    );
+    report.insert(
+        "floor_assess_lead_client_cpu_us_per_call".into(),
+        canned_assess_client_cpu_per_call.into(),
     );
     report.insert("typical_response_bytes".into(), typical_bytes.into());
     report.insert(
