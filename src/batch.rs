@@ -502,6 +502,9 @@ fn open_input(path: &PathBuf) -> Result<(Box<dyn Read + Send>, Option<u64>), Bat
 }
 
 /// Reads rows on a blocking thread and sends them in chunks; stops when the receiver goes.
+/// A malformed record or line becomes a row with its error; a failed read of the input
+/// itself ends the reading with that error (it would fail again at the same place, and
+/// the run must not report a file it did not read to the end as done).
 fn read_rows(
     mut input: Input,
     columns: Columns,
@@ -509,7 +512,7 @@ fn read_rows(
     chunk: usize,
     progress: Arc<Progress>,
     tx: mpsc::Sender<Vec<Row>>,
-) {
+) -> Result<(), String> {
     let mut batch = Vec::with_capacity(chunk);
     let mut line: u64 = 1;
     // Each record becomes its row's `raw`; sized as the last one, it is not regrown field
@@ -530,6 +533,9 @@ fn read_rows(
                             .bytes
                             .store(reader.position().byte(), Ordering::Relaxed);
                         csv_row(line, record, &columns, width)
+                    }
+                    Err(err) if err.is_io_error() => {
+                        return Err(format!("after line {line}: {err}"));
                     }
                     Err(err) => {
                         line += 1;
@@ -556,6 +562,9 @@ fn read_rows(
                             );
                             json_row(n, text)
                         }
+                        Err(err) if err.kind() != io::ErrorKind::InvalidData => {
+                            return Err(format!("at line {n}: {err}"));
+                        }
                         Err(err) => Row {
                             line: n,
                             raw: csv::StringRecord::new(),
@@ -571,13 +580,14 @@ fn read_rows(
         if batch.len() >= chunk {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(chunk));
             if tx.blocking_send(full).is_err() {
-                return;
+                return Ok(());
             }
         }
     }
     if !batch.is_empty() {
         let _ = tx.blocking_send(batch);
     }
+    Ok(())
 }
 
 fn csv_row(line: u64, record: csv::ByteRecord, columns: &Columns, width: usize) -> Row {
@@ -1025,8 +1035,17 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
         }
     }
     drop(results);
-    let _ = reader_task.await;
-    outcome.and(written)
+    // The reader's error first: after it, the rest of the file was never sent. Then the
+    // writer's: it fails only of itself, and a stream error after it is a consequence.
+    let read = reader_task
+        .await
+        .unwrap_or_else(|e| Err(format!("the reader failed: {e}")))
+        .map_err(|message| BatchError::Input {
+            path: input_path,
+            message,
+        });
+    read.and(written)
+        .and_then(|summary| outcome.map(|()| summary))
 }
 
 /// Writes the assessed rows in the order they come, counting them, and dropping a row
@@ -1144,6 +1163,71 @@ mod tests {
                 name(pb::LeadQuality::try_from(value).map(|v| debug(&v)))
             );
         }
+    }
+
+    /// Gives `data`, then fails every read after it, as a disk or pipe gone bad does.
+    struct FailsAfter(&'static [u8]);
+
+    impl Read for FailsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::other("the disk is gone"));
+            }
+            let n = self.0.read(buf)?;
+            Ok(n)
+        }
+    }
+
+    /// Runs `read_rows` on its own thread; returns the lines of the rows it sent (at most
+    /// a thousand: a reader that keeps going after an I/O error is stopped there) and
+    /// what it returned.
+    fn read_all(input: Input, columns: Columns, width: usize) -> (Vec<u64>, Result<(), String>) {
+        let (tx, mut rx) = mpsc::channel(1);
+        let progress = Arc::new(Progress {
+            rows: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            total_bytes: None,
+        });
+        let reader = std::thread::spawn(move || read_rows(input, columns, width, 1, progress, tx));
+        let mut lines = Vec::new();
+        while let Some(rows) = rx.blocking_recv() {
+            lines.extend(rows.iter().map(|r| r.line));
+            if lines.len() > 1000 {
+                break;
+            }
+        }
+        drop(rx);
+        (lines, reader.join().unwrap())
+    }
+
+    #[test]
+    fn a_failed_read_of_the_input_ends_the_reading_with_its_error() {
+        let (counted, lines) = LineCounter::new(Box::new(FailsAfter(b"h,i\na,1\n")));
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(counted);
+        let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        let input = Input::Csv(reader, lines);
+        let (sent, read) = read_all(input, Columns::from_headers(&headers), 2);
+        assert_eq!(sent, [2]);
+        let err = read.unwrap_err();
+        assert!(err.contains("the disk is gone"), "{err}");
+
+        let input = Input::Jsonl(
+            BufReader::new(Box::new(FailsAfter(b"{}\n{}\n")) as Box<dyn Read + Send>).lines(),
+        );
+        let (sent, read) = read_all(input, Columns::default(), 0);
+        assert_eq!(sent, [1, 2]);
+        assert!(read.unwrap_err().contains("the disk is gone"));
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_a_row_with_its_error_and_reading_goes_on() {
+        let data: &'static [u8] = b"{}\n\xff\xfe\n{}\n";
+        let input = Input::Jsonl(BufReader::new(Box::new(data) as Box<dyn Read + Send>).lines());
+        let (sent, read) = read_all(input, Columns::default(), 0);
+        assert_eq!(sent, [1, 2, 3]);
+        assert_eq!(read, Ok(()));
     }
 
     /// The line of each record as `read_rows` computes it.

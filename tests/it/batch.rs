@@ -189,6 +189,38 @@ async fn json_lines_in_and_out() {
     assert_eq!(lines[2]["dedupKey"], "email:bob@contoso.test");
 }
 
+#[tokio::test]
+async fn an_input_that_cannot_be_read_fails_the_run_naming_it() {
+    let dns = DnsServer::start().await.unwrap();
+    let server = Server::start(dns.addr(), &[]);
+    // A directory opens but fails every read: the run once wrote an error row per
+    // failed read, for ever.
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args(["batch", "--server", &server.url(), "--input"])
+        .arg(dir.path())
+        .arg("--output")
+        .arg(&output)
+        .args(["--format", "jsonl", "--quiet"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("leadcheck batch still running on an unreadable input");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let run = child.wait_with_output().unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let named = format!("cannot read {}", dir.path().display());
+    assert!(stderr.contains(&named), "{stderr}");
+}
+
 /// Runs `leadcheck batch` on `rows` generated rows fed through stdin, reads its output,
 /// and returns (output lines, peak resident memory in KiB, from /proc's VmHWM).
 fn batch_peak_memory(server: &Server, rows: usize) -> (usize, u64) {
