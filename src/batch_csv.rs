@@ -60,7 +60,9 @@ impl CsvWriter {
 
     /// Ends the current record; writes the buffer out once it is large.
     pub(super) fn end_record(&mut self) -> io::Result<()> {
-        if self.only_empty {
+        // A record of one empty field, or of none, is `""`, as the csv crate writes it:
+        // a bare line end would read back as no record at all.
+        if self.only_empty || self.fields == 0 {
             self.buf.extend_from_slice(b"\"\"");
         }
         self.buf.push(b'\n');
@@ -173,7 +175,7 @@ mod tests {
                         ],
                         0..12,
                     ),
-                    1..6,
+                    0..6,
                 ),
                 0..8,
             )
