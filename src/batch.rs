@@ -518,6 +518,8 @@ fn read_rows(
     // Each record becomes its row's `raw`; sized as the last one, it is not regrown field
     // by field (callgrind: the regrowth was a third of reading a row).
     let mut record_len = 0;
+    // A failed read: the rows before it still go out, then the error.
+    let mut failed = None;
     loop {
         let row = match &mut input {
             Input::Csv(reader, lines) => {
@@ -535,7 +537,8 @@ fn read_rows(
                         csv_row(line, record, &columns, width)
                     }
                     Err(err) if err.is_io_error() => {
-                        return Err(format!("after line {line}: {err}"));
+                        failed = Some(format!("after line {line}: {err}"));
+                        break;
                     }
                     Err(err) => {
                         line += 1;
@@ -563,7 +566,8 @@ fn read_rows(
                             json_row(n, text)
                         }
                         Err(err) if err.kind() != io::ErrorKind::InvalidData => {
-                            return Err(format!("at line {n}: {err}"));
+                            failed = Some(format!("at line {n}: {err}"));
+                            break;
                         }
                         Err(err) => Row {
                             line: n,
@@ -587,7 +591,7 @@ fn read_rows(
     if !batch.is_empty() {
         let _ = tx.blocking_send(batch);
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 fn csv_row(line: u64, record: csv::ByteRecord, columns: &Columns, width: usize) -> Row {
@@ -1181,14 +1185,20 @@ mod tests {
     /// Runs `read_rows` on its own thread; returns the lines of the rows it sent (at most
     /// a thousand: a reader that keeps going after an I/O error is stopped there) and
     /// what it returned.
-    fn read_all(input: Input, columns: Columns, width: usize) -> (Vec<u64>, Result<(), String>) {
+    fn read_all(
+        input: Input,
+        columns: Columns,
+        width: usize,
+        chunk: usize,
+    ) -> (Vec<u64>, Result<(), String>) {
         let (tx, mut rx) = mpsc::channel(1);
         let progress = Arc::new(Progress {
             rows: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             total_bytes: None,
         });
-        let reader = std::thread::spawn(move || read_rows(input, columns, width, 1, progress, tx));
+        let reader =
+            std::thread::spawn(move || read_rows(input, columns, width, chunk, progress, tx));
         let mut lines = Vec::new();
         while let Some(rows) = rx.blocking_recv() {
             lines.extend(rows.iter().map(|r| r.line));
@@ -1201,14 +1211,15 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_read_of_the_input_ends_the_reading_with_its_error() {
+    fn a_failed_read_sends_the_rows_read_before_it_then_its_error() {
         let (counted, lines) = LineCounter::new(Box::new(FailsAfter(b"h,i\na,1\n")));
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .from_reader(counted);
         let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
         let input = Input::Csv(reader, lines);
-        let (sent, read) = read_all(input, Columns::from_headers(&headers), 2);
+        // A chunk bigger than the rows: the partial chunk before the error still goes.
+        let (sent, read) = read_all(input, Columns::from_headers(&headers), 2, 1000);
         assert_eq!(sent, [2]);
         let err = read.unwrap_err();
         assert!(err.contains("the disk is gone"), "{err}");
@@ -1216,7 +1227,7 @@ mod tests {
         let input = Input::Jsonl(
             BufReader::new(Box::new(FailsAfter(b"{}\n{}\n")) as Box<dyn Read + Send>).lines(),
         );
-        let (sent, read) = read_all(input, Columns::default(), 0);
+        let (sent, read) = read_all(input, Columns::default(), 0, 1000);
         assert_eq!(sent, [1, 2]);
         assert!(read.unwrap_err().contains("the disk is gone"));
     }
@@ -1225,7 +1236,7 @@ mod tests {
     fn a_line_that_is_not_utf8_is_a_row_with_its_error_and_reading_goes_on() {
         let data: &'static [u8] = b"{}\n\xff\xfe\n{}\n";
         let input = Input::Jsonl(BufReader::new(Box::new(data) as Box<dyn Read + Send>).lines());
-        let (sent, read) = read_all(input, Columns::default(), 0);
+        let (sent, read) = read_all(input, Columns::default(), 0, 1);
         assert_eq!(sent, [1, 2, 3]);
         assert_eq!(read, Ok(()));
     }
