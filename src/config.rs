@@ -86,6 +86,14 @@ pub struct Config {
     pub smtp_allow_private: bool,
     /// Most concurrent SMTP sessions per domain. Default 2.
     pub smtp_per_domain: usize,
+    /// Most concurrent SMTP sessions with one exchanger address, whatever the domains
+    /// that point at it. Default 4.
+    pub smtp_per_ip: usize,
+    /// Most concurrent SMTP sessions of the process. Default 64.
+    pub smtp_max_sessions: usize,
+    /// Longest wait for a free SMTP session slot, in milliseconds; past it the address is
+    /// not probed (`smtp.busy`). Default 10000.
+    pub smtp_slot_wait_ms: u64,
     /// A scoring model file (TOML) that replaces the bundled model.
     pub scoring: Option<PathBuf>,
     /// Most phone verdicts held in the cache (about 650 bytes each, measured). Default 20000.
@@ -163,6 +171,9 @@ impl Default for Config {
             smtp_timeout_ms: millis(probe.command_timeout),
             smtp_allow_private: probe.allow_private,
             smtp_per_domain: probe.per_domain_concurrency,
+            smtp_per_ip: probe.per_ip_concurrency,
+            smtp_max_sessions: probe.max_sessions,
+            smtp_slot_wait_ms: millis(probe.slot_wait),
             scoring: None,
             phone_cache_capacity: 20_000,
             stream_in_flight: 64,
@@ -266,6 +277,9 @@ impl Config {
             command_timeout: timeout,
             allow_private: self.smtp_allow_private,
             per_domain_concurrency: self.smtp_per_domain.max(1),
+            per_ip_concurrency: self.smtp_per_ip.max(1),
+            max_sessions: self.smtp_max_sessions.max(1),
+            slot_wait: Duration::from_millis(self.smtp_slot_wait_ms),
             ..ProbeConfig::default()
         }
     }

@@ -116,6 +116,16 @@ struct EngineArgs {
     /// Most concurrent SMTP sessions per domain.
     #[arg(long, env = "LEADCHECK_SMTP_PER_DOMAIN")]
     smtp_per_domain: Option<usize>,
+    /// Most concurrent SMTP sessions with one exchanger address [default: 4].
+    #[arg(long, env = "LEADCHECK_SMTP_PER_IP")]
+    smtp_per_ip: Option<usize>,
+    /// Most concurrent SMTP sessions of the process [default: 64].
+    #[arg(long, env = "LEADCHECK_SMTP_MAX_SESSIONS")]
+    smtp_max_sessions: Option<usize>,
+    /// Longest wait for a free SMTP session slot, in milliseconds; then the address is
+    /// not probed (smtp.busy) [default: 10000].
+    #[arg(long, env = "LEADCHECK_SMTP_SLOT_WAIT_MS")]
+    smtp_slot_wait_ms: Option<u64>,
     /// A scoring model file (TOML) replacing the bundled one.
     #[arg(long, env = "LEADCHECK_SCORING")]
     scoring: Option<PathBuf>,
@@ -208,6 +218,9 @@ impl EngineArgs {
         set(&mut c.smtp_timeout_ms, self.smtp_timeout_ms);
         c.smtp_allow_private |= self.smtp_allow_private;
         set(&mut c.smtp_per_domain, self.smtp_per_domain);
+        set(&mut c.smtp_per_ip, self.smtp_per_ip);
+        set(&mut c.smtp_max_sessions, self.smtp_max_sessions);
+        set(&mut c.smtp_slot_wait_ms, self.smtp_slot_wait_ms);
         set(&mut c.scoring, self.scoring.map(Some));
         set(&mut c.stream_in_flight, self.stream_in_flight);
         set(&mut c.max_message_bytes, self.max_message_bytes);

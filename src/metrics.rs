@@ -34,12 +34,18 @@ pub const DNS_LOOKUPS: &str = "leadcheck_dns_lookups_total";
 pub const DNS_SECONDS: &str = "leadcheck_dns_lookup_seconds";
 /// SMTP probes by `outcome`.
 pub const SMTP_PROBES: &str = "leadcheck_smtp_probes_total";
+/// SMTP probes given up because a session limit stayed full, by `limit` (domain, ip,
+/// global).
+pub const SMTP_SESSIONS_REFUSED: &str = "leadcheck_smtp_sessions_refused_total";
 
 /// Shared-cache (Redis) commands by `kind` (dns, mailbox, catch_all), `op` (get, set) and
 /// `outcome` (hit, miss, stored, error, timeout, skipped: the breaker was open).
 pub const REDIS_OPS: &str = "leadcheck_redis_ops_total";
 /// 1 while the Redis circuit breaker skips Redis, else 0.
 pub const REDIS_BREAKER_OPEN: &str = "leadcheck_redis_breaker_open";
+/// Values read from Redis and refused (each also a miss), by `kind` and `reason`
+/// (too_large, bad_mac, wrong_type).
+pub const REDIS_REFUSED: &str = "leadcheck_redis_values_refused_total";
 
 /// Latency buckets, seconds: from a cache hit to a slow DNS server.
 const BUCKETS: &[f64] = &[
@@ -286,6 +292,16 @@ pub fn record_dns(outcome: &'static str, took: Duration) {
 /// Records one shared-cache command.
 pub fn record_redis(kind: &'static str, op: &'static str, outcome: &'static str) {
     metrics::counter!(REDIS_OPS, "kind" => kind, "op" => op, "outcome" => outcome).increment(1);
+}
+
+/// Records a value read from Redis and refused.
+pub fn record_redis_refused(kind: &'static str, reason: &'static str) {
+    metrics::counter!(REDIS_REFUSED, "kind" => kind, "reason" => reason).increment(1);
+}
+
+/// Records an SMTP probe given up because the session limit `limit` stayed full.
+pub fn record_smtp_refused(limit: &'static str) {
+    metrics::counter!(SMTP_SESSIONS_REFUSED, "limit" => limit).increment(1);
 }
 
 /// Records the state of the Redis circuit breaker.

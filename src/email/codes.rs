@@ -166,6 +166,8 @@ pub const SMTP_UNREACHABLE: &str = super::smtp::codes::UNREACHABLE;
 pub const SMTP_SKIPPED_PRIVATE: &str = super::smtp::codes::SKIPPED_PRIVATE;
 /// The SMTP probe: the domain accepts any mailbox (catch-all).
 pub const SMTP_CATCH_ALL: &str = super::smtp::codes::CATCH_ALL;
+/// The SMTP probe: not probed, the session limits stayed full; retry later.
+pub const SMTP_BUSY: &str = super::smtp::codes::BUSY;
 
 /// Every DNS and SMTP code, for the README table check.
 pub const DNS_AND_SMTP: &[&str] = &[
@@ -186,6 +188,7 @@ pub const DNS_AND_SMTP: &[&str] = &[
     SMTP_UNREACHABLE,
     SMTP_SKIPPED_PRIVATE,
     SMTP_CATCH_ALL,
+    SMTP_BUSY,
 ];
 
 #[cfg(test)]

@@ -281,6 +281,7 @@ fn probe_label(outcome: &Outcome) -> &'static str {
         Outcome::Temporary { .. } => "temporary",
         Outcome::Unreachable { .. } => "unreachable",
         Outcome::SkippedPrivate => "skipped_private",
+        Outcome::Busy { .. } => "busy",
     }
 }
 
@@ -298,6 +299,14 @@ fn probe_reason(outcome: &Outcome) -> Reason {
         }
         Outcome::SkippedPrivate => {
             "every exchanger resolves to a private or loopback address: not probed".to_string()
+        }
+        Outcome::Busy { limit } => {
+            let with = match limit {
+                smtp::Limit::Domain => "with this domain",
+                smtp::Limit::Address => "with its mail exchanger",
+                smtp::Limit::Process => "in this service",
+            };
+            format!("not probed: too many SMTP sessions in progress {with}; retry later")
         }
     };
     Reason::new(outcome.code(), message)

@@ -15,18 +15,26 @@
 //!
 //! Guards, each where it is applied: exchangers that resolve to loopback, private,
 //! link-local or other non-public addresses are never dialled unless `allow_private` is
-//! set (SSRF); every connect and every command has a timeout; a per-domain semaphore
-//! bounds concurrent sessions; results and catch-all findings are cached.
+//! set (SSRF); every connect and every command has a timeout, and a whole session a time
+//! limit of its own; replies are read through a byte budget per session ([`Capped`]);
+//! concurrent sessions are bounded per domain, per exchanger address and for the process,
+//! and a probe that finds no free slot within `slot_wait` gives up ([`Outcome::Busy`]);
+//! results and catch-all findings are cached. What callers see says what happened in
+//! plain words; the dialled address and the socket's error go to the logs only.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::future::Future;
+use std::hash::Hash;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
 use lettre::transport::smtp::commands::{Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailParameter};
 use lettre::transport::smtp::response::Severity;
@@ -35,11 +43,12 @@ use moka::future::Cache;
 use moka::Expiry;
 use rand::distr::Alphanumeric;
 use rand::Rng;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
-use tokio::time::timeout;
+use tokio::time::{timeout, timeout_at};
 
+use crate::metrics;
 use crate::shared_cache::{Kind, SharedCache};
 
 /// Reason codes of the SMTP probe, one per [`Outcome`] plus the catch-all flag.
@@ -60,6 +69,9 @@ pub mod codes {
     pub const UNREACHABLE: &str = "smtp.unreachable";
     /// Every exchanger resolves to a loopback or private address: not probed (SSRF guard).
     pub const SKIPPED_PRIVATE: &str = "smtp.skipped_private";
+    /// Not probed: the session limits (per domain, per exchanger address or of the
+    /// process) stayed full for the whole wait; retry later.
+    pub const BUSY: &str = "smtp.busy";
 
     /// Every code above, for the README table and for tests that keep codes unique.
     pub const ALL: &[&str] = &[
@@ -71,6 +83,7 @@ pub mod codes {
         CATCH_ALL,
         UNREACHABLE,
         SKIPPED_PRIVATE,
+        BUSY,
     ];
 }
 
@@ -92,6 +105,15 @@ const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 const MAX_REPLY_CHARS: usize = 300;
 /// Longest `Unreachable` detail, in characters.
 const MAX_DETAIL_CHARS: usize = 500;
+/// Most bytes read from one exchanger in one session, every reply included. A real
+/// session's replies come to a few hundred bytes; lettre reads a reply line up to its
+/// newline before it checks the line's length, so this is what bounds a server that never
+/// sends one.
+pub const MAX_SESSION_BYTES: usize = 32 * 1024;
+/// A session with one exchanger, from the greeting to QUIT, lasts at most this many
+/// command timeouts: a server that drips each reply just within the command timeout
+/// cannot hold a session (and its slots) for the sum of them.
+const SESSION_TIMEOUTS: u32 = 3;
 
 /// Settings of the SMTP probe; [`Default`] gives the values documented on each field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +138,16 @@ pub struct ProbeConfig {
     pub allow_private: bool,
     /// Most concurrent SMTP sessions with one domain's exchangers. Default 2; at least 1.
     pub per_domain_concurrency: usize,
+    /// Most concurrent SMTP sessions with one exchanger address, whatever the domains
+    /// whose MX point at it (hosted mail serves thousands of domains from a few
+    /// addresses). Default 4; at least 1.
+    pub per_ip_concurrency: usize,
+    /// Most concurrent SMTP sessions of the process. Default 64; at least 1.
+    pub max_sessions: usize,
+    /// Longest wait for a free session slot (of the domain, then of the exchanger address
+    /// and the process); past it the address is not probed ([`Outcome::Busy`]). Default
+    /// 10 s.
+    pub slot_wait: Duration,
     /// How long a mailbox result, and a domain's catch-all finding, is cached. Default 1 h.
     pub cache_ttl: Duration,
     /// How long a temporary or unreachable result is cached (never longer than
@@ -135,6 +167,9 @@ impl Default for ProbeConfig {
             command_timeout: Duration::from_secs(10),
             allow_private: false,
             per_domain_concurrency: 2,
+            per_ip_concurrency: 4,
+            max_sessions: 64,
+            slot_wait: Duration::from_secs(10),
             cache_ttl: Duration::from_secs(3600),
             transient_ttl: Duration::from_secs(300),
             max_hosts: 3,
@@ -186,6 +221,34 @@ pub enum Outcome {
     /// Every exchanger resolved only to loopback, private, link-local or other
     /// non-public addresses and `allow_private` is off: nothing was dialled (SSRF guard).
     SkippedPrivate,
+    /// No session slot came free within `slot_wait`: nothing was asked. Never cached:
+    /// it describes this replica's load, not the mailbox.
+    Busy {
+        /// The limit that stayed full.
+        limit: Limit,
+    },
+}
+
+/// A bound on concurrent SMTP sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Limit {
+    /// Sessions with one domain's exchangers (`per_domain_concurrency`).
+    Domain,
+    /// Sessions with one exchanger address (`per_ip_concurrency`).
+    Address,
+    /// Sessions of the process (`max_sessions`).
+    Process,
+}
+
+impl Limit {
+    /// Returns the metric label of the limit.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::Domain => "domain",
+            Limit::Address => "ip",
+            Limit::Process => "global",
+        }
+    }
 }
 
 impl Outcome {
@@ -201,6 +264,7 @@ impl Outcome {
             Outcome::Temporary { .. } => codes::TEMPORARY,
             Outcome::Unreachable { .. } => codes::UNREACHABLE,
             Outcome::SkippedPrivate => codes::SKIPPED_PRIVATE,
+            Outcome::Busy { .. } => codes::BUSY,
         }
     }
 
@@ -239,7 +303,7 @@ impl ProbeResult {
 /// Probes mailboxes over SMTP: one per process, shared by every request.
 ///
 /// It holds the caches (mailbox results keyed by the lower-cased address; catch-all
-/// findings per domain) and the per-domain session limits, so every caller shares them.
+/// findings per domain) and the session limits, so every caller shares them.
 pub struct Prober {
     cfg: ProbeConfig,
     helo: ClientId,
@@ -250,7 +314,15 @@ pub struct Prober {
     /// Per domain, the catch-all finding, made at most once per cache lifetime: concurrent
     /// sessions with the same domain wait for the first one's answer.
     catch_alls: Cache<String, Arc<OnceCell<bool>>>,
-    limits: DomainLimits,
+    /// Sessions per domain: a batch of leads at one company must not open dozens of
+    /// sessions with its exchanger at once, which looks like an attack and gets our
+    /// address blocked.
+    domains: KeyedLimits<String>,
+    /// Sessions per exchanger address: many domains may point at one host (hosted mail,
+    /// or a zone made to aim the probe at a victim), and it sees one client.
+    addresses: KeyedLimits<IpAddr>,
+    /// Sessions of the process: sockets, buffers and time are finite.
+    sessions: Arc<Semaphore>,
     /// How long results are kept, here and in Redis.
     lifetimes: ByOutcome,
     /// The Redis tier shared by replicas: mailbox results (HMAC-keyed) and catch-all
@@ -283,7 +355,11 @@ impl Prober {
                 .max_capacity(DOMAIN_CACHE_CAPACITY)
                 .time_to_live(lifetimes.settled)
                 .build(),
-            limits: DomainLimits::new(cfg.per_domain_concurrency),
+            domains: KeyedLimits::new(cfg.per_domain_concurrency),
+            addresses: KeyedLimits::new(cfg.per_ip_concurrency),
+            sessions: Arc::new(Semaphore::new(
+                cfg.max_sessions.clamp(1, Semaphore::MAX_PERMITS),
+            )),
             lifetimes,
             cfg,
             shared: None,
@@ -299,20 +375,26 @@ impl Prober {
     /// Probes `address` at `domain` (its ASCII form) through `mx_hosts`, most preferred
     /// first.
     ///
-    /// Never panics; every wait is bounded by the connect and command timeouts, except
-    /// the wait for a free session slot at a busy domain, which lasts as long as the
-    /// sessions ahead of it. Concurrent probes of one address make one session.
+    /// Never panics; every wait is bounded: by `slot_wait` for a free session slot, by
+    /// the connect and command timeouts and the session's time limit for each exchanger.
+    /// Concurrent probes of one address make one session.
     pub async fn probe(&self, address: &str, domain: &str, mx_hosts: &[String]) -> ProbeResult {
         let address = address.trim();
         let key = address.to_lowercase();
-        self.mailboxes
-            .get_with_by_ref(&key, async {
+        let found = self
+            .mailboxes
+            .try_get_with_by_ref(&key, async {
                 if let Some(shared) = &self.shared {
                     if let Some((result, _)) = shared.get(Kind::Mailbox, &key).await {
-                        return result;
+                        return Ok(result);
                     }
                 }
                 let result = self.probe_uncached(address, domain, mx_hosts).await;
+                // Busy is this replica's load: neither cached nor shared, so that the
+                // next request for the address probes it.
+                if matches!(result.outcome, Outcome::Busy { .. }) {
+                    return Err(result);
+                }
                 // A skip by the SSRF guard is this replica's configuration, not a finding.
                 if let Some(shared) = &self.shared {
                     if result.outcome != Outcome::SkippedPrivate {
@@ -320,9 +402,10 @@ impl Prober {
                         shared.put(Kind::Mailbox, &key, &result, ttl);
                     }
                 }
-                result
+                Ok(result)
             })
-            .await
+            .await;
+        found.unwrap_or_else(|busy| ProbeResult::clone(&busy))
     }
 
     /// Resolves the exchangers, drops the ones the SSRF guard forbids and probes the rest.
@@ -410,7 +493,7 @@ impl Prober {
         }
     }
 
-    /// Probes `address` through `targets` in order, within the domain's session limit.
+    /// Probes `address` through `targets` in order, within the session limits.
     async fn probe_targets(&self, address: &str, domain: &str, targets: &[Target]) -> ProbeResult {
         let Ok(rcpt) = address.parse::<Address>() else {
             return ProbeResult::without_host(Outcome::Unreachable {
@@ -418,13 +501,24 @@ impl Prober {
             });
         };
         let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
-        // Backpressure per domain: a batch of leads at one company must not open dozens
-        // of sessions with its exchanger at once, which looks like an attack and gets
-        // our address blocked. The slot is held across every exchanger tried.
-        let _permit = self.limits.acquire(&domain).await;
+        // The domain's slot is held across every exchanger tried; each session also holds
+        // a slot of its exchanger's address and one of the process. Waiting is bounded:
+        // past `slot_wait` the probe gives up, flagged, rather than queue without end.
+        let Some(_domain_slot) = self
+            .domains
+            .acquire(domain.clone(), self.slot_deadline())
+            .await
+        else {
+            return busy(Limit::Domain);
+        };
         let mut failures = Vec::new();
         let mut deferred = None;
         for target in targets {
+            let _session_slots = match self.session_slots(target.addr.ip()).await {
+                Ok(slots) => slots,
+                // An answer already had says more than "busy".
+                Err(limit) => return deferred.unwrap_or_else(|| busy(limit)),
+            };
             match self.session(target, &rcpt, &domain).await {
                 Session::Answered { outcome, catch_all } => {
                     return ProbeResult {
@@ -441,8 +535,16 @@ impl Prober {
                         host: Some(target.host.clone()),
                     });
                 }
-                Session::Failed(detail) => {
-                    failures.push(format!("{} [{}]: {detail}", target.host, target.addr.ip()));
+                Session::Failed(broke) => {
+                    // The address and the socket's own words are for operators only.
+                    tracing::debug!(
+                        host = %target.host,
+                        ip = %target.addr.ip(),
+                        failure = %broke.failure,
+                        error = %redact_text(&broke.error),
+                        "smtp session failed"
+                    );
+                    failures.push(format!("{}: {}", target.host, broke.failure));
                 }
             }
         }
@@ -453,43 +555,79 @@ impl Prober {
         })
     }
 
+    /// Returns when the wait for a session slot that starts now must end.
+    fn slot_deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.cfg.slot_wait
+    }
+
+    /// Waits, at most `slot_wait` in all, for a session slot with the exchanger address
+    /// `ip` and then one of the process; `Err` names the limit that stayed full.
+    async fn session_slots(
+        &self,
+        ip: IpAddr,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), Limit> {
+        let deadline = self.slot_deadline();
+        let address = self
+            .addresses
+            .acquire(ip, deadline)
+            .await
+            .ok_or(Limit::Address)?;
+        let process = slot(self.sessions.clone(), deadline)
+            .await
+            .ok_or(Limit::Process)?;
+        Ok((address, process))
+    }
+
     /// Holds one SMTP session with one exchanger address and closes it politely.
     async fn session(&self, target: &Target, rcpt: &Address, domain: &str) -> Session {
         let wait = self.cfg.command_timeout;
         let tcp = match timeout(self.cfg.connect_timeout, TcpStream::connect(target.addr)).await {
-            Err(_) => return Session::Failed("connect timed out".to_string()),
-            Ok(Err(e)) => return Session::Failed(format!("connect failed: {e}")),
+            Err(_) => return Session::failed(Failure::ConnectTimeout, "connect timed out"),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                return Session::failed(Failure::Refused, e);
+            }
+            Ok(Err(e)) => return Session::failed(Failure::ConnectFailed, e),
             Ok(Ok(tcp)) => tcp,
         };
+        let deadline = tokio::time::Instant::now() + wait.saturating_mul(SESSION_TIMEOUTS);
         // lettre keeps the socket when it fails to connect, so a refused greeting could
         // not be answered with QUIT, as RFC 5321 section 3.1 asks. A second handle on
         // the same socket can still say it.
         let (tcp, mut spare) = match two_handles(tcp) {
             Ok(pair) => pair,
-            Err(e) => return Session::Failed(format!("socket error: {e}")),
+            Err(e) => return Session::failed(Failure::ConnectFailed, e),
         };
         // A host that accepts the connection and then says nothing (a tarpit, an
         // overloaded server) costs one command timeout, not a hang.
         match timeout(wait, tcp.readable()).await {
             Err(_) => {
                 send_quit(&spare);
-                return Session::Failed("no greeting".to_string());
+                return Session::failed(Failure::NoGreeting, "no greeting");
             }
-            Ok(Err(e)) => return Session::Failed(format!("connection error: {e}")),
+            Ok(Err(e)) => return Session::failed(Failure::Dropped, e),
             Ok(Ok(())) => {}
         }
+        let spent = Arc::new(AtomicBool::new(false));
+        let capped = Capped::new(tcp, MAX_SESSION_BYTES, spent.clone());
         // lettre reads the greeting and says EHLO in one call: two replies, two timeouts.
-        let handshake = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.helo);
+        let handshake = AsyncSmtpConnection::connect_with_transport(Box::new(capped), &self.helo);
         let smtp = match timeout(wait.saturating_mul(2), handshake).await {
             Err(_) => {
                 send_quit(&spare);
-                return Session::Failed("timed out in the greeting or EHLO".to_string());
+                return Session::failed(Failure::ReplyTimeout, "timed out in the greeting or EHLO");
             }
             Ok(Err(e)) => {
                 // A refused greeting: say QUIT ourselves. A refused EHLO: lettre has said
                 // it already and shut the socket, so this write fails and costs nothing.
-                quit_and_wait(&mut spare, wait).await;
-                return match Reply::from_error(&e) {
+                // A server that sent too much or garbage is not waited for.
+                let failure = Failure::of(&e, &spent);
+                let reply = Reply::from_error(&e);
+                if reply.is_some() {
+                    quit_and_wait(&mut spare, wait).await;
+                } else {
+                    send_quit(&spare);
+                }
+                return match reply {
                     Some(reply) => match classify(Stage::Handshake, &reply) {
                         // A 421 greeting means this host is unavailable for now (RFC 5321
                         // section 3.8); the next exchanger may answer.
@@ -499,7 +637,7 @@ impl Prober {
                             catch_all: false,
                         },
                     },
-                    None => Session::Failed(format!("greeting or EHLO failed: {e}")),
+                    None => Session::failed(failure, e),
                 };
             }
             Ok(Ok(smtp)) => smtp,
@@ -507,14 +645,22 @@ impl Prober {
         let mut conn = Conn {
             smtp,
             broken: false,
+            spent,
         };
-        let session = self.transaction(&mut conn, rcpt, domain).await;
+        let session = match timeout_at(deadline, self.transaction(&mut conn, rcpt, domain)).await {
+            Ok(session) => session,
+            Err(_) => {
+                conn.broken = true;
+                Session::failed(Failure::TooSlow, "the session's time limit passed")
+            }
+        };
         if conn.broken {
             // The conversation is out of step (a timeout mid-command): a reply to QUIT
             // could not be told apart from a late one, so say it and do not wait.
             send_quit(&spare);
         } else {
-            let _ = timeout(wait, conn.smtp.quit()).await;
+            let quit_by = deadline.min(tokio::time::Instant::now() + wait);
+            let _ = timeout_at(quit_by, conn.smtp.quit()).await;
         }
         session
     }
@@ -523,9 +669,7 @@ impl Prober {
     /// catch-all. Never DATA.
     async fn transaction(&self, conn: &mut Conn, rcpt: &Address, domain: &str) -> Session {
         let Some(params) = self.mail_parameters(conn, rcpt) else {
-            return Session::Failed(
-                "the exchanger lacks SMTPUTF8, which the address needs".to_string(),
-            );
+            return Session::failed(Failure::NoSmtpUtf8, "no SMTPUTF8 in the EHLO reply");
         };
         match self
             .command(conn, Mail::new(self.from.clone(), params.clone()))
@@ -538,12 +682,12 @@ impl Prober {
                     catch_all: false,
                 };
             }
-            Err(detail) => return Session::Failed(detail),
+            Err(broke) => return Session::Failed(broke),
         }
         let outcome = match self.command(conn, Rcpt::new(rcpt.clone(), vec![])).await {
             Ok(Step::Done) => Outcome::Accepted,
             Ok(Step::Refused(reply)) => classify(Stage::RcptTo, &reply),
-            Err(detail) => return Session::Failed(detail),
+            Err(broke) => return Session::Failed(broke),
         };
         let catch_all = outcome == Outcome::Accepted && self.catch_all(conn, domain, &params).await;
         Session::Answered { outcome, catch_all }
@@ -617,17 +761,23 @@ impl Prober {
 
     /// Sends one command and reads its reply within the command timeout; `Err` (with what
     /// happened) when the conversation broke, which also marks `conn` broken.
-    async fn command<C: Display>(&self, conn: &mut Conn, command: C) -> Result<Step, String> {
+    async fn command<C: Display>(&self, conn: &mut Conn, command: C) -> Result<Step, Broke> {
         let result = match timeout(self.cfg.command_timeout, conn.smtp.command(command)).await {
-            Err(_) => Err("timed out waiting for a reply".to_string()),
+            Err(_) => Err(Broke::new(
+                Failure::ReplyTimeout,
+                "timed out waiting for a reply",
+            )),
             Ok(Ok(response)) if response.code().severity == Severity::PositiveCompletion => {
                 Ok(Step::Done)
             }
             // lettre counts 3xx as positive; no command we send may get one.
-            Ok(Ok(response)) => Err(format!("unexpected reply {}", response.code())),
+            Ok(Ok(response)) => Err(Broke::new(
+                Failure::Unexpected,
+                format!("unexpected reply {}", response.code()),
+            )),
             Ok(Err(e)) => match Reply::from_error(&e) {
                 Some(reply) => Ok(Step::Refused(reply)),
-                None => Err(format!("conversation broke off: {e}")),
+                None => Err(Broke::new(Failure::of(&e, &conn.spent), e)),
             },
         };
         conn.broken |= result.is_err();
@@ -640,6 +790,171 @@ struct Conn {
     smtp: AsyncSmtpConnection,
     /// A command timed out or the connection failed: the session is out of step.
     broken: bool,
+    /// The session's read budget is spent (see [`Capped`]).
+    spent: Arc<AtomicBool>,
+}
+
+/// Why a session with one exchanger gave no SMTP answer, in words for callers: never the
+/// address dialled nor the socket's own error text, which go to the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The connection was refused.
+    Refused,
+    /// The connection was not accepted within the connect timeout.
+    ConnectTimeout,
+    /// The connection failed otherwise (unreachable network, reset, ...).
+    ConnectFailed,
+    /// The server accepted the connection and said nothing.
+    NoGreeting,
+    /// A reply did not come within the command timeout.
+    ReplyTimeout,
+    /// The session passed its time limit ([`SESSION_TIMEOUTS`] command timeouts).
+    TooSlow,
+    /// The server sent more than [`MAX_SESSION_BYTES`].
+    TooLong,
+    /// A reply that is not SMTP, or the connection closed mid-reply.
+    Garbled,
+    /// The connection broke (reset, closed) between replies.
+    Dropped,
+    /// A 3xx reply, which none of the probe's commands may get.
+    Unexpected,
+    /// The address needs SMTPUTF8 and the server does not offer it.
+    NoSmtpUtf8,
+}
+
+impl Failure {
+    /// Tells what a lettre error that carries no SMTP reply means; `spent` is the
+    /// session's read budget flag.
+    fn of(error: &lettre::transport::smtp::Error, spent: &AtomicBool) -> Failure {
+        if spent.load(Ordering::Relaxed) {
+            return Failure::TooLong;
+        }
+        if error.is_timeout() {
+            return Failure::ReplyTimeout;
+        }
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            if let Some(io) = cause.downcast_ref::<io::Error>() {
+                return match io.kind() {
+                    // lettre reads replies as UTF-8 text.
+                    io::ErrorKind::InvalidData => Failure::Garbled,
+                    _ => Failure::Dropped,
+                };
+            }
+            source = cause.source();
+        }
+        Failure::Garbled
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Failure::Refused => "refused the connection",
+            Failure::ConnectTimeout => "did not accept the connection in time",
+            Failure::ConnectFailed => "could not be connected to",
+            Failure::NoGreeting => "sent no greeting",
+            Failure::ReplyTimeout => "timed out waiting for a reply",
+            Failure::TooSlow => "answered too slowly: the session ran out of time",
+            Failure::TooLong => "sent an over-long reply",
+            Failure::Garbled => "sent a malformed reply or broke off the conversation",
+            Failure::Dropped => "dropped the connection",
+            Failure::Unexpected => "sent a reply no probe command expects",
+            Failure::NoSmtpUtf8 => "lacks SMTPUTF8, which the address needs",
+        })
+    }
+}
+
+/// A session that broke: what callers are told, and the underlying error for the logs.
+#[derive(Debug)]
+struct Broke {
+    failure: Failure,
+    error: String,
+}
+
+impl Broke {
+    fn new(failure: Failure, error: impl Display) -> Broke {
+        Broke {
+            failure,
+            error: error.to_string(),
+        }
+    }
+}
+
+/// The connection as lettre sees it: writes go straight to the socket, reads through a
+/// budget of bytes for the whole session. lettre reads a reply line to its newline before
+/// it checks the line's length, so without the budget a server could make it buffer a
+/// greeting of any size; with it, a session costs at most the budget (plus lettre's own
+/// 8 KiB read buffer), then fails as [`Failure::TooLong`].
+#[derive(Debug)]
+struct Capped {
+    tcp: TcpStream,
+    /// Bytes that may still be read.
+    left: usize,
+    /// Set when a read finds the budget spent.
+    spent: Arc<AtomicBool>,
+}
+
+impl Capped {
+    fn new(tcp: TcpStream, budget: usize, spent: Arc<AtomicBool>) -> Capped {
+        Capped {
+            tcp,
+            left: budget,
+            spent,
+        }
+    }
+}
+
+impl AsyncRead for Capped {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.left == 0 {
+            this.spent.store(true, Ordering::Relaxed);
+            return Poll::Ready(Err(io::Error::other("the session's read budget is spent")));
+        }
+        if buf.remaining() <= this.left {
+            let before = buf.filled().len();
+            ready!(Pin::new(&mut this.tcp).poll_read(cx, buf))?;
+            this.left -= buf.filled().len() - before;
+        } else {
+            // Only the last read of a budget is smaller than the caller's buffer: a short
+            // buffer of our own keeps it within the budget without unsafe code.
+            let mut room = vec![0; this.left];
+            let mut part = ReadBuf::new(&mut room);
+            ready!(Pin::new(&mut this.tcp).poll_read(cx, &mut part))?;
+            buf.put_slice(part.filled());
+            this.left -= part.filled().len();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Capped {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for Capped {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp.peer_addr()
+    }
 }
 
 /// What one command got back.
@@ -660,7 +975,19 @@ enum Session {
     /// one, and report this if none answers.
     Deferred(Outcome),
     /// No SMTP answer (refused, timed out, closed, garbled): try the next exchanger.
-    Failed(String),
+    Failed(Broke),
+}
+
+impl Session {
+    fn failed(failure: Failure, error: impl Display) -> Session {
+        Session::Failed(Broke::new(failure, error))
+    }
+}
+
+/// The result of a probe that found no free session slot.
+fn busy(limit: Limit) -> ProbeResult {
+    metrics::record_smtp_refused(limit.label());
+    ProbeResult::without_host(Outcome::Busy { limit })
 }
 
 /// Where in the session a negative reply came.
@@ -727,16 +1054,11 @@ impl Reply {
     /// Returns the reply as quoted in an outcome: one line, addresses redacted (a reason
     /// never holds a full address), at most [`MAX_REPLY_CHARS`] characters.
     fn quoted(&self) -> String {
-        let text: String = self
-            .text
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        let words: Vec<String> = text.split_whitespace().map(redact_addresses).collect();
-        let line = if words.is_empty() {
+        let text = redact_text(&self.text);
+        let line = if text.is_empty() {
             self.code.to_string()
         } else {
-            format!("{} {}", self.code, words.join(" "))
+            format!("{} {text}", self.code)
         };
         clip(&line, MAX_REPLY_CHARS)
     }
@@ -964,6 +1286,16 @@ fn is_greylisting(reply: &Reply) -> bool {
     says_so || code_says_so
 }
 
+/// Makes `text` one line of words with every address's local part replaced by `***`.
+fn redact_text(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let words: Vec<String> = text.split_whitespace().map(redact_addresses).collect();
+    words.join(" ")
+}
+
 /// Replaces the local part of any address in `word` with `***`, keeping the domain:
 /// servers often echo the recipient (`<john@contoso.com>: Recipient address rejected`).
 fn redact_addresses(word: &str) -> String {
@@ -1127,42 +1459,58 @@ async fn quit_and_wait(spare: &mut TcpStream, wait: Duration) {
     .await;
 }
 
-/// Bounds concurrent sessions per domain with one semaphore per domain.
-struct DomainLimits {
-    per_domain: usize,
-    semaphores: Mutex<HashMap<String, Arc<Semaphore>>>,
+/// Bounds concurrent sessions per key (a domain, an exchanger address) with one
+/// semaphore per key.
+struct KeyedLimits<K> {
+    per_key: usize,
+    semaphores: Mutex<HashMap<K, Arc<Semaphore>>>,
 }
 
-impl DomainLimits {
-    /// Domains kept before idle semaphores are dropped.
+impl<K: Hash + Eq + Clone> KeyedLimits<K> {
+    /// Keys kept before idle semaphores are dropped.
     const PRUNE_AT: usize = 1024;
 
-    fn new(per_domain: usize) -> DomainLimits {
-        DomainLimits {
-            per_domain: per_domain.clamp(1, Semaphore::MAX_PERMITS),
+    fn new(per_key: usize) -> KeyedLimits<K> {
+        KeyedLimits {
+            per_key: per_key.clamp(1, Semaphore::MAX_PERMITS),
             semaphores: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Waits for a session slot at `domain`; the slot is freed when the permit drops.
-    async fn acquire(&self, domain: &str) -> Option<OwnedSemaphorePermit> {
+    /// Waits until `deadline` at most for a session slot at `key`; `None` when none came
+    /// free in time. The slot is freed when the permit drops.
+    async fn acquire(
+        &self,
+        key: K,
+        deadline: tokio::time::Instant,
+    ) -> Option<OwnedSemaphorePermit> {
         let semaphore = {
             let mut map = self
                 .semaphores
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if map.len() >= Self::PRUNE_AT && !map.contains_key(domain) {
+            if map.len() >= Self::PRUNE_AT && !map.contains_key(&key) {
                 // A semaphore only the map holds has no session and no waiter: dropping
-                // it loses nothing, and keeps the map from growing with every domain.
+                // it loses nothing, and keeps the map from growing with every key.
                 map.retain(|_, semaphore| Arc::strong_count(semaphore) > 1);
             }
-            map.entry(domain.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_domain)))
+            map.entry(key)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_key)))
                 .clone()
         };
-        // The semaphore is never closed, so this never fails.
-        semaphore.acquire_owned().await.ok()
+        slot(semaphore, deadline).await
     }
+}
+
+/// Waits until `deadline` at most for a permit of `semaphore`, which is never closed.
+async fn slot(
+    semaphore: Arc<Semaphore>,
+    deadline: tokio::time::Instant,
+) -> Option<OwnedSemaphorePermit> {
+    timeout_at(deadline, semaphore.acquire_owned())
+        .await
+        .ok()?
+        .ok()
 }
 
 /// Caches settled outcomes for the full lifetime, transient ones (temporary,

@@ -26,7 +26,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -50,6 +51,19 @@ pub struct Script {
     default_rcpt: String,
     /// A pause before each reply to RCPT TO, so that concurrent sessions overlap.
     rcpt_delay: Duration,
+    /// How a hostile server greets instead, if it does.
+    hostile: Option<Hostile>,
+    /// Each reply is written in pieces spread over this long.
+    drip: Duration,
+}
+
+/// A greeting no real server sends, for tests of the probe's limits.
+#[derive(Debug, Clone, Copy)]
+enum Hostile {
+    /// `220 ` and then this many bytes without a newline; the connection stays open.
+    Flood(usize),
+    /// `220-` lines, one after the other, until the client goes away.
+    Endless,
 }
 
 impl Default for Script {
@@ -70,7 +84,30 @@ impl Script {
             rcpt: HashMap::new(),
             default_rcpt: "250 2.1.5 recipient ok".to_string(),
             rcpt_delay: Duration::ZERO,
+            hostile: None,
+            drip: Duration::ZERO,
         }
+    }
+
+    /// Greets with `220 ` followed by `bytes` bytes and no newline, then holds the
+    /// connection open: a client that reads to the newline buffers all of it.
+    pub fn flood_greeting(mut self, bytes: usize) -> Script {
+        self.hostile = Some(Hostile::Flood(bytes));
+        self
+    }
+
+    /// Greets with a multi-line reply that never ends (`220-` lines until the client
+    /// goes away).
+    pub fn endless_greeting(mut self) -> Script {
+        self.hostile = Some(Hostile::Endless);
+        self
+    }
+
+    /// Writes every reply in pieces spread over `per_reply`: a server that drips its
+    /// answers, each within a timeout the client may have for one reply.
+    pub fn drip(mut self, per_reply: Duration) -> Script {
+        self.drip = per_reply;
+        self
     }
 
     /// Sets the greeting, such as `"554 5.7.1 no service"`.
@@ -139,6 +176,8 @@ struct Stats {
     rcpts: AtomicUsize,
     quits: AtomicUsize,
     data: AtomicUsize,
+    /// Bytes of replies written (accepted by the socket).
+    sent: AtomicUsize,
     recipients: Mutex<Vec<String>>,
 }
 
@@ -205,6 +244,12 @@ impl SmtpResponder {
     pub fn data_commands(&self) -> usize {
         self.stats.data.load(Ordering::SeqCst)
     }
+
+    /// Returns how many bytes of replies the socket took from the responder: what the
+    /// client read, plus what the kernel's buffers held when it stopped reading.
+    pub fn bytes_sent(&self) -> usize {
+        self.stats.sent.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for SmtpResponder {
@@ -257,11 +302,20 @@ impl Drop for Open {
 /// Serves one session by the script.
 async fn serve(stream: TcpStream, script: Arc<Script>, stats: Arc<Stats>, index: usize) {
     let mut open = Open::enter(&stats);
-    let (read, mut write) = stream.into_split();
+    let (read, write) = stream.into_split();
     let mut lines = BufReader::new(read);
+    if let Some(hostile) = script.hostile {
+        // Holds `open` until the client goes away.
+        return greet_hostile(hostile, read_until_gone(lines), write, &stats).await;
+    }
     let stall = index < script.stall_first || script.greeting.is_none();
+    let mut send = Sender {
+        write,
+        drip: script.drip,
+        stats: &stats,
+    };
     if let (false, Some(greeting)) = (stall, &script.greeting) {
-        if send(&mut write, greeting).await.is_err() {
+        if send.reply(greeting).await.is_err() {
             return;
         }
     }
@@ -285,7 +339,7 @@ async fn serve(stream: TcpStream, script: Arc<Script>, stats: Arc<Stats>, index:
             // on reading 221 must not be seen overlapping this one.
             open.leave();
             if !stall {
-                let _ = send(&mut write, "221 2.0.0 bye").await;
+                let _ = send.reply("221 2.0.0 bye").await;
             }
             return;
         }
@@ -321,17 +375,95 @@ async fn serve(stream: TcpStream, script: Arc<Script>, stats: Arc<Stats>, index:
             }
             _ => "502 5.5.2 command not recognized",
         };
-        if send(&mut write, reply).await.is_err() {
+        if send.reply(reply).await.is_err() {
             return;
         }
     }
 }
 
-/// Writes one reply in one write: split writes meet Nagle's algorithm and delayed ACKs
-/// and cost tens of milliseconds a reply.
-async fn send(write: &mut tokio::net::tcp::OwnedWriteHalf, reply: &str) -> io::Result<()> {
-    write.write_all(format!("{reply}\r\n").as_bytes()).await?;
-    write.flush().await
+/// Writes replies and counts their bytes.
+struct Sender<'a> {
+    write: OwnedWriteHalf,
+    drip: Duration,
+    stats: &'a Stats,
+}
+
+impl Sender<'_> {
+    /// Pieces a dripped reply is written in.
+    const DRIP_PIECES: usize = 4;
+
+    /// Writes one reply in one write (split writes meet Nagle's algorithm and delayed
+    /// ACKs and cost tens of milliseconds a reply), or dripped in pieces when scripted.
+    async fn reply(&mut self, reply: &str) -> io::Result<()> {
+        let bytes = format!("{reply}\r\n").into_bytes();
+        if self.drip.is_zero() {
+            return self.write_counted(&bytes).await;
+        }
+        let piece = bytes.len().div_ceil(Self::DRIP_PIECES);
+        let pause = self.drip / Self::DRIP_PIECES as u32;
+        for (i, chunk) in bytes.chunks(piece).enumerate() {
+            if i > 0 {
+                tokio::time::sleep(pause).await;
+            }
+            self.write_counted(chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_counted(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write.write_all(bytes).await?;
+        self.write.flush().await?;
+        self.stats.sent.fetch_add(bytes.len(), Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Reads and drops whatever the client sends until it hangs up.
+async fn read_until_gone(mut lines: BufReader<OwnedReadHalf>) {
+    let mut sink = [0u8; 1024];
+    while matches!(lines.read(&mut sink).await, Ok(n) if n > 0) {}
+}
+
+/// Greets as `hostile` scripts; returns when the client has gone away.
+async fn greet_hostile(
+    hostile: Hostile,
+    gone: impl Future<Output = ()>,
+    write: OwnedWriteHalf,
+    stats: &Stats,
+) {
+    let mut send = Sender {
+        write,
+        drip: Duration::ZERO,
+        stats,
+    };
+    let flood = async {
+        match hostile {
+            Hostile::Flood(bytes) => {
+                let chunk = [b'x'; 64 * 1024];
+                let mut left = bytes;
+                if send.write_counted(b"220 ").await.is_err() {
+                    return;
+                }
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if send.write_counted(&chunk[..n]).await.is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+                // No newline, ever: hold the connection until the client leaves.
+                std::future::pending::<()>().await;
+            }
+            Hostile::Endless => {
+                let line = format!("220-{}\r\n", "y".repeat(70));
+                while send.write_counted(line.as_bytes()).await.is_ok() {}
+            }
+        }
+    };
+    tokio::select! {
+        () = flood => {}
+        () = gone => {}
+    }
 }
 
 /// A [`HostResolver`] with a fixed table, for tests: unknown hosts have no address.

@@ -347,7 +347,7 @@ async fn redis_stopping_loses_no_request_and_changes_no_verdict_and_its_return_i
 }
 
 /// Reads `/metrics` until it contains `needle` (the exporter renders on a timer).
-async fn scrape(addr: std::net::SocketAddr, needle: &str) -> String {
+pub(crate) async fn scrape(addr: std::net::SocketAddr, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let page = crate::foundation::http_get(addr, "/metrics").await;

@@ -1,11 +1,13 @@
 //! The SMTP probe end to end: the real server, its MX records from the test DNS server, and
 //! a scripted SMTP responder on 127.0.0.1 standing in for the domain's exchanger.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::time::Duration;
 
 use leadcheck::pb;
 use leadcheck::testkit::{DnsServer, Script, SmtpResponder};
 
+use crate::shared_cache::scrape;
 use crate::support::Server;
 
 fn codes(v: &pb::EmailVerdict) -> Vec<&str> {
@@ -162,4 +164,263 @@ async fn the_probe_is_off_by_default() {
     assert_eq!(verdict.validity(), pb::EmailValidity::Valid);
     assert_eq!(codes(&verdict), ["dns.mx"]);
     assert_eq!(smtp.sessions(), 0);
+}
+
+/// A free port on 127.0.0.1 for `/metrics`.
+fn metrics_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+}
+
+/// The message of the verdict's reason `code`, or a panic.
+fn message<'a>(verdict: &'a pb::EmailVerdict, code: &str) -> &'a str {
+    match verdict.reasons.iter().find(|r| r.code == code) {
+        Some(reason) => &reason.message,
+        None => panic!("no {code} in {verdict:?}"),
+    }
+}
+
+/// The peak resident set of a process, in bytes (Linux `VmHWM`).
+fn peak_rss(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
+        .expect("VmHWM in /proc/PID/status");
+    kib * 1024
+}
+
+#[tokio::test]
+async fn a_64_mib_greeting_without_newline_costs_the_read_budget() {
+    const FLOOD: usize = 64 * 1024 * 1024;
+    let dns = dns_for(&["flood.test"]).await;
+    let smtp = SmtpResponder::start(Script::new().flood_greeting(FLOOD))
+        .await
+        .unwrap();
+    let server = probing(
+        &dns,
+        &smtp,
+        &["--smtp-allow-private", "--smtp-timeout-ms", "2000"],
+    );
+    // Warm: the first call's own allocations are not the greeting's.
+    server.validate_email("warm@flood.test").await;
+    let before = peak_rss(server.child.id());
+
+    let verdict = server.validate_email("ann@flood.test").await;
+    assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+    assert_eq!(codes(&verdict), ["dns.mx", "smtp.unreachable"]);
+    assert_eq!(
+        message(&verdict, "smtp.unreachable"),
+        "no mail exchanger could be reached: mx.flood.test: sent an over-long reply"
+    );
+    // Buffered whole, the greeting would have raised the peak by 64 MiB or more.
+    let grew = peak_rss(server.child.id()).saturating_sub(before);
+    assert!(grew < 16 * 1024 * 1024, "peak RSS grew {grew} bytes");
+    let taken = smtp.bytes_sent();
+    assert!(
+        taken < FLOOD / 4,
+        "the probe took {taken} bytes of the flood"
+    );
+}
+
+#[tokio::test]
+async fn an_endless_reply_and_a_dripping_server_end_with_plain_reasons() {
+    let dns = dns_for(&["endless.test", "drip.test"]).await;
+    let endless = SmtpResponder::start(Script::new().endless_greeting())
+        .await
+        .unwrap();
+    let server = probing(&dns, &endless, &["--smtp-allow-private"]);
+    let verdict = server.validate_email("bo@endless.test").await;
+    assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+    assert_eq!(
+        message(&verdict, "smtp.unreachable"),
+        "no mail exchanger could be reached: mx.endless.test: sent an over-long reply"
+    );
+
+    // Every reply within the 1 s command timeout, the session as a whole not: it ends at
+    // three timeouts, however the replies drip.
+    let drip = SmtpResponder::start(Script::new().drip(Duration::from_millis(700)))
+        .await
+        .unwrap();
+    let server = probing(
+        &dns,
+        &drip,
+        &["--smtp-allow-private", "--smtp-timeout-ms", "1000"],
+    );
+    let verdict = server.validate_email("cy@drip.test").await;
+    assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+    assert_eq!(
+        message(&verdict, "smtp.unreachable"),
+        "no mail exchanger could be reached: mx.drip.test: answered too slowly: the session \
+         ran out of time"
+    );
+}
+
+#[tokio::test]
+async fn reasons_name_neither_the_dialled_address_nor_the_socket_error() {
+    let dns = dns_for(&["closed.test"]).await;
+    // A port nothing listens on: the connection is refused.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+        .to_string();
+    let args: Vec<String> = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--dns-server",
+        &dns.addr().to_string(),
+        "--smtp-probe",
+        "--smtp-allow-private",
+        "--smtp-port",
+        &port,
+    ]
+    .map(String::from)
+    .to_vec();
+    let server = Server::start_env(&args, &[("LEADCHECK_LOG", "info,leadcheck::email=debug")]);
+
+    let verdict = server.validate_email("dee@closed.test").await;
+    assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+    let said = message(&verdict, "smtp.unreachable");
+    assert_eq!(
+        said,
+        "no mail exchanger could be reached: mx.closed.test: refused the connection"
+    );
+    for secret in ["127.0.0.1", "os error", "Connection refused"] {
+        assert!(!said.contains(secret), "{said}");
+    }
+    // They go to the logs, for operators.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let logs = server.logs();
+        if logs.contains("smtp session failed") {
+            assert!(
+                logs.contains("127.0.0.1") && logs.contains("os error"),
+                "{logs}"
+            );
+            assert!(!logs.contains("dee@closed.test"), "{logs}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{logs}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Validates `user@dN.test` for every domain at once; returns the verdicts.
+async fn validate_all(server: &Server, domains: &[String]) -> Vec<pb::EmailVerdict> {
+    let calls = domains
+        .iter()
+        .map(|domain| async move { server.validate_email(&format!("user@{domain}")).await });
+    futures::future::join_all(calls).await
+}
+
+/// `count` domains whose exchangers are all the one address 127.0.0.1.
+async fn one_address_domains(count: usize) -> (DnsServer, Vec<String>) {
+    let domains: Vec<String> = (0..count).map(|i| format!("d{i}.hosted.test")).collect();
+    let names: Vec<&str> = domains.iter().map(String::as_str).collect();
+    (dns_for(&names).await, domains)
+}
+
+/// An exchanger whose replies to RCPT TO take `delay`, so that sessions overlap; every
+/// mailbox is unknown (no catch-all probe).
+async fn slow_rejecter(delay: Duration) -> SmtpResponder {
+    SmtpResponder::start(
+        Script::new()
+            .default_rcpt_reply("550 5.1.1 unknown")
+            .rcpt_delay(delay),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn many_domains_at_one_address_never_get_more_than_the_per_ip_cap() {
+    let (dns, domains) = one_address_domains(12).await;
+    let smtp = slow_rejecter(Duration::from_millis(300)).await;
+    // The per-domain cap would let all twelve in at once.
+    let server = probing(&dns, &smtp, &["--smtp-allow-private", "--smtp-per-ip", "3"]);
+    for verdict in validate_all(&server, &domains).await {
+        assert_eq!(
+            verdict.validity(),
+            pb::EmailValidity::Invalid,
+            "{verdict:?}"
+        );
+    }
+    assert_eq!(smtp.sessions(), 12);
+    let most = smtp.max_concurrent_sessions();
+    assert!((2..=3).contains(&most), "{most} sessions at once");
+}
+
+#[tokio::test]
+async fn the_global_cap_bounds_sessions_and_a_probe_past_the_wait_is_busy() {
+    let (dns, domains) = one_address_domains(8).await;
+    let smtp = slow_rejecter(Duration::from_millis(300)).await;
+    let server = probing(
+        &dns,
+        &smtp,
+        &[
+            "--smtp-allow-private",
+            "--smtp-per-ip",
+            "100",
+            "--smtp-max-sessions",
+            "2",
+        ],
+    );
+    for verdict in validate_all(&server, &domains).await {
+        assert_eq!(
+            verdict.validity(),
+            pb::EmailValidity::Invalid,
+            "{verdict:?}"
+        );
+    }
+    assert_eq!(smtp.max_concurrent_sessions(), 2);
+
+    // One slot, a session that holds it 1.5 s, a wait of 200 ms: two of three are busy.
+    let (dns, domains) = one_address_domains(3).await;
+    let smtp = slow_rejecter(Duration::from_millis(1500)).await;
+    let metrics = metrics_addr();
+    let server = probing(
+        &dns,
+        &smtp,
+        &[
+            "--smtp-allow-private",
+            "--smtp-max-sessions",
+            "1",
+            "--smtp-slot-wait-ms",
+            "200",
+            "--metrics-listen",
+            &metrics.to_string(),
+        ],
+    );
+    let verdicts = validate_all(&server, &domains).await;
+    let busy: Vec<&pb::EmailVerdict> = verdicts
+        .iter()
+        .filter(|v| codes(v).contains(&"smtp.busy"))
+        .collect();
+    assert_eq!(busy.len(), 2, "{verdicts:?}");
+    for verdict in busy {
+        // Not probed says nothing about the mailbox: the DNS verdict stands, flagged.
+        assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+        assert_eq!(
+            message(verdict, "smtp.busy"),
+            "not probed: too many SMTP sessions in progress in this service; retry later"
+        );
+    }
+    assert_eq!(smtp.sessions(), 1);
+    let needle = "leadcheck_smtp_sessions_refused_total{limit=\"global\"} 2";
+    let page = scrape(metrics, needle).await;
+    assert!(page.contains(needle), "{page}");
+    assert!(
+        page.contains("leadcheck_smtp_probes_total{outcome=\"busy\"} 2"),
+        "{page}"
+    );
 }
