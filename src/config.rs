@@ -133,17 +133,23 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Log format. Default `text`.
     pub log_format: LogFormat,
-    /// A Redis URL (`redis://host:port`): replicas share DNS routes, SMTP probe results and
-    /// catch-all findings through it. Off when unset: one process needs nothing else.
+    /// A Redis URL (`redis://host:port`, `rediss://` for TLS): replicas share DNS routes,
+    /// SMTP probe results and catch-all findings through it. Needs `redis_key_secret`.
+    /// Off when unset: one process needs nothing else.
     pub redis_url: Option<String>,
     /// Longest wait for one Redis command, in milliseconds; past it the replica goes on
     /// with its own caches. Default 50.
     pub redis_timeout_ms: u64,
     /// How long Redis is skipped after 3 failures in a row, in seconds. Default 5.
     pub redis_breaker_secs: u64,
-    /// The HMAC secret of mailbox keys in Redis (prefer `LEADCHECK_REDIS_KEY_SECRET`);
-    /// without it, SMTP mailbox results stay local and only domain entries are shared.
+    /// The secret, at least 16 bytes and the same on every replica, that authenticates
+    /// values in Redis (HMAC-SHA256) and keys mailbox entries (prefer
+    /// `LEADCHECK_REDIS_KEY_SECRET`). Required with `redis_url`: without it the service
+    /// does not start.
     pub redis_key_secret: Option<String>,
+    /// PEM CA certificate(s) that sign the Redis server's certificate, for `rediss://`;
+    /// unset: Mozilla's roots, built in.
+    pub redis_ca_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -195,6 +201,7 @@ impl Default for Config {
             redis_timeout_ms: 50,
             redis_breaker_secs: 5,
             redis_key_secret: None,
+            redis_ca_file: None,
         }
     }
 }
@@ -263,6 +270,7 @@ impl Config {
                 .as_ref()
                 .filter(|s| !s.is_empty())
                 .map(|s| s.as_bytes().to_vec()),
+            ca_file: self.redis_ca_file.clone(),
         })
     }
 

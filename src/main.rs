@@ -184,10 +184,14 @@ struct EngineArgs {
     /// Seconds Redis is skipped after 3 failures in a row [default: 5].
     #[arg(long, env = "LEADCHECK_REDIS_BREAKER_SECS")]
     redis_breaker_secs: Option<u64>,
-    /// HMAC secret of mailbox keys in Redis; prefer the environment variable, flags show
-    /// in `ps` [default: none: mailbox results stay local].
+    /// Secret (16 bytes or more, the same on every replica) that authenticates values in
+    /// Redis and keys mailbox entries; required with --redis-url. Prefer the environment
+    /// variable: flags show in `ps`.
     #[arg(long, env = "LEADCHECK_REDIS_KEY_SECRET", hide_env_values = true)]
     redis_key_secret: Option<String>,
+    /// PEM CA certificate(s) of the Redis server, for rediss:// [default: Mozilla's roots, built in].
+    #[arg(long, env = "LEADCHECK_REDIS_CA_FILE")]
+    redis_ca_file: Option<PathBuf>,
 }
 
 impl EngineArgs {
@@ -244,6 +248,7 @@ impl EngineArgs {
         set(&mut c.redis_timeout_ms, self.redis_timeout_ms);
         set(&mut c.redis_breaker_secs, self.redis_breaker_secs);
         set(&mut c.redis_key_secret, self.redis_key_secret.map(Some));
+        set(&mut c.redis_ca_file, self.redis_ca_file.map(Some));
         Ok(c)
     }
 }

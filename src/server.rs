@@ -65,14 +65,8 @@ pub fn build_engines(config: &Config, clock: Arc<dyn Clock>) -> Result<Engines, 
             tracing::info!(
                 redis = %crate::shared_cache::redacted_url(&shared.url),
                 timeout_ms = shared.timeout.as_millis() as u64,
-                mailboxes_shared = cache.shares_mailboxes(),
                 "shared cache on"
             );
-            if config.smtp_probe && !cache.shares_mailboxes() {
-                tracing::warn!(
-                    "no redis_key_secret: SMTP mailbox results stay local, domains are shared"
-                );
-            }
             Some(Arc::new(cache))
         }
         None => None,

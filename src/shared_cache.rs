@@ -11,12 +11,22 @@
 //!   for `redis_breaker_secs`; then one call tries again, and a success closes it;
 //! - writes are sent from a spawned task: a request never waits for one.
 //!
-//! Keys never hold a mailbox address: mailbox entries are keyed by HMAC-SHA256 of the
-//! lower-cased address under a configured secret (without one, mailbox results are not
-//! shared). Domains stay plain. Keys and values both carry [`FORMAT`]: a replica of
-//! another format version neither reads nor overwrites these entries, and a value that
-//! does not decode is a miss, never an error.
+//! Redis is not trusted: whoever can write to it could otherwise plant a verdict every
+//! replica believes. Every replica holds the same secret (`redis_key_secret`, required),
+//! and from it two keys:
+//! - values are sealed with an HMAC-SHA256 over the entry's Redis key and its text, so a
+//!   value that was not written by a replica, or was copied from another key, fails the
+//!   check; a value is read with `GETRANGE` up to [`MAX_VALUE_BYTES`], so a planted giant
+//!   costs no more than that. Both are misses, counted in
+//!   `leadcheck_redis_values_refused_total`;
+//! - mailbox entries are keyed by an HMAC-SHA256 of the lower-cased address, so keys never
+//!   hold one. Domains stay plain.
+//!
+//! Keys and values both carry [`FORMAT`]: a replica of another format version neither
+//! reads nor overwrites these entries, and a value that does not decode is a miss, never
+//! an error.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,13 +35,22 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 use crate::metrics;
 
-/// The format version of keys and values.
-pub const FORMAT: u32 = 1;
+/// The format version of keys and values: 2 since values are sealed with an HMAC (a
+/// value of version 1 is under a `v1` key, which is never read).
+pub const FORMAT: u32 = 2;
 /// Failures in a row that open the breaker.
 pub const BREAKER_FAILURES: u32 = 3;
+/// Largest value read from or written to Redis, in bytes: the largest entry (a domain's
+/// route of at most a few exchanger names, a quoted SMTP reply) is well under it.
+pub const MAX_VALUE_BYTES: usize = 16 * 1024;
+/// Shortest `redis_key_secret`, in bytes.
+pub const MIN_SECRET_BYTES: usize = 16;
+/// Length of a value's seal: HMAC-SHA256 in hex, before the value's JSON.
+const SEAL_HEX: usize = 64;
 
 /// How to reach Redis and how long to wait for it.
 #[derive(Clone)]
@@ -42,8 +61,12 @@ pub struct SharedConfig {
     pub timeout: Duration,
     /// How long the breaker stays open before one call tries again.
     pub breaker_cooldown: Duration,
-    /// The HMAC key of mailbox entries; `None`: mailbox results stay local.
+    /// The secret that seals values and keys mailbox entries; required (see
+    /// [`SetupError::NoSecret`]).
     pub key_secret: Option<Vec<u8>>,
+    /// PEM CA certificate(s) that sign the server's certificate (`rediss://`); `None`:
+    /// Mozilla's roots, built in.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SharedConfig {
@@ -53,6 +76,7 @@ impl std::fmt::Debug for SharedConfig {
             .field("timeout", &self.timeout)
             .field("breaker_cooldown", &self.breaker_cooldown)
             .field("key_secret", &self.key_secret.as_ref().map(|_| "<set>"))
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -65,6 +89,32 @@ pub fn redacted_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Why the shared cache cannot be used as configured.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The URL or the TLS settings are not usable.
+    #[error("{0}")]
+    Redis(#[from] redis::RedisError),
+    /// No secret: values could not be told from planted ones.
+    #[error(
+        "redis_key_secret is not set: values shared through Redis are authenticated with \
+         it; set LEADCHECK_REDIS_KEY_SECRET, the same on every replica (such as the output \
+         of `openssl rand -hex 32`)"
+    )]
+    NoSecret,
+    /// A secret too short to stand a guess.
+    #[error("redis_key_secret is shorter than {MIN_SECRET_BYTES} bytes")]
+    ShortSecret,
+    /// The CA file cannot be read.
+    #[error("redis_ca_file {path}: {source}")]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
 }
 
 /// What an entry describes; each kind has its key space and metric label.
@@ -219,44 +269,75 @@ impl Breaker {
 }
 
 /// The shared cache: a Redis connection (made lazily, remade when lost), its timeout and
-/// breaker, and the key of mailbox entries.
+/// breaker, and the keys that name mailbox entries and seal values.
 pub struct SharedCache {
     conn: ConnectionManager,
     timeout: Duration,
     breaker: Arc<Breaker>,
-    mac: Option<Hmac<Sha256>>,
+    /// Names mailbox entries.
+    names: Hmac<Sha256>,
+    /// Seals values.
+    seals: Hmac<Sha256>,
+}
+
+/// Derives from the secret the HMAC key of one use, so that no HMAC output of one use
+/// (a mailbox key is visible in Redis) is ever valid in another.
+fn derive(secret: &[u8], purpose: &[u8]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(purpose);
+    <Hmac<Sha256> as Mac>::new_from_slice(&mac.finalize().into_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+}
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Makes the Redis client: with the CA file's roots for `rediss://` when one is given.
+fn client(config: &SharedConfig) -> Result<redis::Client, SetupError> {
+    let Some(path) = &config.ca_file else {
+        return Ok(redis::Client::open(config.url.as_str())?);
+    };
+    let pem = std::fs::read(path).map_err(|source| SetupError::CaFile {
+        path: path.clone(),
+        source,
+    })?;
+    let certificates = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem),
+    };
+    Ok(redis::Client::build_with_tls(
+        config.url.as_str(),
+        certificates,
+    )?)
 }
 
 impl SharedCache {
     /// Prepares the cache; nothing is dialled until the first command, so a Redis that is
-    /// down at start delays nothing. Fails only on a malformed URL.
-    pub fn new(config: &SharedConfig) -> Result<SharedCache, redis::RedisError> {
-        let client = redis::Client::open(config.url.as_str())?;
+    /// down at start delays nothing. Fails on a malformed URL, a missing or short secret,
+    /// or an unreadable CA file.
+    pub fn new(config: &SharedConfig) -> Result<SharedCache, SetupError> {
+        let secret = config.key_secret.as_deref().ok_or(SetupError::NoSecret)?;
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(SetupError::ShortSecret);
+        }
+        let client = client(config)?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.timeout))
             .set_response_timeout(Some(config.timeout))
             .set_number_of_retries(1)
             .set_max_delay(config.breaker_cooldown);
         let conn = ConnectionManager::new_lazy_with_config(client, manager_config)?;
-        let mac = match &config.key_secret {
-            Some(secret) => Some(
-                Hmac::<Sha256>::new_from_slice(secret)
-                    .map_err(|_| redis::RedisError::from((redis::ErrorKind::Client, "bad key")))?,
-            ),
-            None => None,
-        };
         metrics::record_redis_breaker(false);
         Ok(SharedCache {
             conn,
             timeout: config.timeout,
             breaker: Arc::new(Breaker::new(config.breaker_cooldown, config.timeout * 4)),
-            mac,
+            names: derive(secret, b"leadcheck mailbox key"),
+            seals: derive(secret, b"leadcheck value seal"),
         })
-    }
-
-    /// Tells whether mailbox entries are shared (a key secret is set).
-    pub fn shares_mailboxes(&self) -> bool {
-        self.mac.is_some()
     }
 
     /// Tells whether the breaker is skipping Redis.
@@ -264,45 +345,92 @@ impl SharedCache {
         self.breaker.is_open()
     }
 
-    /// The Redis key of an entry; `None` for a mailbox without a key secret.
-    pub fn key(&self, kind: Kind, id: &str) -> Option<String> {
+    /// The Redis key of an entry.
+    pub fn key(&self, kind: Kind, id: &str) -> String {
         let id = id.trim().to_lowercase();
         match kind {
-            Kind::Dns => Some(format!("leadcheck:v{FORMAT}:dns:{id}")),
-            Kind::CatchAll => Some(format!("leadcheck:v{FORMAT}:catch_all:{id}")),
+            Kind::Dns => format!("leadcheck:v{FORMAT}:dns:{id}"),
+            Kind::CatchAll => format!("leadcheck:v{FORMAT}:catch_all:{id}"),
             Kind::Mailbox => {
-                let mut mac = self.mac.clone()?;
+                let mut mac = self.names.clone();
                 mac.update(id.as_bytes());
-                let digest = mac.finalize().into_bytes();
-                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                Some(format!("leadcheck:v{FORMAT}:mailbox:{hex}"))
+                let digest = hex(&mac.finalize().into_bytes());
+                format!("leadcheck:v{FORMAT}:mailbox:{digest}")
             }
         }
     }
 
+    /// The seal of a value's text under `key`, in hex.
+    fn seal(&self, key: &str, text: &[u8]) -> String {
+        let mut mac = self.seals.clone();
+        mac.update(key.as_bytes());
+        mac.update(&[0]);
+        mac.update(text);
+        hex(&mac.finalize().into_bytes())
+    }
+
+    /// Returns the text of a value read under `key` when its seal holds; `Err` with the
+    /// metric reason when the value is refused. An empty value is no value.
+    fn unseal<'a>(&self, key: &str, value: &'a [u8]) -> Result<Option<&'a [u8]>, &'static str> {
+        if value.is_empty() {
+            return Ok(None);
+        }
+        if value.len() > MAX_VALUE_BYTES {
+            return Err("too_large");
+        }
+        let (seal, text) = value.split_at_checked(SEAL_HEX).ok_or("bad_mac")?;
+        let expected = self.seal(key, text);
+        if bool::from(expected.as_bytes().ct_eq(seal)) {
+            Ok(Some(text))
+        } else {
+            Err("bad_mac")
+        }
+    }
+
     /// Reads an entry: the value and its remaining lifetime, or `None` on a miss, an
-    /// error, a timeout, an open breaker, or a value of another format.
+    /// error, a timeout, an open breaker, a value of another format, or a value refused
+    /// (over [`MAX_VALUE_BYTES`], a broken seal, not a string).
     pub async fn get<T: DeserializeOwned>(&self, kind: Kind, id: &str) -> Option<(T, Duration)> {
-        let key = self.key(kind, id)?;
+        let key = self.key(kind, id);
         if !self.breaker.allow(Instant::now()) {
             metrics::record_redis(kind.label(), "get", "skipped");
             return None;
         }
         let mut conn = self.conn.clone();
+        // GETRANGE, not GET: Redis sends at most one byte past the cap, whatever was
+        // planted under the key (a missing key reads as empty).
+        let last = i64::try_from(MAX_VALUE_BYTES).unwrap_or(i64::MAX);
         let reply = tokio::time::timeout(
             self.timeout,
-            redis::cmd("GET")
+            redis::cmd("GETRANGE")
                 .arg(&key)
-                .query_async::<Option<String>>(&mut conn),
+                .arg(0)
+                .arg(last)
+                .query_async::<Vec<u8>>(&mut conn),
         )
         .await;
         match reply {
             Ok(Ok(value)) => {
                 self.breaker.success();
-                let found = value.as_deref().and_then(decode::<T>);
+                let found = match self.unseal(&key, &value) {
+                    Ok(text) => text
+                        .and_then(|text| std::str::from_utf8(text).ok())
+                        .and_then(decode::<T>),
+                    Err(reason) => {
+                        self.refused(kind, reason);
+                        None
+                    }
+                };
                 let outcome = if found.is_some() { "hit" } else { "miss" };
                 metrics::record_redis(kind.label(), "get", outcome);
                 found
+            }
+            // A key of another type, planted: Redis answers, the value is refused.
+            Ok(Err(err)) if err.code() == Some("WRONGTYPE") => {
+                self.breaker.success();
+                self.refused(kind, "wrong_type");
+                metrics::record_redis(kind.label(), "get", "miss");
+                None
             }
             Ok(Err(err)) => {
                 self.failed(kind, "get", "error", &err.to_string());
@@ -315,16 +443,20 @@ impl SharedCache {
         }
     }
 
-    /// Writes an entry for `ttl`, from a spawned task: the caller never waits. Skipped
-    /// while the breaker is open, for a mailbox without a key secret, and for a zero TTL.
+    /// Writes an entry for `ttl`, sealed, from a spawned task: the caller never waits.
+    /// Skipped while the breaker is open, for a zero TTL, and for a value over
+    /// [`MAX_VALUE_BYTES`] (it could not be read back).
     pub fn put<T: Serialize>(self: &Arc<Self>, kind: Kind, id: &str, value: &T, ttl: Duration) {
-        let Some(key) = self.key(kind, id) else {
-            return;
-        };
+        let key = self.key(kind, id);
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         let Some(text) = encode(value, ttl).filter(|_| millis > 0) else {
             return;
         };
+        let text = format!("{}{text}", self.seal(&key, text.as_bytes()));
+        if text.len() > MAX_VALUE_BYTES {
+            metrics::record_redis(kind.label(), "set", "too_large");
+            return;
+        }
         if !self.breaker.allow(Instant::now()) {
             metrics::record_redis(kind.label(), "set", "skipped");
             return;
@@ -353,6 +485,11 @@ impl SharedCache {
         });
     }
 
+    fn refused(&self, kind: Kind, reason: &'static str) {
+        tracing::debug!(kind = kind.label(), reason, "redis value refused");
+        metrics::record_redis_refused(kind.label(), reason);
+    }
+
     fn failed(&self, kind: Kind, op: &'static str, outcome: &'static str, detail: &str) {
         tracing::debug!(kind = kind.label(), op, detail, "redis command failed");
         metrics::record_redis(kind.label(), op, outcome);
@@ -364,46 +501,93 @@ impl SharedCache {
 mod tests {
     use super::*;
 
-    /// A cache pointed at port 1 of loopback, where nothing listens (needs a runtime).
-    fn cache(secret: Option<&str>) -> SharedCache {
-        SharedCache::new(&SharedConfig {
+    /// The settings of a cache pointed at port 1 of loopback, where nothing listens.
+    fn settings(secret: Option<&str>) -> SharedConfig {
+        SharedConfig {
             url: "redis://127.0.0.1:1".into(),
             timeout: Duration::from_millis(50),
             breaker_cooldown: Duration::from_secs(1),
             key_secret: secret.map(|s| s.as_bytes().to_vec()),
-        })
-        .unwrap()
+            ca_file: None,
+        }
+    }
+
+    /// A cache pointed at port 1 of loopback (needs a runtime).
+    fn cache(secret: &str) -> SharedCache {
+        SharedCache::new(&settings(Some(secret))).unwrap()
     }
 
     #[tokio::test]
     async fn mailbox_keys_hold_no_address_and_depend_on_the_secret() {
-        let a = cache(Some("secret-a"));
-        let b = cache(Some("secret-b"));
-        let key = a.key(Kind::Mailbox, "Ana.Silva@Example.com").unwrap();
+        let a = cache("secret-a-0123456789");
+        let b = cache("secret-b-0123456789");
+        let key = a.key(Kind::Mailbox, "Ana.Silva@Example.com");
         assert!(
             !key.contains("ana") && !key.contains("example") && !key.contains('@'),
             "{key}"
         );
-        assert!(key.starts_with("leadcheck:v1:mailbox:"), "{key}");
-        assert_eq!(key.len(), "leadcheck:v1:mailbox:".len() + 64, "{key}");
+        assert!(key.starts_with("leadcheck:v2:mailbox:"), "{key}");
+        assert_eq!(key.len(), "leadcheck:v2:mailbox:".len() + 64, "{key}");
         // Case and surrounding space do not change the key; another secret does.
-        assert_eq!(
-            key,
-            a.key(Kind::Mailbox, " ana.silva@example.com ").unwrap()
-        );
-        assert_ne!(key, b.key(Kind::Mailbox, "ana.silva@example.com").unwrap());
-        // Without a secret, mailbox results are not shared at all.
-        assert_eq!(cache(None).key(Kind::Mailbox, "ana@example.com"), None);
-        assert!(!cache(None).shares_mailboxes());
+        assert_eq!(key, a.key(Kind::Mailbox, " ana.silva@example.com "));
+        assert_ne!(key, b.key(Kind::Mailbox, "ana.silva@example.com"));
         // Domains stay readable.
         assert_eq!(
-            a.key(Kind::Dns, "Example.COM").unwrap(),
-            "leadcheck:v1:dns:example.com"
+            a.key(Kind::Dns, "Example.COM"),
+            "leadcheck:v2:dns:example.com"
         );
         assert_eq!(
-            a.key(Kind::CatchAll, "example.com").unwrap(),
-            "leadcheck:v1:catch_all:example.com"
+            a.key(Kind::CatchAll, "example.com"),
+            "leadcheck:v2:catch_all:example.com"
         );
+    }
+
+    #[tokio::test]
+    async fn sharing_needs_a_secret_of_some_length() {
+        let err = |config: SharedConfig| match SharedCache::new(&config) {
+            Ok(_) => panic!("started with {config:?}"),
+            Err(err) => err.to_string(),
+        };
+        let none = err(settings(None));
+        assert!(none.contains("LEADCHECK_REDIS_KEY_SECRET"), "{none}");
+        let short = err(settings(Some("short")));
+        assert!(short.contains("shorter than 16 bytes"), "{short}");
+        let ca = err(SharedConfig {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..settings(Some("a-secret-of-16-bytes"))
+        });
+        assert!(ca.contains("/nonexistent/ca.pem"), "{ca}");
+    }
+
+    #[tokio::test]
+    async fn only_a_value_sealed_under_its_own_key_with_the_secret_is_read() {
+        let ours = cache("our-secret-0123456789");
+        let key = ours.key(Kind::Dns, "example.com");
+        let text = br#"{"v":2,"exp":99999999999999,"data":"NoDomain"}"#;
+        let sealed = format!(
+            "{}{}",
+            ours.seal(&key, text),
+            std::str::from_utf8(text).unwrap()
+        );
+        assert_eq!(ours.unseal(&key, sealed.as_bytes()), Ok(Some(&text[..])));
+        assert_eq!(ours.unseal(&key, b""), Ok(None), "no value");
+
+        // Another secret, another key, a changed byte, no seal, a seal alone: refused.
+        let theirs = cache("their-secret-0123456789");
+        assert_eq!(theirs.unseal(&key, sealed.as_bytes()), Err("bad_mac"));
+        let other_key = ours.key(Kind::Dns, "victim.example");
+        assert_eq!(ours.unseal(&other_key, sealed.as_bytes()), Err("bad_mac"));
+        let changed = sealed.replace("NoDomain", "NoMailRt");
+        assert_eq!(ours.unseal(&key, changed.as_bytes()), Err("bad_mac"));
+        assert_eq!(ours.unseal(&key, text), Err("bad_mac"));
+        assert_eq!(
+            ours.unseal(&key, &sealed.as_bytes()[..SEAL_HEX]),
+            Err("bad_mac")
+        );
+        assert_eq!(ours.unseal(&key, b"short"), Err("bad_mac"));
+        // Past the cap, whatever it holds.
+        let giant = vec![b'x'; MAX_VALUE_BYTES + 1];
+        assert_eq!(ours.unseal(&key, &giant), Err("too_large"));
     }
 
     #[test]
@@ -420,12 +604,12 @@ mod tests {
             "{left:?}"
         );
 
-        let other_version = text.replacen("\"v\":1", "\"v\":2", 1);
+        let other_version = text.replacen("\"v\":2", "\"v\":3", 1);
         assert!(decode::<Vec<String>>(&other_version).is_none());
-        let expired = format!("{{\"v\":1,\"exp\":{},\"data\":[]}}", now_ms() - 1);
+        let expired = format!("{{\"v\":2,\"exp\":{},\"data\":[]}}", now_ms() - 1);
         assert!(decode::<Vec<String>>(&expired).is_none());
         // The right version with the wrong shape (a format change without a bump).
-        assert!(decode::<Vec<String>>("{\"v\":1,\"exp\":99999999999999,\"data\":7}").is_none());
+        assert!(decode::<Vec<String>>("{\"v\":2,\"exp\":99999999999999,\"data\":7}").is_none());
         assert!(decode::<Vec<String>>("not json").is_none());
         assert!(decode::<Vec<String>>("").is_none());
     }
@@ -490,9 +674,7 @@ mod tests {
         assert_eq!(redacted_url("redis://cache:6379"), "redis://cache:6379");
         let config = SharedConfig {
             url: "redis://:hunter2@cache:6379".into(),
-            timeout: Duration::from_millis(50),
-            breaker_cooldown: Duration::from_secs(1),
-            key_secret: Some(b"s3cret".to_vec()),
+            ..settings(Some("s3cret"))
         };
         let shown = format!("{config:?}");
         assert!(
@@ -514,9 +696,8 @@ mod tests {
         });
         let shared = SharedCache::new(&SharedConfig {
             url: format!("redis://127.0.0.1:{port}"),
-            timeout: Duration::from_millis(50),
             breaker_cooldown: Duration::from_secs(60),
-            key_secret: None,
+            ..settings(Some("a-secret-of-16-bytes"))
         })
         .unwrap();
         for _ in 0..BREAKER_FAILURES {
@@ -534,7 +715,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_absent_redis_costs_a_bounded_wait_then_nothing() {
-        let shared = cache(Some("k"));
+        let shared = cache("a-secret-of-16-bytes");
         for _ in 0..BREAKER_FAILURES {
             let started = Instant::now();
             assert!(shared.get::<bool>(Kind::Dns, "example.com").await.is_none());

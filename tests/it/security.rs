@@ -55,15 +55,16 @@ async fn a_missing_or_wrong_token_is_unauthenticated_and_health_stays_open() {
         .is_ok());
 }
 
-struct Pki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
+pub(crate) struct Pki {
+    pub(crate) ca: String,
+    pub(crate) server_cert: String,
+    pub(crate) server_key: String,
     client_cert: String,
     client_key: String,
 }
 
-fn pki() -> Pki {
+/// A CA, a server certificate for localhost and 127.0.0.1, and a client certificate.
+pub(crate) fn pki() -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();

@@ -166,8 +166,8 @@ async fn the_probe_is_off_by_default() {
     assert_eq!(smtp.sessions(), 0);
 }
 
-/// A free port on 127.0.0.1 for `/metrics`.
-fn metrics_addr() -> SocketAddr {
+/// An address on 127.0.0.1 nothing listens on (for `/metrics`, or to be refused).
+fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .unwrap()
@@ -268,11 +268,7 @@ async fn an_endless_reply_and_a_dripping_server_end_with_plain_reasons() {
 async fn reasons_name_neither_the_dialled_address_nor_the_socket_error() {
     let dns = dns_for(&["closed.test"]).await;
     // A port nothing listens on: the connection is refused.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port()
-        .to_string();
+    let port = free_addr().port().to_string();
     let args: Vec<String> = [
         "serve",
         "--listen",
@@ -387,7 +383,7 @@ async fn the_global_cap_bounds_sessions_and_a_probe_past_the_wait_is_busy() {
     // One slot, a session that holds it 1.5 s, a wait of 200 ms: two of three are busy.
     let (dns, domains) = one_address_domains(3).await;
     let smtp = slow_rejecter(Duration::from_millis(1500)).await;
-    let metrics = metrics_addr();
+    let metrics = free_addr();
     let server = probing(
         &dns,
         &smtp,
