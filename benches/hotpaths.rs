@@ -185,6 +185,7 @@ fn bench(c: &mut Criterion) {
     let engines = leadcheck::server::build_engines(
         &leadcheck::config::Config {
             dns_servers: vec![dns.addr()],
+            dns_allow_suffixes: vec!["test".into()],
             ..Default::default()
         },
         std::sync::Arc::new(leadcheck::lead::SystemClock),
