@@ -11,7 +11,8 @@
 //!
 //! One run measures, in this order:
 //! 1. `AssessLeads`, 100,000 unique leads over 300 domains, on a cold server;
-//! 2. the DNS queries of that cold run against distinct domains times record types asked;
+//! 2. the DNS queries of that cold run, per distinct domain and per distinct exchanger,
+//!    against the record types asked of each;
 //! 3. `AssessLeads` again with 100,000 other unique leads (new emails and phones, same
 //!    domains): the warm domain cache;
 //! 4. `leadcheck batch` on a 100,000-row CSV of yet other leads, right after step 3, in
@@ -336,16 +337,30 @@ impl Drop for Process {
 // ---------------------------------------------------------------------------------------
 // Leads: unique emails and phones over a fixed set of domains.
 
-/// The domains and what DNS says of them: most have MX records, some only an A record
-/// (implicit MX: MX, A and AAAA are asked), a few do not exist.
+/// The domains and what DNS says of them: most have MX records (one in three at one of
+/// three shared hosting exchangers, the others at exchangers of their own, each with an A
+/// record), some only an A record (implicit MX: MX, A and AAAA are asked), a few do not
+/// exist.
 struct Domains {
     names: Vec<String>,
-    /// Record types the service asks per domain, summed: the cold run's query bound.
+    /// The distinct exchangers the service resolves: each MX domain's first.
+    exchangers: Vec<String>,
+    /// Queries the service asks, summed over the distinct domains (MX; A and AAAA for an
+    /// implicit MX) and the distinct exchangers (A, which they all have): the cold run's
+    /// query bound.
     query_bound: usize,
 }
 
+/// The shared hosting exchangers, as Google Workspace or Microsoft 365 domains share theirs.
+const HOSTED_EXCHANGERS: [&str; 3] = [
+    "mx1.hosting-a.com",
+    "mx1.hosting-b.com",
+    "mx1.hosting-c.com",
+];
+
 fn set_up_domains(dns: &DnsServer, count: usize) -> Domains {
     let mut names = Vec::with_capacity(count);
+    let mut exchangers: Vec<String> = Vec::new();
     let mut query_bound = 0;
     for i in 0..count {
         let name = format!("leads{:03}.com", i + 1);
@@ -357,19 +372,33 @@ fn set_up_domains(dns: &DnsServer, count: usize) -> Domains {
                 dns.a(&name, &[Ipv4Addr::new(192, 0, 2, (i % 250) as u8 + 1)]);
                 query_bound += 3;
             }
+            // One in three: a shared hosting exchanger, with its own as a backup.
+            n if n % 3 == 0 => {
+                let hosted = HOSTED_EXCHANGERS[(i / 3) % HOSTED_EXCHANGERS.len()];
+                dns.mx(&name, &[(1, hosted), (20, &format!("mx2.{name}"))]);
+                if !exchangers.iter().any(|e| e == hosted) {
+                    exchangers.push(hosted.to_string());
+                }
+                query_bound += 1;
+            }
             _ => {
-                dns.mx(
-                    &name,
-                    &[(10, &format!("mx1.{name}")), (20, &format!("mx2.{name}"))],
-                );
+                let own = format!("mx1.{name}");
+                dns.mx(&name, &[(10, &own), (20, &format!("mx2.{name}"))]);
+                exchangers.push(own);
                 query_bound += 1;
             }
         }
         names.push(name);
     }
+    // Every exchanger resolved has an A record: one query each.
+    query_bound += exchangers.len();
     // Positive answers outlive the benchmark; negative ones too.
     dns.set_ttls(3600, 3600);
-    Domains { names, query_bound }
+    Domains {
+        names,
+        exchangers,
+        query_bound,
+    }
 }
 
 const FIRST: [&str; 12] = [
@@ -1102,11 +1131,19 @@ async fn run(options: Options) {
     let cold_leads = leads(&domains, 1, options.leads);
     let cold = measured_stream(&server, &url, cold_leads, options.streams).await;
     let cold_queries = dns.total_queries() - before;
+    let on = |names: &[String]| names.iter().map(|n| dns.queries_for(n)).sum::<usize>();
+    let (domain_queries, exchanger_queries) = (on(&domains.names), on(&domains.exchangers));
     assert!(
         cold_queries <= domains.query_bound,
-        "{cold_queries} DNS queries for {} domains: more than the record types asked ({})",
+        "{cold_queries} DNS queries for {} domains and {} exchangers: more than the record types asked ({})",
         domains.names.len(),
+        domains.exchangers.len(),
         domains.query_bound
+    );
+    assert_eq!(
+        domain_queries + exchanger_queries,
+        cold_queries,
+        "queries for names that are neither a domain nor a first exchanger"
     );
     eprintln!(
         "cold stream: {:.0} leads/s, {cold_queries} DNS queries; server peak RSS {} KiB",
@@ -1315,10 +1352,13 @@ async fn run(options: Options) {
         warm.response_bytes.0, warm.response_bytes.1
     );
     println!(
-        "| DNS queries cold / bound ({} domains) | {} / {} |",
+        "| DNS queries cold / bound ({} domains, {} exchangers) | {} / {}: {:.2} a domain, {:.2} an exchanger |",
         domains.names.len(),
+        domains.exchangers.len(),
         cold_queries,
-        domains.query_bound
+        domains.query_bound,
+        domain_queries as f64 / domains.names.len() as f64,
+        exchanger_queries as f64 / domains.exchangers.len().max(1) as f64
     );
     println!("| DNS queries warm | {warm_queries} |");
     if let Some(batch) = &batch {
@@ -1396,6 +1436,16 @@ async fn run(options: Options) {
     );
     report.insert("dns_queries_cold".into(), cold_queries.into());
     report.insert("dns_query_bound".into(), domains.query_bound.into());
+    report.insert("dns_queries_cold_domains".into(), domain_queries.into());
+    report.insert(
+        "dns_queries_cold_exchangers".into(),
+        exchanger_queries.into(),
+    );
+    report.insert("dns_distinct_domains".into(), domains.names.len().into());
+    report.insert(
+        "dns_distinct_exchangers".into(),
+        domains.exchangers.len().into(),
+    );
     report.insert("dns_queries_warm".into(), warm_queries.into());
     report.insert(
         "batch_leads_per_s".into(),

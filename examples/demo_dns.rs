@@ -22,7 +22,7 @@ async fn main() -> std::io::Result<()> {
     dns.null_mx("nomail.contoso.com");
     dns.a("fabrikam.com", &[Ipv4Addr::new(192, 0, 2, 10)]);
     println!("demo DNS on {}", dns.addr());
-    println!("records: contoso.com MX, gmail.com MX, fabrikam.com A only, nomail.contoso.com null MX; every other name is NXDOMAIN");
+    println!("records: contoso.com MX, gmail.com MX (their exchangers at 192.0.2.1), fabrikam.com A only, nomail.contoso.com null MX; every other name is NXDOMAIN");
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

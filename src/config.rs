@@ -64,6 +64,15 @@ pub struct Config {
     pub dns_failure_ttl_secs: u64,
     /// Most domains held in the DNS cache. Default 200000.
     pub dns_cache_capacity: u64,
+    /// Most bytes held by the DNS caches (domains' routes three quarters, exchangers'
+    /// addresses a quarter), by their weighing. Default 134217728 (128 MiB).
+    pub dns_cache_bytes: u64,
+    /// Most DNS lookups in flight at once (each holds a UDP socket); more wait for a free
+    /// slot. Default 4096.
+    pub dns_max_queries: usize,
+    /// Special-use suffixes that are looked up anyway, for lab and test zones (`test`,
+    /// `internal`, ...; never `localhost`). Default none.
+    pub dns_allow_suffixes: Vec<String>,
     /// A file of spam/disposable domains, one a line; reloaded on change and on SIGHUP.
     pub spam_domains: Option<PathBuf>,
     /// A file of domains that are never SPAM, one a line; reloaded likewise.
@@ -166,6 +175,9 @@ impl Default for Config {
             dns_negative_ttl_secs: dns.negative_ttl.as_secs(),
             dns_failure_ttl_secs: dns.failure_ttl.as_secs(),
             dns_cache_capacity: dns.cache_capacity,
+            dns_cache_bytes: dns.cache_bytes,
+            dns_max_queries: dns.max_queries,
+            dns_allow_suffixes: dns.allow_suffixes,
             spam_domains: None,
             allow_domains: None,
             lists_mode: ListsMode::Extend,
@@ -255,6 +267,9 @@ impl Config {
             negative_ttl: Duration::from_secs(self.dns_negative_ttl_secs),
             failure_ttl: Duration::from_secs(self.dns_failure_ttl_secs),
             cache_capacity: self.dns_cache_capacity,
+            cache_bytes: self.dns_cache_bytes,
+            max_queries: self.dns_max_queries,
+            allow_suffixes: self.dns_allow_suffixes.clone(),
         }
     }
 

@@ -86,6 +86,19 @@ struct EngineArgs {
     /// Attempts per DNS query.
     #[arg(long, env = "LEADCHECK_DNS_ATTEMPTS")]
     dns_attempts: Option<usize>,
+    /// Most bytes held by the DNS caches.
+    #[arg(long, env = "LEADCHECK_DNS_CACHE_BYTES")]
+    dns_cache_bytes: Option<u64>,
+    /// Most DNS lookups in flight at once.
+    #[arg(long, env = "LEADCHECK_DNS_MAX_QUERIES")]
+    dns_max_queries: Option<usize>,
+    /// A special-use suffix looked up anyway, for lab and test zones (repeatable).
+    #[arg(
+        long = "dns-allow-suffix",
+        env = "LEADCHECK_DNS_ALLOW_SUFFIXES",
+        value_delimiter = ','
+    )]
+    dns_allow_suffixes: Vec<String>,
     /// A spam/disposable domain list file, one domain a line.
     #[arg(long, env = "LEADCHECK_SPAM_DOMAINS")]
     spam_domains: Option<PathBuf>,
@@ -212,6 +225,11 @@ impl EngineArgs {
         }
         set(&mut c.dns_timeout_ms, self.dns_timeout_ms);
         set(&mut c.dns_attempts, self.dns_attempts);
+        set(&mut c.dns_cache_bytes, self.dns_cache_bytes);
+        set(&mut c.dns_max_queries, self.dns_max_queries);
+        if !self.dns_allow_suffixes.is_empty() {
+            c.dns_allow_suffixes = self.dns_allow_suffixes;
+        }
         set(&mut c.spam_domains, self.spam_domains.map(Some));
         set(&mut c.allow_domains, self.allow_domains.map(Some));
         set(&mut c.lists_mode, self.lists_mode);

@@ -28,10 +28,18 @@ pub const LEAD_QUALITY: &str = "leadcheck_lead_quality_total";
 pub const CACHE_REQUESTS: &str = "leadcheck_cache_requests_total";
 /// Entries held, by `cache`.
 pub const CACHE_ENTRIES: &str = "leadcheck_cache_entries";
-/// DNS lookups by `outcome` (mx, implicit_mx, null_mx, nxdomain, no_mail_route, servfail, refused, timeout, error).
+/// DNS lookups by `outcome` (mx, mx_dangling, mx_failed, implicit_mx, null_mx, nxdomain, no_mail_route, servfail, refused, timeout, error).
 pub const DNS_LOOKUPS: &str = "leadcheck_dns_lookups_total";
 /// DNS lookup time, seconds.
 pub const DNS_SECONDS: &str = "leadcheck_dns_lookup_seconds";
+/// Exchanger address lookups by `outcome` (address, no_address, failed).
+pub const DNS_EXCHANGER_LOOKUPS: &str = "leadcheck_dns_exchanger_lookups_total";
+/// MX answers that listed more exchangers than are kept.
+pub const DNS_ANSWERS_CAPPED: &str = "leadcheck_dns_answers_capped_total";
+/// DNS lookups that waited for a free slot under `dns_max_queries`.
+pub const DNS_QUERY_WAITS: &str = "leadcheck_dns_query_waits_total";
+/// Bytes held by a cache, by its weighing, by `cache`.
+pub const CACHE_BYTES: &str = "leadcheck_cache_bytes";
 /// SMTP probes by `outcome`.
 pub const SMTP_PROBES: &str = "leadcheck_smtp_probes_total";
 /// SMTP probes given up because a session limit stayed full, by `limit` (domain, ip,
@@ -287,6 +295,27 @@ pub fn record_cache_size(cache: &'static str, entries: u64) {
 pub fn record_dns(outcome: &'static str, took: Duration) {
     metrics::counter!(DNS_LOOKUPS, "outcome" => outcome).increment(1);
     metrics::histogram!(DNS_SECONDS).record(took.as_secs_f64());
+}
+
+/// Records an exchanger address lookup.
+pub fn record_exchanger(outcome: &'static str, took: Duration) {
+    metrics::counter!(DNS_EXCHANGER_LOOKUPS, "outcome" => outcome).increment(1);
+    metrics::histogram!(DNS_SECONDS).record(took.as_secs_f64());
+}
+
+/// Records an MX answer cut down to the exchangers kept.
+pub fn record_dns_capped() {
+    metrics::counter!(DNS_ANSWERS_CAPPED).increment(1);
+}
+
+/// Records a DNS lookup that waited for a slot under the cap on lookups in flight.
+pub fn record_dns_query_wait() {
+    metrics::counter!(DNS_QUERY_WAITS).increment(1);
+}
+
+/// Records the bytes a cache holds.
+pub fn record_cache_bytes(cache: &'static str, bytes: u64) {
+    metrics::gauge!(CACHE_BYTES, "cache" => cache).set(bytes as f64);
 }
 
 /// Records one shared-cache command.

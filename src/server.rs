@@ -71,6 +71,8 @@ pub fn build_engines(config: &Config, clock: Arc<dyn Clock>) -> Result<Engines, 
         }
         None => None,
     };
+    crate::email::dns::check_allow_suffixes(&config.dns_allow_suffixes)?;
+    crate::email::dns::raise_open_files_limit(config.dns_max_queries);
     let routes = Arc::new(MailRoutes::new(config.dns())?.with_shared(shared.clone()));
     let prober = config
         .smtp_probe
@@ -291,7 +293,10 @@ fn spawn_cache_gauges(assessor: Arc<Assessor>) {
         let mut every = tokio::time::interval(Duration::from_secs(5));
         loop {
             every.tick().await;
-            crate::metrics::record_cache_size("dns", assessor.email().routes().cached_domains());
+            let routes = assessor.email().routes();
+            crate::metrics::record_cache_size("dns", routes.cached_domains());
+            crate::metrics::record_cache_size("exchanger", routes.cached_exchangers());
+            crate::metrics::record_cache_bytes("dns", routes.cached_bytes());
             crate::metrics::record_cache_size("phone", assessor.phone().cached_verdicts());
         }
     });

@@ -1,8 +1,9 @@
 //! The optional second-level cache in Redis, shared by every replica (`--redis-url`).
 //!
 //! It sits behind the in-process moka caches: a local miss asks Redis, a fresh finding is
-//! written to it. Three kinds of entries live there, each with its own lifetime: a
-//! domain's mail route (DNS), a mailbox's SMTP probe result, a domain's catch-all finding.
+//! written to it. Four kinds of entries live there, each with its own lifetime: a
+//! domain's mail route (DNS), an exchanger's addresses, a mailbox's SMTP probe result, a
+//! domain's catch-all finding.
 //!
 //! Redis is an optimisation, never a dependency:
 //! - every command is bounded by a short timeout (`redis_timeout_ms`), after which the
@@ -126,6 +127,8 @@ pub enum Kind {
     Mailbox,
     /// A domain's catch-all finding, keyed by the ASCII domain.
     CatchAll,
+    /// A mail exchanger's addresses, keyed by its host name.
+    Exchanger,
 }
 
 impl Kind {
@@ -134,6 +137,7 @@ impl Kind {
             Kind::Dns => "dns",
             Kind::Mailbox => "mailbox",
             Kind::CatchAll => "catch_all",
+            Kind::Exchanger => "exchanger",
         }
     }
 }
@@ -351,6 +355,7 @@ impl SharedCache {
         match kind {
             Kind::Dns => format!("leadcheck:v{FORMAT}:dns:{id}"),
             Kind::CatchAll => format!("leadcheck:v{FORMAT}:catch_all:{id}"),
+            Kind::Exchanger => format!("leadcheck:v{FORMAT}:exchanger:{id}"),
             Kind::Mailbox => {
                 let mut mac = self.names.clone();
                 mac.update(id.as_bytes());

@@ -150,6 +150,21 @@ pub const DNS_REFUSED: &str = "dns.refused";
 pub const DNS_TIMEOUT: &str = "dns.timeout";
 /// The DNS lookup failed otherwise. UNKNOWN.
 pub const DNS_ERROR: &str = "dns.error";
+/// The domain is a special-use or internal name (`.localhost`, `.invalid`, `.test`,
+/// `.example`, `.local`, `.onion`, `.alt`, `home.arpa`, `.internal`): never looked up. INVALID.
+pub const DNS_SPECIAL_USE: &str = "dns.special_use";
+/// No mail exchanger has an address (each is NXDOMAIN, has no A/AAAA, or is a
+/// special-use name): mail to the domain bounces. INVALID.
+pub const DNS_MX_DANGLING: &str = "dns.mx_dangling";
+/// The exchanger is an IP address written as a name (RFC 5321 wants a host name); mail
+/// often flows. Informational.
+pub const DNS_MX_IP_LITERAL: &str = "dns.mx_ip_literal";
+/// The exchanger is an alias, a CNAME (RFC 2181 10.3 forbids it); mail often flows.
+/// Informational.
+pub const DNS_MX_CNAME: &str = "dns.mx_cname";
+/// Every address of the exchanger is private or loopback: mail from the internet cannot
+/// reach it. Informational.
+pub const DNS_MX_PRIVATE: &str = "dns.mx_private";
 /// The SMTP probe: the server accepted the mailbox.
 pub const SMTP_ACCEPTED: &str = super::smtp::codes::ACCEPTED;
 /// The SMTP probe: a permanent rejection of the mailbox (550/551/553, 5.1.x). INVALID.
@@ -180,6 +195,11 @@ pub const DNS_AND_SMTP: &[&str] = &[
     DNS_REFUSED,
     DNS_TIMEOUT,
     DNS_ERROR,
+    DNS_SPECIAL_USE,
+    DNS_MX_DANGLING,
+    DNS_MX_IP_LITERAL,
+    DNS_MX_CNAME,
+    DNS_MX_PRIVATE,
     SMTP_ACCEPTED,
     SMTP_REJECTED,
     SMTP_POLICY,

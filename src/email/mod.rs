@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::reason::Reason;
-use dns::{Failure, MailRoutes, Route};
+use dns::{Failure, MailRoutes, Reach, Route, Via};
 use lists::ListStore;
 use smtp::{Outcome, Prober};
 
@@ -154,24 +154,64 @@ impl Validator {
             verdict.add_flags();
             return verdict;
         }
-        // 4. DNS: no mail route is INVALID; a failure to ask is UNKNOWN.
+        // 4. DNS: a special-use name, no mail route or exchangers without an address are
+        // INVALID; a failure to ask is UNKNOWN.
         match self.routes.route(&verdict.domain).await {
-            Route::Mx(hosts) => {
-                verdict.reasons.push(Reason::new(
-                    codes::DNS_MX,
-                    [
-                        itoa::Buffer::new().format(hosts.len()),
-                        " mail exchanger(s) found",
-                    ]
-                    .concat(),
-                ));
+            Route::Mx { hosts, reach } => {
+                let mut buffer = itoa::Buffer::new();
+                let count = buffer.format(hosts.len());
                 verdict.mx_hosts = hosts;
+                match reach {
+                    Reach::Reached { via, private } => {
+                        verdict.reasons.push(Reason::new(
+                            codes::DNS_MX,
+                            [count, " mail exchanger(s) found"].concat(),
+                        ));
+                        match via {
+                            Via::Name => {}
+                            Via::Cname => verdict.reasons.push(Reason::new(
+                                codes::DNS_MX_CNAME,
+                                "the mail exchanger is an alias (CNAME), which RFC 2181 forbids; mail often flows",
+                            )),
+                            Via::IpLiteral => verdict.reasons.push(Reason::new(
+                                codes::DNS_MX_IP_LITERAL,
+                                "the mail exchanger is an IP address, not a host name (RFC 5321); mail often flows",
+                            )),
+                        }
+                        if private {
+                            verdict.reasons.push(private_reason());
+                        }
+                    }
+                    Reach::Dangling => {
+                        return verdict.decided(
+                            Validity::Invalid,
+                            Reason::new(
+                                codes::DNS_MX_DANGLING,
+                                [
+                                    "none of the ",
+                                    count,
+                                    " mail exchanger(s) has an address: mail to the domain bounces",
+                                ]
+                                .concat(),
+                            ),
+                        )
+                    }
+                    Reach::Failed(failure) => {
+                        return verdict.decided(
+                            Validity::Unknown,
+                            failure_reason(failure, " for the mail exchangers"),
+                        )
+                    }
+                }
             }
-            Route::Implicit(host) => {
+            Route::Implicit { host, private } => {
                 verdict.reasons.push(Reason::new(
                     codes::DNS_IMPLICIT_MX,
                     "no MX record, but an A/AAAA record: the domain receives mail itself (RFC 5321 5.1)",
                 ));
+                if private {
+                    verdict.reasons.push(private_reason());
+                }
                 verdict.mx_hosts = vec![host];
             }
             Route::NullMx => {
@@ -199,13 +239,21 @@ impl Validator {
                 )
             }
             Route::Failed(failure) => {
-                let (code, message) = match failure {
-                    Failure::ServFail => (codes::DNS_SERVFAIL, "the DNS server answered SERVFAIL"),
-                    Failure::Refused => (codes::DNS_REFUSED, "the DNS server refused the query"),
-                    Failure::Timeout => (codes::DNS_TIMEOUT, "the DNS lookup timed out"),
-                    Failure::Other => (codes::DNS_ERROR, "the DNS lookup failed"),
-                };
-                return verdict.decided(Validity::Unknown, Reason::new(code, message));
+                return verdict.decided(Validity::Unknown, failure_reason(failure, ""));
+            }
+            Route::SpecialUse(dns::Suffix(suffix)) => {
+                return verdict.decided(
+                    Validity::Invalid,
+                    Reason::new(
+                        codes::DNS_SPECIAL_USE,
+                        [
+                            "the domain is under .",
+                            suffix,
+                            ", a special-use or internal name no mail from the internet reaches: not looked up",
+                        ]
+                        .concat(),
+                    ),
+                );
             }
         }
         // 5. optional SMTP probe: only a permanent mailbox rejection is INVALID.
@@ -267,6 +315,25 @@ impl Verdict {
             ));
         }
     }
+}
+
+/// Explains a failure to ask DNS: UNKNOWN, never INVALID.
+fn failure_reason(failure: Failure, what: &str) -> Reason {
+    let (code, message) = match failure {
+        Failure::ServFail => (codes::DNS_SERVFAIL, "the DNS server answered SERVFAIL"),
+        Failure::Refused => (codes::DNS_REFUSED, "the DNS server refused the query"),
+        Failure::Timeout => (codes::DNS_TIMEOUT, "the DNS lookup timed out"),
+        Failure::Other => (codes::DNS_ERROR, "the DNS lookup failed"),
+    };
+    Reason::new(code, [message, what].concat())
+}
+
+/// Says that the exchanger's addresses are private or loopback (the verdict stands).
+fn private_reason() -> Reason {
+    Reason::new(
+        codes::DNS_MX_PRIVATE,
+        "the mail exchanger's address is private or loopback: mail from the internet cannot reach it",
+    )
 }
 
 /// The metric label of a probe outcome.

@@ -1,12 +1,17 @@
 //! A real DNS server on loopback for tests and benchmarks: UDP and TCP on one port,
 //! answers given by the test, every query counted.
+//!
+//! An answer too large for the client's UDP payload goes back truncated (TC), so the
+//! client asks again over TCP, as with a real server. A delay can be set on every answer,
+//! and the server keeps the peak of queries it held at once.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use hickory_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_resolver::proto::rr::rdata::{A, AAAA, MX, SOA};
+use hickory_resolver::proto::rr::rdata::{A, AAAA, CNAME, MX, SOA};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -33,6 +38,9 @@ struct Zone {
     mx: Vec<(u16, String)>,
     a: Vec<Ipv4Addr>,
     aaaa: Vec<Ipv6Addr>,
+    /// An alias: every query for the name is answered with a CNAME to this name, followed
+    /// by the target's records of the type asked.
+    cname: Option<String>,
 }
 
 impl Default for Zone {
@@ -42,9 +50,14 @@ impl Default for Zone {
             mx: Vec::new(),
             a: Vec::new(),
             aaaa: Vec::new(),
+            cname: None,
         }
     }
 }
+
+/// The address an exchanger named by [`DnsServer::mx`] gets when it has no records of its
+/// own: TEST-NET-1 (RFC 5737), which nothing dials.
+pub const EXCHANGER_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 
 #[derive(Default)]
 struct State {
@@ -53,6 +66,11 @@ struct State {
     down: bool,
     ttl: u32,
     negative_ttl: u32,
+    /// How long every answer waits before it goes out.
+    delay: Duration,
+    /// Queries received and not yet answered (or dropped), and the most there ever were.
+    in_flight: usize,
+    peak_in_flight: usize,
 }
 
 /// A DNS server on 127.0.0.1 whose records each test sets. Names not set are NXDOMAIN.
@@ -83,10 +101,16 @@ async fn serve(state: Arc<Mutex<State>>) -> std::io::Result<(SocketAddr, Vec<Joi
                 let Ok((len, peer)) = udp.recv_from(&mut buf).await else {
                     continue;
                 };
-                let Some(reply) = buf.get(..len).and_then(|q| answer(&state, q)) else {
+                let Some(query) = buf.get(..len).map(<[u8]>::to_vec) else {
                     continue;
                 };
-                let _ = udp.send_to(&reply, peer).await;
+                // A task per query: a delayed answer holds up no other.
+                let (state, udp) = (state.clone(), udp.clone());
+                tokio::spawn(async move {
+                    if let Some(reply) = respond(&state, &query, Transport::Udp).await {
+                        let _ = udp.send_to(&reply, peer).await;
+                    }
+                });
             }
         })
     };
@@ -174,12 +198,47 @@ impl DnsServer {
         f(state.zones.entry(key(name)).or_default());
     }
 
-    /// Sets the MX records of a name: (preference, exchange).
+    /// Sets the MX records of a name: (preference, exchange). An exchanger that has no
+    /// records yet gets [`EXCHANGER_ADDR`], so the route leads somewhere; set its records
+    /// after this call (or [`DnsServer::forget`] it) to test otherwise.
     pub fn mx(&self, name: &str, records: &[(u16, &str)]) {
+        let mut state = lock(&self.state);
+        for (_, host) in records {
+            let host = key(host);
+            if !host.is_empty() {
+                state.zones.entry(host).or_insert_with(|| Zone {
+                    a: vec![EXCHANGER_ADDR],
+                    ..Zone::default()
+                });
+            }
+        }
+        let zone = state.zones.entry(key(name)).or_default();
+        zone.behaviour = Behaviour::Records;
+        zone.mx = records.iter().map(|(p, h)| (*p, h.to_string())).collect();
+    }
+
+    /// Sets the MX records of a name and nothing else: exchangers without records of
+    /// their own stay NXDOMAIN.
+    pub fn mx_only(&self, name: &str, records: &[(u16, &str)]) {
         self.zone(name, |z| {
             z.behaviour = Behaviour::Records;
             z.mx = records.iter().map(|(p, h)| (*p, h.to_string())).collect();
         });
+    }
+
+    /// Makes a name an alias (CNAME) of another.
+    pub fn cname(&self, name: &str, target: &str) {
+        self.zone(name, |z| {
+            *z = Zone {
+                cname: Some(key(target)),
+                ..Zone::default()
+            }
+        });
+    }
+
+    /// Removes a name: it is NXDOMAIN again.
+    pub fn forget(&self, name: &str) {
+        lock(&self.state).zones.remove(&key(name));
     }
 
     /// Sets a null MX (RFC 7505): one MX of preference 0 to the root.
@@ -218,6 +277,16 @@ impl DnsServer {
         let mut state = lock(&self.state);
         state.ttl = ttl;
         state.negative_ttl = negative_ttl;
+    }
+
+    /// Delays every answer by this much (zero: answer at once).
+    pub fn set_delay(&self, delay: Duration) {
+        lock(&self.state).delay = delay;
+    }
+
+    /// Returns the most queries the server held at once (waiting out the delay).
+    pub fn peak_in_flight(&self) -> usize {
+        lock(&self.state).peak_in_flight
     }
 
     /// Stops answering anything (an outage) or starts again.
@@ -269,7 +338,7 @@ async fn serve_tcp(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         if stream.read_exact(&mut query).await.is_err() {
             return;
         }
-        let Some(reply) = answer(&state, &query) else {
+        let Some(reply) = respond(&state, &query, Transport::Tcp).await else {
             continue;
         };
         let Ok(reply_len) = u16::try_from(reply.len()) else {
@@ -283,8 +352,60 @@ async fn serve_tcp(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     }
 }
 
+/// How a query came: a UDP answer must fit the client's payload size.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// Waits out the delay, counting the query as in flight meanwhile, then answers it.
+async fn respond(state: &Mutex<State>, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
+    let delay = {
+        let mut state = lock(state);
+        state.in_flight += 1;
+        state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
+        state.delay
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let reply = answer(state, query, transport);
+    lock(state).in_flight -= 1;
+    reply
+}
+
+/// The records of a zone for one type, owned by `owner`.
+fn records(zone: &Zone, owner: &Name, rtype: RecordType, ttl: u32) -> Vec<Record> {
+    match rtype {
+        RecordType::MX => zone
+            .mx
+            .iter()
+            .filter_map(|(pref, host)| {
+                let exchange = Name::from_ascii(format!("{}.", key(host))).ok()?;
+                Some(Record::from_rdata(
+                    owner.clone(),
+                    ttl,
+                    RData::MX(MX::new(*pref, exchange)),
+                ))
+            })
+            .collect(),
+        RecordType::A => zone
+            .a
+            .iter()
+            .map(|ip| Record::from_rdata(owner.clone(), ttl, RData::A(A(*ip))))
+            .collect(),
+        RecordType::AAAA => zone
+            .aaaa
+            .iter()
+            .map(|ip| Record::from_rdata(owner.clone(), ttl, RData::AAAA(AAAA(*ip))))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Builds the reply to one query, or None to stay silent.
-fn answer(state: &Mutex<State>, query: &[u8]) -> Option<Vec<u8>> {
+fn answer(state: &Mutex<State>, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
     let request = Message::from_vec(query).ok()?;
     let question = request.queries.first()?.clone();
     let name = key(&question.name().to_ascii());
@@ -328,38 +449,35 @@ fn answer(state: &Mutex<State>, query: &[u8]) -> Option<Vec<u8>> {
             }
             Behaviour::Records => {
                 let ttl = state.ttl;
-                let records: Vec<Record> = match rtype {
-                    RecordType::MX => zone
-                        .mx
-                        .iter()
-                        .filter_map(|(pref, host)| {
-                            let exchange = Name::from_ascii(format!("{}.", key(host))).ok()?;
-                            Some(Record::from_rdata(
-                                owner.clone(),
-                                ttl,
-                                RData::MX(MX::new(*pref, exchange)),
-                            ))
-                        })
-                        .collect(),
-                    RecordType::A => zone
-                        .a
-                        .iter()
-                        .map(|ip| Record::from_rdata(owner.clone(), ttl, RData::A(A(*ip))))
-                        .collect(),
-                    RecordType::AAAA => zone
-                        .aaaa
-                        .iter()
-                        .map(|ip| Record::from_rdata(owner.clone(), ttl, RData::AAAA(AAAA(*ip))))
-                        .collect(),
-                    _ => Vec::new(),
+                let answers = match &zone.cname {
+                    // An alias: the CNAME, then what the target holds (one hop, as a
+                    // recursive resolver hands it over).
+                    Some(target) => {
+                        let target_name = Name::from_ascii(format!("{target}.")).ok()?;
+                        let mut answers = vec![Record::from_rdata(
+                            owner.clone(),
+                            ttl,
+                            RData::CNAME(CNAME(target_name.clone())),
+                        )];
+                        if let Some(target_zone) = state.zones.get(target) {
+                            answers.extend(records(target_zone, &target_name, rtype, ttl));
+                        }
+                        answers
+                    }
+                    None => records(zone, &owner, rtype, ttl),
                 };
-                if records.is_empty() {
+                if answers.is_empty() {
                     reply.add_authority(soa());
                 } else {
-                    reply.add_answers(records);
+                    reply.add_answers(answers);
                 }
             }
         },
     }
-    reply.to_vec().ok()
+    let bytes = reply.to_vec().ok()?;
+    if transport == Transport::Udp && bytes.len() > usize::from(request.max_payload()) {
+        // Too large for UDP: truncated, the client asks again over TCP.
+        return reply.truncate().to_vec().ok();
+    }
+    Some(bytes)
 }

@@ -508,6 +508,8 @@ async fn check_prints_the_assessment_as_the_protos_json() {
             "check",
             "--dns-server",
             &dns.addr().to_string(),
+            "--dns-allow-suffix",
+            "test",
             "--email",
             "ana@contoso.test",
             "--phone",

@@ -51,14 +51,14 @@ async fn accepted_and_rejected_mailboxes() {
 
     let alice = server.validate_email("alice@acme.test").await;
     assert_eq!(alice.validity(), pb::EmailValidity::Valid, "{alice:?}");
-    assert_eq!(codes(&alice), ["dns.mx", "smtp.accepted"]);
+    assert_eq!(codes(&alice), ["dns.mx", "dns.mx_private", "smtp.accepted"]);
     assert!(!alice.catch_all);
 
     let bob = server.validate_email("bob@acme.test").await;
     assert_eq!(bob.validity(), pb::EmailValidity::Invalid, "{bob:?}");
-    assert_eq!(codes(&bob), ["dns.mx", "smtp.rejected"]);
+    assert_eq!(codes(&bob), ["dns.mx", "dns.mx_private", "smtp.rejected"]);
     assert!(
-        bob.reasons[1]
+        bob.reasons[2]
             .message
             .contains("550 5.1.1 no such user here"),
         "the server's reply is in the reason: {bob:?}"
@@ -140,7 +140,10 @@ async fn loopback_exchangers_are_not_dialled_without_the_flag() {
 
     let verdict = server.validate_email("erin@inside.test").await;
     assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
-    assert_eq!(codes(&verdict), ["dns.mx", "smtp.skipped_private"]);
+    assert_eq!(
+        codes(&verdict),
+        ["dns.mx", "dns.mx_private", "smtp.skipped_private"]
+    );
     assert_eq!(
         smtp.sessions(),
         0,
@@ -162,7 +165,7 @@ async fn the_probe_is_off_by_default() {
 
     let verdict = server.validate_email("frank@quiet.test").await;
     assert_eq!(verdict.validity(), pb::EmailValidity::Valid);
-    assert_eq!(codes(&verdict), ["dns.mx"]);
+    assert_eq!(codes(&verdict), ["dns.mx", "dns.mx_private"]);
     assert_eq!(smtp.sessions(), 0);
 }
 

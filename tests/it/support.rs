@@ -8,6 +8,25 @@ use std::time::Duration;
 use leadcheck::pb::lead_check_client::LeadCheckClient;
 use tonic::transport::Channel;
 
+/// The arguments of `leadcheck serve` on an ephemeral port with this DNS server, short DNS
+/// waits unless `extra` sets its own, and `extra`.
+fn serve_args(dns: SocketAddr, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "serve".to_string(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--dns-server".into(),
+        dns.to_string(),
+    ];
+    for (flag, value) in [("--dns-timeout-ms", "300"), ("--dns-attempts", "1")] {
+        if !extra.contains(&flag) {
+            args.extend([flag.to_string(), value.to_string()]);
+        }
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 /// A running `leadcheck serve`, killed on drop.
 pub struct Server {
     pub child: Child,
@@ -19,21 +38,12 @@ pub struct Server {
 impl Server {
     /// Starts `leadcheck serve --listen 127.0.0.1:0` with the given DNS server and flags.
     pub fn start(dns: SocketAddr, extra: &[&str]) -> Server {
-        let mut args = vec![
-            "serve".to_string(),
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-            "--dns-server".into(),
-            dns.to_string(),
-        ];
-        // Short DNS waits unless the test sets its own.
-        for (flag, value) in [("--dns-timeout-ms", "300"), ("--dns-attempts", "1")] {
-            if !extra.contains(&flag) {
-                args.extend([flag.to_string(), value.to_string()]);
-            }
-        }
-        args.extend(extra.iter().map(|s| s.to_string()));
-        Server::start_args(&args)
+        Server::start_args(&serve_args(dns, extra))
+    }
+
+    /// Like [`Server::start`], but no special-use name is looked up, `.test` included.
+    pub fn start_strict(dns: SocketAddr, extra: &[&str]) -> Server {
+        Server::start_exact(&serve_args(dns, extra), &[])
     }
 
     /// Starts `leadcheck` with exactly these arguments.
@@ -41,8 +51,21 @@ impl Server {
         Server::start_env(args, &[])
     }
 
-    /// Starts `leadcheck` with these arguments and environment variables.
+    /// Starts `leadcheck` with these arguments and environment variables. A `serve`
+    /// looks up `.test` names, which the test zones use (`--dns-allow-suffix test`),
+    /// unless the arguments say otherwise.
     pub fn start_env(args: &[String], env: &[(&str, &str)]) -> Server {
+        let mut args = args.to_vec();
+        if args.first().is_some_and(|a| a == "serve")
+            && !args.iter().any(|a| a == "--dns-allow-suffix")
+        {
+            args.extend(["--dns-allow-suffix".to_string(), "test".to_string()]);
+        }
+        Server::start_exact(&args, env)
+    }
+
+    /// Starts `leadcheck` with exactly these arguments and environment variables.
+    pub fn start_exact(args: &[String], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
             .args(args)
             .env_remove("LEADCHECK_LOG")
