@@ -774,8 +774,8 @@ fn csv_writer(out: Box<dyn Write + Send>) -> csv::Writer<Box<dyn Write + Send>> 
 /// Where results go, in the chosen format.
 enum Output {
     Csv {
-        /// The CSV writer.
-        writer: csv::Writer<Box<dyn Write + Send>>,
+        /// The CSV writer (boxed: it is far larger than the other variant).
+        writer: Box<csv::Writer<Box<dyn Write + Send>>>,
         /// The input's column count.
         width: usize,
         /// The reasons column of the row being written, its buffer kept from row to row.
@@ -966,7 +966,7 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
                 columns,
                 headers.len(),
                 Output::Csv {
-                    writer,
+                    writer: Box::new(writer),
                     width: headers.len(),
                     reasons: Vec::new(),
                 },
