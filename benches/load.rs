@@ -80,6 +80,8 @@ struct Options {
     server_config: Option<String>,
     /// Another `leadcheck` binary to serve (an older build, to compare in one sitting).
     server_bin: Option<String>,
+    /// Another `leadcheck` binary to run `leadcheck batch` with (likewise, for the client).
+    batch_bin: Option<String>,
 }
 
 impl Default for Options {
@@ -98,6 +100,7 @@ impl Default for Options {
             skip_batch: false,
             server_config: None,
             server_bin: None,
+            batch_bin: None,
         }
     }
 }
@@ -115,7 +118,8 @@ const HELP: &str = "cargo bench --bench load -- [flags]
   --skip-python      leave the Python stack out
   --skip-batch       leave `leadcheck batch` out
   --server-config F  start the server with --config F (to compare settings)
-  --server-bin PATH  serve with another leadcheck binary (to compare builds)";
+  --server-bin PATH  serve with another leadcheck binary (to compare builds)
+  --batch-bin PATH   run `leadcheck batch` with another leadcheck binary (likewise)";
 
 fn parse_options() -> Options {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
@@ -153,6 +157,7 @@ fn parse_options() -> Options {
             "--skip-batch" => options.skip_batch = true,
             "--server-config" => options.server_config = args.next(),
             "--server-bin" => options.server_bin = args.next(),
+            "--batch-bin" => options.batch_bin = args.next(),
             "--help" | "-h" => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -1022,13 +1027,13 @@ impl BatchRounds {
     }
 }
 
-fn batch_run(server: &Process, dir: &Path, leads: &[Lead]) -> Batch {
+fn batch_run(server: &Process, dir: &Path, leads: &[Lead], binary: Option<&str>) -> Batch {
     let input = dir.join("leads.csv");
     let output = dir.join("assessed.csv");
     write_csv(&input, leads);
     let (server_cpu, client_cpu) = (server.cpu(), waited_children_cpu());
     let started = Instant::now();
-    let status = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+    let status = Command::new(binary.unwrap_or(env!("CARGO_BIN_EXE_leadcheck")))
         .args(["batch", "--server", &server.url(), "--quiet", "--input"])
         .arg(&input)
         .arg("--output")
@@ -1181,7 +1186,12 @@ async fn run(options: Options) {
                 if round == 0 { 3 } else { 20 + round },
                 options.leads,
             );
-            let batch = batch_run(&server, scratch.path(), &fresh);
+            let batch = batch_run(
+                &server,
+                scratch.path(),
+                &fresh,
+                options.batch_bin.as_deref(),
+            );
             eprintln!(
                 "batch round {}: warm stream {stream_rate:.0} leads/s, batch {:.0} leads/s",
                 round + 1,

@@ -23,7 +23,6 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::pb;
 use crate::rpc::time_to_pb;
-use csv_out::CsvWriter;
 
 /// Reason code of a row that could not be read as a lead.
 pub const ROW_MALFORMED: &str = "row.malformed";
@@ -319,58 +318,25 @@ impl Columns {
         c
     }
 
-    /// The row's request, encoded from its fields where they are: the lead's eight
-    /// strings (trimmed) and its creation time, under the contract's tags, with the bytes
-    /// prost writes for the same `AssessLeadRequest` (a test holds them together).
-    /// Building a `Lead` of eight strings to encode and free it was half of reading a row
-    /// (callgrind).
+    /// The row's request: the lead's eight strings (trimmed) and its creation time.
     fn request(&self, line: u64, fields: &csv::StringRecord, notes: &mut Vec<String>) -> Request {
-        let get = |col: Option<usize>| col.and_then(|i| fields.get(i)).map_or("", str::trim);
-        let created_at = self.created_at(get(self.created_at), notes);
-        let strings = [
-            get(self.first_name),
-            get(self.last_name),
-            get(self.email),
-            get(self.phone),
-            get(self.country),
-            get(self.company),
-            get(self.title),
-            get(self.lead_source),
-        ];
-        let time = created_at.map(|t| prost::Message::encode_to_vec(&t));
-        // Proto3: an empty string is left out.
-        let delimited = |len: usize| 1 + prost::encoding::encoded_len_varint(len as u64) + len;
-        let lead_len: usize = strings
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| delimited(s.len()))
-            .sum::<usize>()
-            + time.as_ref().map_or(0, |t| delimited(t.len()));
-        let mut id = itoa::Buffer::new();
-        let id = id.format(line);
-        let mut bytes = Vec::with_capacity(delimited(id.len()) + delimited(lead_len));
-        // A length-delimited field's key and length; its bytes follow.
-        let header = |bytes: &mut Vec<u8>, tag: u8, len: usize| {
-            bytes.push(tag << 3 | 2);
-            prost::encoding::encode_varint(len as u64, bytes);
+        let get = |col: Option<usize>| {
+            col.and_then(|i| fields.get(i))
+                .map_or_else(String::new, |s| s.trim().to_string())
         };
-        header(&mut bytes, 1, id.len());
-        bytes.extend_from_slice(id.as_bytes());
-        header(&mut bytes, 2, lead_len);
-        for (tag, value) in (1u8..).zip(strings) {
-            if !value.is_empty() {
-                header(&mut bytes, tag, value.len());
-                bytes.extend_from_slice(value.as_bytes());
-            }
-        }
-        if let Some(time) = &time {
-            header(&mut bytes, 9, time.len());
-            bytes.extend_from_slice(time);
-        }
-        Request {
-            id: line,
-            bytes: bytes.into(),
-        }
+        let created_at = self.created_at(&get(self.created_at), notes);
+        let lead = pb::Lead {
+            first_name: get(self.first_name),
+            last_name: get(self.last_name),
+            email: get(self.email),
+            phone: get(self.phone),
+            country: get(self.country),
+            company: get(self.company),
+            title: get(self.title),
+            lead_source: get(self.lead_source),
+            created_at,
+        };
+        Request::new(line, lead)
     }
 
     /// The creation time, when the row has one that reads; a note when it does not.
@@ -405,6 +371,9 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
             humantime::parse_rfc3339_weak(&trimmed.replace('T', " ")).ok()
         })
 }
+
+/// Bytes of CSV output buffered before they go to the output.
+const OUTPUT_BUFFER: usize = 64 * 1024;
 
 /// The columns added to every CSV row.
 pub const OUTPUT_COLUMNS: [&str; 6] = [
@@ -793,11 +762,20 @@ fn reasons_column(a: &Answer, notes: &[String], column: &mut Vec<u8>) {
     }
 }
 
+/// CSV output: the csv crate's writer, flexible (a malformed row longer than the header
+/// keeps every field), quoting only the fields that need it.
+fn csv_writer(out: Box<dyn Write + Send>) -> csv::Writer<Box<dyn Write + Send>> {
+    csv::WriterBuilder::new()
+        .flexible(true)
+        .buffer_capacity(OUTPUT_BUFFER)
+        .from_writer(out)
+}
+
 /// Where results go, in the chosen format.
 enum Output {
     Csv {
-        /// The CSV writer.
-        writer: CsvWriter,
+        /// The CSV writer (boxed: it is far larger than the other variant).
+        writer: Box<csv::Writer<Box<dyn Write + Send>>>,
         /// The input's column count.
         width: usize,
         /// The reasons column of the row being written, its buffer kept from row to row.
@@ -817,38 +795,39 @@ impl Output {
                 // Field by field: the row's own fields are written where they are, not
                 // copied into a record first.
                 for field in &row.raw {
-                    w.field(field.as_bytes());
+                    w.write_field(field)?;
                 }
                 // A short malformed row is padded so the verdict columns stay in place.
                 for _ in row.raw.len()..*width {
-                    w.field(b"");
+                    w.write_field(b"")?;
                 }
                 match (answer, &row.request) {
                     (Some(a), _) => {
                         let (email, phone, quality) = a.validities();
-                        w.field(email_name(email.unwrap_or(0)).as_bytes());
-                        w.field(phone_name(phone.unwrap_or(0)).as_bytes());
-                        w.field(quality_name(quality).as_bytes());
-                        w.field(itoa::Buffer::new().format(a.score()).as_bytes());
+                        w.write_field(email_name(email.unwrap_or(0)))?;
+                        w.write_field(phone_name(phone.unwrap_or(0)))?;
+                        w.write_field(quality_name(quality))?;
+                        w.write_field(itoa::Buffer::new().format(a.score()))?;
                         reasons_column(a, &row.notes, reasons);
-                        w.field(reasons);
-                        w.field(a.dedup_key());
+                        w.write_field(reasons.as_slice())?;
+                        w.write_field(a.dedup_key())?;
                     }
                     (None, Err(problem)) => {
                         for _ in 0..4 {
-                            w.field(b"");
+                            w.write_field(b"")?;
                         }
                         let message = format!("{ROW_MALFORMED}: line {}: {problem}", row.line);
-                        w.field(message.as_bytes());
-                        w.field(b"");
+                        w.write_field(message)?;
+                        w.write_field(b"")?;
                     }
                     (None, Ok(_)) => {
                         for _ in 0..6 {
-                            w.field(b"");
+                            w.write_field(b"")?;
                         }
                     }
                 }
-                w.end_record()
+                // No more fields: the record ends.
+                Ok(w.write_record(None::<&[u8]>)?)
             }
             Output::Jsonl(w) => {
                 let value = match (answer, &row.request) {
@@ -977,18 +956,17 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
                 .map(str::to_string)
                 .collect();
             let columns = Columns::from_headers(&headers);
-            // A malformed row longer than the header keeps every field.
-            let mut writer = CsvWriter::new(out);
+            let mut writer = csv_writer(out);
             let header_out = headers.iter().map(String::as_str).chain(OUTPUT_COLUMNS);
             writer
-                .record(header_out.map(str::as_bytes))
+                .write_record(header_out)
                 .map_err(|e| BatchError::Output(e.to_string()))?;
             (
                 Input::Csv(reader, lines),
                 columns,
                 headers.len(),
                 Output::Csv {
-                    writer,
+                    writer: Box::new(writer),
                     width: headers.len(),
                     reasons: Vec::new(),
                 },
@@ -1091,8 +1069,6 @@ fn write_rows(
     Ok(summary)
 }
 
-#[path = "batch_csv.rs"]
-mod csv_out;
 #[path = "batch_view.rs"]
 mod view;
 
@@ -1143,6 +1119,44 @@ mod tests {
         assert_eq!(column, b"");
         reasons_column(&empty, &["only".to_string()], &mut column);
         assert_eq!(column, b"only");
+    }
+
+    /// A `Write` whose bytes the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// CSV output quotes a field only when it holds a comma, a quote or a line break, its
+    /// quotes doubled; a record of one empty field is `""`, so it reads back as a record.
+    #[test]
+    fn csv_output_quotes_what_needs_quotes() {
+        let records: [&[&str]; 4] = [
+            &["plain", "a,b", "say \"hi\""],
+            &["two\nlines", "cr\r", "", "\""],
+            &[""],
+            &["", ""],
+        ];
+        let shared = Shared::default();
+        let mut writer = csv_writer(Box::new(shared.clone()));
+        for record in records {
+            writer.write_record(record).unwrap();
+        }
+        writer.flush().unwrap();
+        let expected =
+            "plain,\"a,b\",\"say \"\"hi\"\"\"\n\"two\nlines\",\"cr\r\",,\"\"\"\"\n\"\"\n,\n";
+        assert_eq!(
+            String::from_utf8(shared.0.lock().unwrap().clone()).unwrap(),
+            expected
+        );
     }
 
     /// The verdict columns name each value as prost's `Debug` does, and a value the
@@ -1336,10 +1350,10 @@ mod tests {
             let _ = parse_time(&text);
         }
 
-        /// A row's request, written from its fields, is the bytes prost writes for the
-        /// lead built field by field (trimmed strings, the creation time read or noted).
+        /// A row's request is the lead built field by field (trimmed strings, the
+        /// creation time read or noted), with the row's line as its id.
         #[test]
-        fn a_rows_request_is_prosts_encoding_of_its_lead(
+        fn a_rows_request_is_the_lead_of_its_fields(
             fields in proptest::collection::vec(
                 prop_oneof![
                     3 => "\\PC{0,12}",
@@ -1397,7 +1411,9 @@ mod tests {
                 request_id: line.to_string(),
                 lead: Some(lead),
             };
-            prop_assert_eq!(request.bytes.as_ref(), prost::Message::encode_to_vec(&expected));
+            let sent: pb::AssessLeadRequest = prost::Message::decode(request.bytes.as_ref())
+                .expect("a request decodes");
+            prop_assert_eq!(sent, expected);
             prop_assert_eq!(request.id, line);
             prop_assert_eq!(ours, theirs);
         }

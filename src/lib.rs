@@ -41,4 +41,11 @@ pub mod pb {
     #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("leadcheck.v1");
     include!(concat!(env!("OUT_DIR"), "/leadcheck.v1.serde.rs"));
+
+    /// The field numbers of every message, generated from the descriptor set (build.rs):
+    /// the hand-written encoder of answers (`rpc::wire`) and reader of answers (the batch
+    /// client's CSV view) take theirs from here.
+    pub mod tags {
+        include!(concat!(env!("OUT_DIR"), "/leadcheck_tags.rs"));
+    }
 }

@@ -5,9 +5,9 @@
 //! pick a formatting rule or a region, the prefixes that start a number, and a region's
 //! type patterns, all of them at once. The regex crate's searches carry machinery these
 //! do not need (its cache pool, prefilters, the unanchored and overlapping search loops):
-//! a `RegexSet` over a region's types cost about 1,000 instructions a number and a
-//! leading-digits `is_match` about 400 (callgrind), where walking ten digits costs a
-//! tenth of that.
+//! walking ten digits costs a fraction of a `RegexSet` over a region's types or of a
+//! leading-digits `is_match`. Part of the phone engine's fast path (see
+//! [`quick`](super::quick)).
 //!
 //! Each matcher is regex-automata's lazy DFA, the engine the regex crate itself runs
 //! these patterns on, so the answers are the same; a test holds them to the regex crate's

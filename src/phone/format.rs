@@ -3,9 +3,10 @@
 //!
 //! rlibphonenumber writes each form on its own: it chooses the number's formatting rule
 //! (a regex on the leading digits, another on the whole number), rewrites the rule with a
-//! regex for the national form, and applies it with a regex `replace_all`. For the two
-//! forms of every lead's number that was 13% of the server's CPU in the warm stream
-//! (perf). Here, from the same metadata ([`library`](super::library)'s copy):
+//! regex for the national form, and applies it with a regex `replace_all`, for each of
+//! the two forms of every lead's number. Part of the phone engine's fast path (see
+//! [`quick`](super::quick)). Here, from the same metadata
+//! ([`library`](super::library)'s copy):
 //!
 //! - the rule is chosen once for both forms where the region has one list of rules for
 //!   both (most regions; the others get a second choice from their international list);

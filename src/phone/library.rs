@@ -1,21 +1,20 @@
 //! libphonenumber (rlibphonenumber) on our copy of its metadata, one instance per thread.
 //!
 //! Two costs of rlibphonenumber's own global instance, both measured on the load
-//! benchmark, are why this module exists:
+//! benchmark, are why this module exists (part of the phone engine's fast path, see
+//! [`quick`](super::quick)):
 //!
 //! - **Unicode `\d`.** The metadata's patterns write a digit as `\d`, which the `regex`
 //!   crate compiles as Unicode's decimal digits: about 60 ranges, repeated for every
-//!   `\d{7}`. Compiling the fixed-line and mobile patterns of the 22 warm regions took
-//!   67 MiB and 160 ms. Every text libphonenumber matches against these patterns is ASCII
-//!   digits by then (it normalises the number first), where `\d` and `[0-9]` match the
-//!   same; with `[0-9]` the same patterns take 6.5 MiB and 45 ms, and match a little
-//!   faster.
+//!   `\d{7}`, which makes the compiled patterns of the warm regions ten times larger.
+//!   Every text libphonenumber matches against these patterns is ASCII digits by then (it
+//!   normalises the number first), where `\d` and `[0-9]` match the same, and `[0-9]`
+//!   compiles smaller and faster and matches a little faster.
 //! - **Sharing one instance across threads.** Each match takes a cache from the
 //!   pattern's pool: the first thread that used the pattern takes it on a fast path, any
 //!   other through a mutex (regex-automata's `Pool::get_slow`). With the patterns warmed
-//!   on the main thread, both worker threads took the slow path for every match, 7% of
-//!   the server's CPU in the warm stream. An instance per thread makes every thread the
-//!   first user of its own patterns.
+//!   on the main thread, both worker threads took the slow path for every match. An
+//!   instance per thread makes every thread the first user of its own patterns.
 //!
 //! The metadata is `data/phone_metadata.bin`, copied from the rlibphonenumber release in
 //! Cargo.lock by `data/update-phone-metadata.sh`; a test checks that it answers as
@@ -76,8 +75,8 @@ thread_local! {
         .unwrap_or_else(|e| panic!("data/phone_metadata.bin: {e}"));
 }
 
-/// Runs `f` with this thread's libphonenumber, made on first use (about 5 MiB and 10 ms,
-/// then each pattern compiles on its first match).
+/// Runs `f` with this thread's libphonenumber, made on first use (each pattern then
+/// compiles on its first match).
 pub(crate) fn with<R>(f: impl FnOnce(&PhoneNumberUtil) -> R) -> R {
     INSTANCE.with(f)
 }

@@ -1,13 +1,14 @@
 //! A number's parse, region and type as rlibphonenumber decides them, from the same
-//! metadata ([`library`]'s copy), for a fraction of its cost.
+//! metadata ([`library`]'s copy), for a fraction of its cost. With [`dfa`](super::dfa),
+//! [`format`](super::format) and [`library`] it is the phone engine's fast path, a
+//! hand-written replacement beside rlibphonenumber that the load benchmark keeps
+//! (BENCHMARKS.md, "Design decisions settled by measurement").
 //!
-//! Under callgrind, a warm streamed lead's phone cost the server about 16,000
-//! instructions, most of it in rlibphonenumber: `parse` (about 6,500: the general
-//! patterns it runs on any input before it reads a digit, the extension pattern, the
-//! prefixes' regexes) and `get_number_type` after `get_region_for_number` (3,600: each
-//! tests the number against the region's type patterns one regex at a time, and the
-//! type asks for the region again, so a `+1` or `+7` number went through its region's
-//! patterns three times).
+//! rlibphonenumber's `parse` runs its general patterns on any input before it reads a
+//! digit, then the extension pattern and the prefixes' regexes; `get_number_type` after
+//! `get_region_for_number` tests the number against the region's type patterns one regex
+//! at a time, and the type asks for the region again, so a `+1` or `+7` number goes
+//! through its region's patterns three times.
 //!
 //! - [`parse`] reads the inputs leads mostly hold: digits and the separators ` -().`,
 //!   written with `+` and a calling code, or nationally for a region, with or without

@@ -22,7 +22,7 @@ pub use convert::{
     FieldTooLong, MAX_FIELD_BYTES,
 };
 use wire::lead_check_server::LeadCheck;
-pub use wire::{EncodedAssessment, LeadRequest};
+pub use wire::EncodedAssessment;
 
 /// The LeadCheck service: a thin shell over the [`Assessor`].
 pub struct Service {
@@ -358,11 +358,11 @@ impl LeadCheck for Service {
 
     async fn assess_lead(
         &self,
-        request: Request<LeadRequest>,
+        request: Request<pb::AssessLeadRequest>,
     ) -> Result<Response<EncodedAssessment>, Status> {
         let started = Instant::now();
         let deadline = self.deadline(&request);
-        let request = request.into_inner().0;
+        let request = request.into_inner();
         let result = async {
             let (request_id, lead) = checked(request);
             let lead = lead.map_err(too_long)?;
@@ -379,7 +379,7 @@ impl LeadCheck for Service {
 
     async fn assess_leads(
         &self,
-        request: Request<Streaming<LeadRequest>>,
+        request: Request<Streaming<pb::AssessLeadRequest>>,
     ) -> Result<Response<Self::AssessLeadsStream>, Status> {
         // A batch stream may rightly run for hours: only the client's own deadline bounds it.
         let deadline = client_deadline(&request).map(|limit| Deadline::of(&request, limit));
@@ -395,7 +395,7 @@ impl LeadCheck for Service {
         let output = request
             .into_inner()
             .map(move |item| match item {
-                Ok(LeadRequest(request)) => match checked(request) {
+                Ok(request) => match checked(request) {
                     (request_id, Ok(lead)) => {
                         let task = lead_task(assessor.clone(), request_id, lead, span.clone());
                         Either::Left(Spawned(tokio::spawn(task)))

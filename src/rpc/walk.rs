@@ -1,12 +1,12 @@
-//! Reading the protobuf wire format straight from a received slice, one field at a time.
+//! Reading the protobuf wire format straight from a received slice, one field at a time:
+//! the base of the batch client's CSV view of an answer (`batch_view.rs`), a hand-written
+//! reader beside prost's decoding that the load benchmark keeps (BENCHMARKS.md, "Design
+//! decisions settled by measurement").
 //!
-//! prost's decoding is generic over any buffer, and its varint and skip routines showed
-//! in every profile of a message with many short fields: a quarter of the batch client's
-//! instructions a row, and most of the server's decoding of a lead. The readers built on
-//! this (`batch`'s CSV view of an answer, the server's [`LeadRequest`](super::wire::LeadRequest))
-//! take one-byte keys and lengths inline, keep only the fields they declare, and pass
-//! over the rest; each has a property test against prost's decoding of the same
-//! messages.
+//! prost's decoding is generic over any buffer and decodes every field into an owned
+//! message. The reader built on this takes one-byte keys and lengths inline, keeps only
+//! the fields it declares, and passes over the rest; a property test holds it to prost's
+//! decoding of the same bytes.
 
 /// Why a message could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub enum Value<'a> {
 /// at the first error, `read`'s or the wire format's.
 pub fn each_field<'a>(
     bytes: &'a [u8],
-    mut read: impl FnMut(u64, Value<'a>) -> Result<(), Malformed>,
+    mut read: impl FnMut(u32, Value<'a>) -> Result<(), Malformed>,
 ) -> Result<(), Malformed> {
     let mut fields = Fields(bytes);
     while let Some((tag, value)) = fields.next_field()? {
@@ -90,7 +90,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The next field's tag and value; `None` at the message's end.
-    fn next_field(&mut self) -> Result<Option<(u64, Value<'a>)>, Malformed> {
+    fn next_field(&mut self) -> Result<Option<(u32, Value<'a>)>, Malformed> {
         if self.0.is_empty() {
             return Ok(None);
         }
@@ -108,15 +108,9 @@ impl<'a> Fields<'a> {
             5 => self.take(4).map(|_| Value::Fixed)?,
             _ => return Err(Malformed("a group or an unknown wire type")),
         };
-        Ok(Some((key >> 3, value)))
+        // The tag fits: the key was checked against u32::MAX.
+        Ok(Some(((key >> 3) as u32, value)))
     }
-}
-
-/// A string field's text.
-pub fn text(bytes: &[u8]) -> Result<String, Malformed> {
-    std::str::from_utf8(bytes)
-        .map(str::to_string)
-        .map_err(|_| Malformed::NOT_UTF8)
 }
 
 /// The error of a field of a known tag under the wrong wire type.

@@ -1,14 +1,20 @@
-//! The server's `LeadAssessment` on the wire: encoded once, by the task that assessed the
-//! lead, straight from the domain [`Assessment`].
+//! The server's `LeadAssessment` on the wire: a hand-written protobuf encoder beside
+//! prost's, which the load benchmark keeps (BENCHMARKS.md, "Design decisions settled by
+//! measurement").
 //!
-//! The generic route converted the assessment to the prost message, which copies every
-//! reason and factor code into a `String`, then encoded it on the connection's task and
-//! freed it there, away from the thread that had allocated it. Under callgrind that was
-//! about a fifth of a warm streamed lead's instructions and a fifth of its allocations
-//! (BENCHMARKS.md, twelfth session). [`EncodedAssessment`] writes the same bytes prost
-//! writes for [`convert::assessment_to_pb`](super::convert::assessment_to_pb) (fields in
-//! tag order, proto3 defaults left out), into one buffer, in one pass; a property
-//! test holds the two together.
+//! The answer is encoded once, by the task that assessed the lead, straight from the
+//! domain [`Assessment`]. prost's route converts the assessment to its message first,
+//! copying every reason and factor code into a `String`, then sizes and encodes it on the
+//! connection's task and frees it there, away from the thread that allocated it.
+//! [`EncodedAssessment`] writes the same bytes prost writes for
+//! [`convert::assessment_to_pb`](super::convert::assessment_to_pb) (fields in tag order,
+//! proto3 defaults left out) into one buffer, in one pass.
+//!
+//! Its field numbers are generated from the contract's descriptor set (build.rs), so a
+//! renumbered field follows the proto. Tests hold it to prost's bytes on any assessment,
+//! and check over the descriptor that every field of `LeadAssessment` and of the
+//! messages in it that `assessment_to_pb` sets is written here: a field added to the
+//! proto fails them until it is.
 //!
 //! Only the server uses it: its stubs are generated a second time with this type as the
 //! response of `AssessLead` and `AssessLeads` (build.rs). Clients, the CLI and the tests
@@ -21,10 +27,10 @@ use prost::encoding::{encoded_len_varint, skip_field, DecodeContext, WireType};
 use prost::DecodeError;
 
 use super::convert;
-use super::walk::{each_field, text, Malformed, Value, WRONG_TYPE};
 use crate::lead::score::Factor;
 use crate::lead::source::LeadSource;
 use crate::lead::Assessment;
+use crate::pb::tags;
 use crate::reason::Reason;
 use crate::{email, pb, phone};
 
@@ -40,12 +46,11 @@ pub use generated::lead_check_server;
 /// tonic gathers a stream's encoded answers in one buffer until they reach the yield
 /// threshold, then sends them as one chunk. By default the buffer starts at 8 KiB and the
 /// threshold is 32 KiB, so every chunk grew the buffer two or three times, each a
-/// reallocation that copies what it holds: about 1,300 of a warm streamed lead's 32,000
-/// instructions (callgrind). Here the threshold is below the buffer's size, with room
-/// for a last answer, so the buffer never grows for the answers of this contract. A
-/// unary answer is written into the same buffer, allocated once per call as the 8 KiB
-/// were: 14 KiB is jemalloc's largest small size, served from its thread cache (a 16 KiB
-/// buffer went to its page allocator each time, which cost back a third of the saving).
+/// reallocation that copies what it holds. Here the threshold is below the buffer's
+/// size, with room for a last answer, so the buffer never grows for the answers of this
+/// contract. A unary answer is written into the same buffer, allocated once per call as
+/// the 8 KiB were: 14 KiB is jemalloc's largest small size, served from its thread cache
+/// (a 16 KiB buffer went to its page allocator each time).
 #[derive(Debug)]
 pub struct Codec<T, U>(std::marker::PhantomData<fn(T) -> U>);
 
@@ -56,8 +61,8 @@ impl<T, U> Default for Codec<T, U> {
 }
 
 /// The encode buffer's size and the stream's yield threshold: a chunk is sent once it
-/// holds 10 KiB, and an answer under 4 KiB (the load benchmark's are under 1,010 bytes)
-/// still fits after that.
+/// holds 10 KiB, and an answer under 4 KiB (a lead's is about one) still fits after
+/// that.
 const ENCODE_BUFFER: usize = 14 * 1024;
 const YIELD_THRESHOLD: usize = 10 * 1024;
 
@@ -88,8 +93,8 @@ where
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct EncodedAssessment(Vec<u8>);
 
-/// The buffer an answer is written into first: the load benchmark's answers are 813 to
-/// 1,003 bytes. A longer one grows it.
+/// The buffer an answer is written into first: a lead's answer is about a kilobyte. A
+/// longer one grows it.
 const TYPICAL_LEN: usize = 1024;
 
 impl EncodedAssessment {
@@ -145,120 +150,13 @@ impl prost::Message for EncodedAssessment {
     }
 }
 
-/// A `leadcheck.v1.AssessLeadRequest` as the server receives it: prost's message, read
-/// from the received bytes by [`walk`](super::walk) rather than by prost's generic
-/// decoding, whose varint and string routines were about 3,500 of a warm streamed lead's
-/// 41,000 instructions (callgrind).
-///
-/// The bytes prost would refuse, or read differently (a field under another wire type, a
-/// group), go to prost's own decoding: its answer and its error are the ones given. A
-/// property test holds the two together. Its `Debug` form hides the lead's contact data.
-#[derive(Clone, Default, PartialEq)]
-pub struct LeadRequest(pub pb::AssessLeadRequest);
-
-impl fmt::Debug for LeadRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LeadRequest")
-            .field("request_id", &self.0.request_id)
-            .field("lead", &self.0.lead.as_ref().map(|_| ".."))
-            .finish()
-    }
-}
-
-impl prost::Message for LeadRequest {
-    fn encode_raw(&self, buf: &mut impl BufMut) {
-        self.0.encode_raw(buf);
-    }
-
-    fn merge_field(
-        &mut self,
-        tag: u32,
-        wire_type: WireType,
-        buf: &mut impl Buf,
-        ctx: DecodeContext,
-    ) -> Result<(), DecodeError> {
-        self.0.merge_field(tag, wire_type, buf, ctx)
-    }
-
-    fn encoded_len(&self) -> usize {
-        self.0.encoded_len()
-    }
-
-    fn clear(&mut self) {
-        self.0.clear();
-    }
-
-    fn merge(&mut self, mut buf: impl Buf) -> Result<(), DecodeError> {
-        // A received message is one contiguous slice, read into an empty request.
-        let whole = buf.chunk().len() == buf.remaining();
-        if whole && self.0 == pb::AssessLeadRequest::default() {
-            if read_request(&mut self.0, buf.chunk()).is_ok() {
-                buf.advance(buf.remaining());
-                return Ok(());
-            }
-            self.0 = pb::AssessLeadRequest::default();
-        }
-        self.0.merge(buf)
-    }
-}
-
-/// Reads an `AssessLeadRequest` into `request`, merging as prost does: a string field is
-/// its last occurrence, a message field every occurrence merged.
-fn read_request(request: &mut pb::AssessLeadRequest, bytes: &[u8]) -> Result<(), Malformed> {
-    each_field(bytes, |tag, value| {
-        match (tag, value) {
-            (1, Value::Delimited(b)) => request.request_id = text(b)?,
-            (2, Value::Delimited(b)) => read_lead(request.lead.get_or_insert_default(), b)?,
-            (1 | 2, _) => return Err(WRONG_TYPE),
-            _ => {}
-        }
-        Ok(())
-    })
-}
-
-fn read_lead(lead: &mut pb::Lead, bytes: &[u8]) -> Result<(), Malformed> {
-    each_field(bytes, |tag, value| {
-        let field = match (tag, value) {
-            (1, Value::Delimited(b)) => (&mut lead.first_name, b),
-            (2, Value::Delimited(b)) => (&mut lead.last_name, b),
-            (3, Value::Delimited(b)) => (&mut lead.email, b),
-            (4, Value::Delimited(b)) => (&mut lead.phone, b),
-            (5, Value::Delimited(b)) => (&mut lead.country, b),
-            (6, Value::Delimited(b)) => (&mut lead.company, b),
-            (7, Value::Delimited(b)) => (&mut lead.title, b),
-            (8, Value::Delimited(b)) => (&mut lead.lead_source, b),
-            (9, Value::Delimited(b)) => {
-                return read_timestamp(lead.created_at.get_or_insert_default(), b);
-            }
-            (1..=9, _) => return Err(WRONG_TYPE),
-            _ => return Ok(()),
-        };
-        *field.0 = text(field.1)?;
-        Ok(())
-    })
-}
-
-fn read_timestamp(time: &mut pbjson_types::Timestamp, bytes: &[u8]) -> Result<(), Malformed> {
-    each_field(bytes, |tag, value| {
-        match (tag, value) {
-            // int64 and int32, two's complement, as prost reads them.
-            (1, Value::Varint(v)) => time.seconds = v as i64,
-            (2, Value::Varint(v)) => time.nanos = v as i32,
-            (1 | 2, _) => return Err(WRONG_TYPE),
-            _ => {}
-        }
-        Ok(())
-    })
-}
-
 /// Writes a message's fields into its buffer, in one pass.
 ///
 /// A nested message is written after a one-byte length, which is set once its fields are
 /// written; when the length needs more bytes (128 or over), the fields move up to make
-/// room. Sizing each message first, as prost does, walked every nested message once per
-/// level above it (a reason three times) before writing it: about a third of the
-/// encoding's instructions (callgrind). The few moves, each of a message under a
-/// kilobyte, cost far less.
+/// room. Sizing each message first, as prost does, walks every nested message once per
+/// level above it (a reason three times) before writing it; the few moves, each of a
+/// message under a kilobyte, cost far less.
 struct Writer<'b>(&'b mut Vec<u8>);
 
 impl Writer<'_> {
@@ -267,8 +165,7 @@ impl Writer<'_> {
     }
 
     /// A varint, byte by byte into the buffer: nearly all of a lead's are one byte long,
-    /// and prost's `encode_varint`, generic over `BufMut`, was a third of the encoding's
-    /// instructions (callgrind).
+    /// and prost's `encode_varint` is generic over `BufMut`.
     fn varint_value(&mut self, mut value: u64) {
         while value >= 0x80 {
             self.0.push(value as u8 | 0x80);
@@ -363,77 +260,88 @@ struct Top<'a> {
 
 impl Fields for Top<'_> {
     fn fields(&self, out: &mut Writer<'_>) {
+        use tags::lead_assessment as tag;
         let a = self.assessment;
-        out.string(1, self.request_id);
-        out.message(2, &a.email);
-        out.message(3, &*a.phone);
-        out.message(4, &*a.source);
-        out.enumeration(5, convert::quality_to_pb(a.score.quality) as i32);
-        out.uint(6, u64::from(a.score.score));
-        out.messages(7, &a.score.factors);
-        out.string(8, &a.model_version);
-        out.string(9, &a.dedup_key);
-        // 10, the lead's own reasons, is only a rejected lead's.
+        out.string(tag::REQUEST_ID, self.request_id);
+        out.message(tag::EMAIL, &a.email);
+        out.message(tag::PHONE, &*a.phone);
+        out.message(tag::SOURCE, &*a.source);
+        out.enumeration(tag::QUALITY, convert::quality_to_pb(a.score.quality) as i32);
+        out.uint(tag::SCORE, u64::from(a.score.score));
+        out.messages(tag::FACTORS, &a.score.factors);
+        out.string(tag::MODEL_VERSION, &a.model_version);
+        out.string(tag::DEDUP_KEY, &a.dedup_key);
+        // `reasons`, the lead's own, is only a rejected lead's.
     }
 }
 
 impl Fields for email::Verdict {
     fn fields(&self, out: &mut Writer<'_>) {
-        out.enumeration(1, convert::email_validity_to_pb(self.validity) as i32);
-        out.string(2, &self.normalized);
-        out.string(3, &self.domain);
+        use tags::email_verdict as tag;
+        let validity = convert::email_validity_to_pb(self.validity) as i32;
+        out.enumeration(tag::VALIDITY, validity);
+        out.string(tag::NORMALIZED, &self.normalized);
+        out.string(tag::DOMAIN, &self.domain);
         for host in &self.mx_hosts {
-            out.delimited(4, host.as_bytes());
+            out.delimited(tag::MX_HOSTS, host.as_bytes());
         }
-        out.uint(5, u64::from(self.disposable));
-        out.uint(6, u64::from(self.free_provider));
-        out.uint(7, u64::from(self.role_account));
-        out.uint(8, u64::from(self.catch_all));
-        out.string(9, self.suggestion.as_deref().unwrap_or_default());
-        out.messages(10, &self.reasons);
-        out.uint(11, u64::from(self.smtp_accepted));
+        out.uint(tag::DISPOSABLE, u64::from(self.disposable));
+        out.uint(tag::FREE_PROVIDER, u64::from(self.free_provider));
+        out.uint(tag::ROLE_ACCOUNT, u64::from(self.role_account));
+        out.uint(tag::CATCH_ALL, u64::from(self.catch_all));
+        out.string(
+            tag::SUGGESTION,
+            self.suggestion.as_deref().unwrap_or_default(),
+        );
+        out.messages(tag::REASONS, &self.reasons);
+        out.uint(tag::SMTP_ACCEPTED, u64::from(self.smtp_accepted));
     }
 }
 
 impl Fields for phone::Verdict {
     fn fields(&self, out: &mut Writer<'_>) {
-        out.enumeration(1, convert::phone_validity_to_pb(self.validity) as i32);
-        out.string(2, &self.e164);
-        out.string(3, &self.region);
-        out.uint(4, u64::from(self.country_code));
+        use tags::phone_verdict as tag;
+        let validity = convert::phone_validity_to_pb(self.validity) as i32;
+        out.enumeration(tag::VALIDITY, validity);
+        out.string(tag::E164, &self.e164);
+        out.string(tag::REGION, &self.region);
+        out.uint(tag::COUNTRY_CODE, u64::from(self.country_code));
         let number_type = self
             .number_type
             .map_or(pb::PhoneNumberType::Unspecified, convert::number_type_to_pb);
-        out.enumeration(5, number_type as i32);
-        out.string(6, &self.international);
-        out.string(7, &self.national);
-        out.messages(8, &self.reasons);
+        out.enumeration(tag::NUMBER_TYPE, number_type as i32);
+        out.string(tag::INTERNATIONAL, &self.international);
+        out.string(tag::NATIONAL, &self.national);
+        out.messages(tag::REASONS, &self.reasons);
     }
 }
 
 impl Fields for LeadSource {
     fn fields(&self, out: &mut Writer<'_>) {
-        out.string(1, &self.raw);
-        out.enumeration(2, convert::source_kind_to_pb(self.source) as i32);
-        out.enumeration(3, convert::action_to_pb(self.action) as i32);
-        out.string(4, &self.publisher_id);
-        out.string(5, &self.offer_id);
-        out.messages(6, &self.reasons);
+        use tags::lead_source as tag;
+        out.string(tag::RAW, &self.raw);
+        out.enumeration(tag::SOURCE, convert::source_kind_to_pb(self.source) as i32);
+        out.enumeration(tag::ACTION, convert::action_to_pb(self.action) as i32);
+        out.string(tag::PUBLISHER_ID, &self.publisher_id);
+        out.string(tag::OFFER_ID, &self.offer_id);
+        out.messages(tag::REASONS, &self.reasons);
     }
 }
 
 impl Fields for Factor {
     fn fields(&self, out: &mut Writer<'_>) {
-        out.string(1, self.code);
-        out.sint32(2, self.points);
-        out.string(3, &self.detail);
+        use tags::score_factor as tag;
+        out.string(tag::CODE, self.code);
+        out.sint32(tag::POINTS, self.points);
+        out.string(tag::DETAIL, &self.detail);
     }
 }
 
 impl Fields for Reason {
     fn fields(&self, out: &mut Writer<'_>) {
-        out.string(1, self.code);
-        out.string(2, &self.message);
+        use tags::reason as tag;
+        out.string(tag::CODE, self.code);
+        out.string(tag::MESSAGE, &self.message);
     }
 }
 
