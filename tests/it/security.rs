@@ -55,15 +55,32 @@ async fn a_missing_or_wrong_token_is_unauthenticated_and_health_stays_open() {
         .is_ok());
 }
 
-struct Pki {
-    ca: String,
+/// A CA, a server certificate for localhost and a client certificate, made at test time.
+pub(crate) struct Pki {
+    pub(crate) ca: String,
     server_cert: String,
     server_key: String,
     client_cert: String,
     client_key: String,
 }
 
-fn pki() -> Pki {
+impl Pki {
+    /// Writes the server's certificate, its key and the CA into `dir`; their paths.
+    pub(crate) fn server_files(&self, dir: &std::path::Path) -> (String, String, String) {
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        (
+            write("server.pem", &self.server_cert),
+            write("server.key", &self.server_key),
+            write("ca.pem", &self.ca),
+        )
+    }
+}
+
+pub(crate) fn pki() -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
@@ -102,16 +119,7 @@ async fn mutual_tls_serves_a_certified_client_and_refuses_one_without_a_certific
     let dns = DnsServer::start().await.unwrap();
     let pki = pki();
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
-    };
-    let (cert, key, ca) = (
-        write("server.pem", &pki.server_cert),
-        write("server.key", &pki.server_key),
-        write("ca.pem", &pki.ca),
-    );
+    let (cert, key, ca) = pki.server_files(dir.path());
     let server = Server::start(
         dns.addr(),
         &[
