@@ -237,14 +237,17 @@ if policy and deployment:
         fail("NetworkPolicy leadcheck: a rule admits every port")
     if "grpc" not in allowed:
         fail("NetworkPolicy leadcheck: the grpc port is not admitted")
+    # Each source names whom it admits: pods or namespaces by label, not every one.
+    def chosen(selector):
+        return bool((selector or {}).get("matchLabels") or (selector or {}).get("matchExpressions"))
+
     for port, rules in allowed.items():
         for sources in rules:
-            if not sources or any(not src for src in sources):
-                fail(f"NetworkPolicy leadcheck: port {port} is open to everyone")
-    for port in ("metrics", "health", served_ports.get("metrics"), served_ports.get("health")):
-        for sources in allowed.get(port, []):
-            if any(src.get("podSelector") is None and src.get("namespaceSelector") == {} for src in sources):
-                fail(f"NetworkPolicy leadcheck: port {port} is open to every namespace")
+            if not sources or any(
+                not (chosen(src.get("podSelector")) or chosen(src.get("namespaceSelector")))
+                for src in sources
+            ):
+                fail(f"NetworkPolicy leadcheck: port {port} is open to every pod or namespace")
     if "health" in allowed or served_ports.get("health") in allowed:
         fail("NetworkPolicy leadcheck: the health port is admitted from pods (probes come from the node)")
 
