@@ -173,32 +173,8 @@ pub async fn serve(
     .max_encoding_message_size(config.max_message_bytes);
 
     let addr = listener.local_addr()?;
-    // Health alone on a port of its own, in plain text, with its own small cap: probes
-    // are answered even when clients hold every connection of `listen`, and whether or
-    // not that port speaks TLS. Stopped (its task aborted) when `serve` returns.
-    let mut health_server = tokio::task::JoinSet::new();
-    if let Some(health_addr) = config.health_listen {
-        let health_listener = TcpListener::bind(health_addr)
-            .await
-            .map_err(|e| format!("cannot serve health on {health_addr}: {e}"))?;
-        let limits = ConnLimits {
-            max_connections: HEALTH_MAX_CONNECTIONS,
-            ..config.conn_limits()
-        };
-        let incoming = Incoming::new(
-            health_listener,
-            "health",
-            None,
-            limits,
-            Arc::new(Connections::default()),
-        );
-        health_server.spawn(
-            Server::builder()
-                .add_service(health_service.clone())
-                .serve_with_incoming(incoming),
-        );
-        tracing::info!(addr = %health_addr, "grpc.health.v1 on its own port");
-    }
+    // Stopped (its task aborted) when `serve` returns.
+    let _health_server = serve_health(&config, health_service.clone()).await?;
     tracing::info!(
         %addr,
         phone_metadata = phone::metadata_version(),
@@ -278,6 +254,45 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// Serves `grpc.health.v1` alone on `health_listen`, when set, in plain text, with a small
+/// cap of its own: probes are answered even when clients hold every connection of
+/// `listen`, and whether or not that port speaks TLS. The server runs until the returned
+/// set is dropped.
+async fn serve_health<H: tonic_health::pb::health_server::Health>(
+    config: &Config,
+    health: tonic_health::pb::health_server::HealthServer<H>,
+) -> Result<tokio::task::JoinSet<Result<(), tonic::transport::Error>>, StartError> {
+    let mut server = tokio::task::JoinSet::new();
+    let Some(addr) = config.health_listen else {
+        return Ok(server);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot serve health on {addr}: {e}"))?;
+    let limits = ConnLimits {
+        max_connections: HEALTH_MAX_CONNECTIONS,
+        ..config.conn_limits()
+    };
+    let incoming = Incoming::new(
+        listener,
+        "health",
+        None,
+        limits,
+        Arc::new(Connections::default()),
+    );
+    server.spawn(
+        Server::builder()
+            .layer(rpc::ArrivalLayer::new(Duration::from_millis(
+                config.default_deadline_ms,
+            )))
+            .max_concurrent_streams(config.max_streams_per_connection)
+            .add_service(health)
+            .serve_with_incoming(incoming),
+    );
+    tracing::info!(%addr, "grpc.health.v1 on its own port");
+    Ok(server)
 }
 
 /// Builds the auth layer when tokens are configured (file or `LEADCHECK_AUTH_TOKENS`).
