@@ -1227,8 +1227,8 @@ async fn run(options: Options) {
 
     // 6. The unary runs, taking turns: the floor's empty call; `AssessLead` answered with
     // no work on the floor server; warm `AssessLead` on ours; and the floor's empty call on
-    // ours, which tells what our server's layers (load shedding, the concurrency limit,
-    // routing among four services) cost over a bare tonic server. `AssessLead` sends a
+    // ours, which tells what our server's layers (the arrival deadline, the connection
+    // wrapper, routing among four services) cost over a bare tonic server. `AssessLead` sends a
     // working set of the warm stream's leads that fits the phone cache (a number enters it
     // on its second sighting), so that on our server domains and phone verdicts are cached.
     let working_set = Call::Assess(unary_requests(&warm_leads[..warm_leads.len().min(5_000)]));

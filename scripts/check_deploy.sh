@@ -4,9 +4,12 @@
 #      fields are errors), against the OpenAPI schemas of one fixed Kubernetes release
 #      (kubernetes-validate from PyPI, installed into .tools/deploy-venv on first use);
 #   2. the parts the deployment relies on are still there: gRPC liveness/readiness/startup
-#      probes, a headless Service, lists mounted as a directory, a drain that fits the
-#      termination grace period, kustomizations that list every manifest, and a
-#      multi-stage Dockerfile whose image runs as a non-root user.
+#      probes on the health port, a headless Service, lists mounted as a directory, a
+#      drain that fits the termination grace period, auth on (tokens from a Secret) with
+#      reflection behind it, /metrics and health on ports the Service leaves out,
+#      NetworkPolicies for the server and for Redis, Redis with a password,
+#      kustomizations that list every manifest, and a multi-stage Dockerfile whose image
+#      runs as a non-root user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -84,6 +87,26 @@ def get(kind, name):
     return found[1]
 
 
+def flags(container):
+    """The container's `--flag value` arguments, by flag."""
+    args = [str(a) for a in container.get("args") or []]
+    return {a: args[i + 1] for i, a in enumerate(args[:-1]) if a.startswith("--")}
+
+
+def port_of(address):
+    """The port of an `IP:PORT` address, as an int; None when there is none."""
+    try:
+        return int(str(address).rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def selects(selector, labels):
+    """Whether a matchLabels selector selects pods with these labels (and is not empty)."""
+    wanted = (selector or {}).get("matchLabels") or {}
+    return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
+
+
 def env_value(container, name, default):
     for var in container.get("env") or []:
         if var.get("name") == name and "value" in var:
@@ -97,11 +120,48 @@ if deployment:
     containers = [c for c in pod.get("containers", []) if c.get("name") == "leadcheck"]
     if not containers:
         fail("Deployment leadcheck: no container named leadcheck")
+    pod_labels = deployment["spec"]["template"]["metadata"].get("labels") or {}
+    served_ports = {}
     for c in containers:
+        args = flags(c)
+        listen = port_of(args.get("--listen"))
+        health = port_of(args.get("--health-listen"))
+        metrics = port_of(args.get("--metrics-listen"))
+        served_ports = {"listen": listen, "health": health, "metrics": metrics}
+        if listen != 50051:
+            fail("Deployment leadcheck: --listen is not on port 50051")
+        # Probes on a health port of their own: outside the connection cap and auth of
+        # the public port, so a client holding its connections gets no pod restarted.
+        if health is None or health == listen:
+            fail("Deployment leadcheck: no --health-listen on a port other than --listen")
+        if metrics is None or metrics in (listen, health):
+            fail("Deployment leadcheck: --metrics-listen is not on a port of its own")
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             grpc = (c.get(probe) or {}).get("grpc")
-            if not grpc or grpc.get("port") != 50051:
-                fail(f"Deployment leadcheck: {probe} is not a grpc probe on port 50051")
+            if not grpc or grpc.get("port") != health:
+                fail(f"Deployment leadcheck: {probe} is not a grpc probe on the health port")
+        # Auth on: the tokens file is a mounted Secret, required, and reflection needs a
+        # token too.
+        tokens = args.get("--auth-tokens-file")
+        secret_volumes = {
+            v["name"]: v["secret"]
+            for v in pod.get("volumes") or []
+            if v.get("secret")
+        }
+        mounted = [
+            m
+            for m in c.get("volumeMounts") or []
+            if m.get("name") in secret_volumes
+            and tokens
+            and tokens.startswith(m["mountPath"].rstrip("/") + "/")
+        ]
+        if not tokens or not mounted:
+            fail("Deployment leadcheck: --auth-tokens-file is not a file of a mounted Secret")
+        for m in mounted:
+            if secret_volumes[m["name"]].get("optional"):
+                fail("Deployment leadcheck: the tokens Secret is optional: pods would serve without auth")
+        if args.get("--reflection") not in ("auth", "off"):
+            fail("Deployment leadcheck: reflection is open although auth is on (--reflection auth)")
         readiness = ((c.get("readinessProbe") or {}).get("grpc") or {})
         if readiness.get("service", "") != "":
             fail('Deployment leadcheck: the readiness probe must ask for the overall service ""')
@@ -145,6 +205,85 @@ if service:
         fail("Service leadcheck: not headless (clusterIP: None)")
     if not any(p.get("port") == 50051 and p.get("name") == "grpc" for p in spec.get("ports", [])):
         fail("Service leadcheck: no port 50051 named grpc")
+    # Clients reach the gRPC port alone: /metrics and the health port stay off the Service.
+    if deployment:
+        names = {
+            p.get("containerPort"): p.get("name")
+            for c in deployment["spec"]["template"]["spec"].get("containers", [])
+            for p in c.get("ports") or []
+        }
+        for what in ("metrics", "health"):
+            port = served_ports.get(what)
+            for p in spec.get("ports", []):
+                if port is not None and (p.get("targetPort") in (port, names.get(port)) or p.get("port") == port):
+                    fail(f"Service leadcheck: exposes the {what} port {port}")
+
+# NetworkPolicies: the server's admits the gRPC port from chosen pods and /metrics from
+# a chosen namespace, never from everywhere; Redis's admits the server pods alone and
+# lets nothing out.
+policy = get("NetworkPolicy", "leadcheck")
+if policy and deployment:
+    spec = policy["spec"]
+    if not selects(spec.get("podSelector"), pod_labels):
+        fail("NetworkPolicy leadcheck: does not select the leadcheck pods")
+    if "Ingress" not in (spec.get("policyTypes") or []):
+        fail("NetworkPolicy leadcheck: no Ingress policy type")
+    allowed = {}
+    for rule in spec.get("ingress") or []:
+        sources = rule.get("from") or []
+        for p in rule.get("ports") or [{"port": None}]:
+            allowed.setdefault(p.get("port"), []).append(sources)
+    if None in allowed:
+        fail("NetworkPolicy leadcheck: a rule admits every port")
+    if "grpc" not in allowed:
+        fail("NetworkPolicy leadcheck: the grpc port is not admitted")
+    # Each source names whom it admits: pods or namespaces by label, not every one.
+    def chosen(selector):
+        return bool((selector or {}).get("matchLabels") or (selector or {}).get("matchExpressions"))
+
+    for port, rules in allowed.items():
+        for sources in rules:
+            if not sources or any(
+                not (chosen(src.get("podSelector")) or chosen(src.get("namespaceSelector")))
+                for src in sources
+            ):
+                fail(f"NetworkPolicy leadcheck: port {port} is open to every pod or namespace")
+    if "health" in allowed or served_ports.get("health") in allowed:
+        fail("NetworkPolicy leadcheck: the health port is admitted from pods (probes come from the node)")
+
+redis = get("Deployment", "redis")
+redis_policy = get("NetworkPolicy", "redis")
+if redis and redis_policy and deployment:
+    redis_labels = redis["spec"]["template"]["metadata"].get("labels") or {}
+    spec = redis_policy["spec"]
+    if not selects(spec.get("podSelector"), redis_labels):
+        fail("NetworkPolicy redis: does not select the redis pods")
+    if sorted(spec.get("policyTypes") or []) != ["Egress", "Ingress"] or spec.get("egress"):
+        fail("NetworkPolicy redis: egress is not closed (policyTypes Ingress and Egress, no egress rule)")
+    rules = spec.get("ingress") or []
+    if not rules or any(
+        not rule.get("from")
+        or any(not selects(src.get("podSelector"), pod_labels) or "namespaceSelector" in src for src in rule["from"])
+        for rule in rules
+    ):
+        fail("NetworkPolicy redis: admits other pods than the leadcheck server's")
+    # A password: requirepass from an environment variable read from a Secret.
+    for c in redis["spec"]["template"]["spec"].get("containers", []):
+        password = flags(c).get("--requirepass", "")
+        match = re.fullmatch(r"\$\((\w+)\)", password)
+        secret_env = {
+            e["name"]: (e.get("valueFrom") or {}).get("secretKeyRef")
+            for e in c.get("env") or []
+        }
+        if not match or not secret_env.get(match.group(1)):
+            fail("Deployment redis: no --requirepass $(VAR) with VAR from a Secret")
+        else:
+            ref = secret_env[match.group(1)]
+            secret = get("Secret", ref.get("name"))
+            data = (secret or {}).get("stringData") or {}
+            url = data.get("url", "")
+            if secret and f":{data.get(ref.get('key'))}@" not in url:
+                fail(f"Secret {ref.get('name')}: the example url does not carry the Redis password")
 
 get("PodDisruptionBudget", "leadcheck")
 get("ConfigMap", "leadcheck-lists")
@@ -187,7 +326,8 @@ if errors:
     for e in errors:
         print(f"FAIL {e}", file=sys.stderr)
     sys.exit(1)
-print(f"structure OK: {len(objects)} objects, probes, headless Service, lists mount, "
-      "kustomizations, multi-stage non-root Dockerfile")
+print(f"structure OK: {len(objects)} objects, probes on the health port, headless Service, "
+      "lists mount, auth from a Secret, metrics and health off the Service, NetworkPolicies, "
+      "Redis password, kustomizations, multi-stage non-root Dockerfile")
 PY
 echo "check_deploy: OK"

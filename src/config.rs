@@ -116,6 +116,25 @@ pub struct Config {
     pub max_concurrent_calls: usize,
     /// Most concurrent HTTP/2 streams (calls) per connection. Default 256.
     pub max_streams_per_connection: u32,
+    /// Most `AssessLeads` streams open at once in the process, each holding its slot for
+    /// its whole life; past it a new stream is refused at once with RESOURCE_EXHAUSTED.
+    /// Default 256.
+    pub max_lead_streams: usize,
+    /// Longest time an `AssessLeads` stream may go without a lead received or an answer
+    /// sent, in seconds, before it ends DEADLINE_EXCEEDED (0: no limit). Default 120.
+    pub stream_idle_secs: u64,
+    /// Longest life of an `AssessLeads` stream, in seconds, before it ends
+    /// DEADLINE_EXCEEDED after the answers already computed (0: no limit). Default 3600.
+    pub stream_max_secs: u64,
+    /// Most connections open at once on `listen`; past it a new connection is closed as
+    /// soon as it is accepted. Default 1024.
+    pub max_connections: usize,
+    /// Time a new connection has to send the HTTP/2 preface (after its TLS handshake), in
+    /// milliseconds (0: no limit). Default 10000.
+    pub preface_timeout_ms: u64,
+    /// Time a new connection has to finish its TLS handshake, in milliseconds (0: no
+    /// limit). Default 10000.
+    pub tls_handshake_timeout_ms: u64,
     /// Interval of HTTP/2 keepalive pings, in seconds (0: off). Default 30.
     pub keepalive_secs: u64,
     /// Deadline of a call whose client sent none, in milliseconds; a client's
@@ -140,6 +159,9 @@ pub struct Config {
     pub tls_client_ca: Option<PathBuf>,
     /// Address of the Prometheus `/metrics` endpoint; off when unset.
     pub metrics_listen: Option<SocketAddr>,
+    /// Address of a plaintext port that serves `grpc.health.v1` alone, outside the
+    /// connection cap, auth and TLS of `listen` (for Kubernetes probes); off when unset.
+    pub health_listen: Option<SocketAddr>,
     /// Log format. Default `text`.
     pub log_format: LogFormat,
     /// A Redis URL (`redis://host:port`, `rediss://` for TLS): replicas share DNS routes,
@@ -198,6 +220,12 @@ impl Default for Config {
             max_message_bytes: 1024 * 1024,
             max_concurrent_calls: 1024,
             max_streams_per_connection: 256,
+            max_lead_streams: 256,
+            stream_idle_secs: 120,
+            stream_max_secs: 3600,
+            max_connections: 1024,
+            preface_timeout_ms: 10_000,
+            tls_handshake_timeout_ms: 10_000,
             keepalive_secs: 30,
             default_deadline_ms: 30_000,
             shutdown_grace_secs: 10,
@@ -208,6 +236,7 @@ impl Default for Config {
             tls_key: None,
             tls_client_ca: None,
             metrics_listen: None,
+            health_listen: None,
             log_format: LogFormat::Text,
             redis_url: None,
             redis_timeout_ms: 50,
@@ -220,6 +249,16 @@ impl Default for Config {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A limit in seconds where 0 means none.
+fn nonzero_secs(secs: u64) -> Option<Duration> {
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// A limit in milliseconds where 0 means none.
+fn nonzero_millis(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
 }
 
 /// Why a configuration file could not be used.
@@ -287,6 +326,23 @@ impl Config {
                 .map(|s| s.as_bytes().to_vec()),
             ca_file: self.redis_ca_file.clone(),
         })
+    }
+
+    /// Returns the time limits of an `AssessLeads` stream.
+    pub fn stream_limits(&self) -> crate::rpc::StreamLimits {
+        crate::rpc::StreamLimits {
+            idle: nonzero_secs(self.stream_idle_secs),
+            total: nonzero_secs(self.stream_max_secs),
+        }
+    }
+
+    /// Returns the bounds of the connections of `listen`.
+    pub fn conn_limits(&self) -> crate::server::ConnLimits {
+        crate::server::ConnLimits {
+            max_connections: self.max_connections.max(1),
+            preface_timeout: nonzero_millis(self.preface_timeout_ms),
+            tls_handshake_timeout: nonzero_millis(self.tls_handshake_timeout_ms),
+        }
     }
 
     /// Returns the SMTP probe's settings.

@@ -12,6 +12,8 @@
 //! - [`server`]: builds the engines, serves with reflection and health, reloads lists on
 //!   SIGHUP, drains on SIGINT/SIGTERM.
 //! - [`auth`]: bearer-token authentication, a tower layer; health stays open.
+//! - [`limits`]: counted slots refused at once past their ceiling (calls, streams,
+//!   connections), and the registry of open connections.
 //! - [`config`]: the one configuration struct: defaults, TOML file, environment, flags.
 //! - [`batch`]: the `leadcheck batch` client that streams CSV or JSON Lines exports through
 //!   `AssessLeads`.
@@ -27,6 +29,7 @@ pub mod batch;
 pub mod config;
 pub mod email;
 pub mod lead;
+pub mod limits;
 pub mod metrics;
 pub mod phone;
 pub mod reason;

@@ -154,6 +154,28 @@ struct EngineArgs {
     /// Most concurrent HTTP/2 streams per connection.
     #[arg(long, env = "LEADCHECK_MAX_STREAMS_PER_CONNECTION")]
     max_streams_per_connection: Option<u32>,
+    /// Most AssessLeads streams open at once; past it streams are refused with
+    /// RESOURCE_EXHAUSTED [default: 256].
+    #[arg(long, env = "LEADCHECK_MAX_LEAD_STREAMS")]
+    max_lead_streams: Option<usize>,
+    /// Seconds an AssessLeads stream may go without a lead or an answer (0: no limit)
+    /// [default: 120].
+    #[arg(long, env = "LEADCHECK_STREAM_IDLE_SECS")]
+    stream_idle_secs: Option<u64>,
+    /// Longest life of an AssessLeads stream, in seconds (0: no limit) [default: 3600].
+    #[arg(long, env = "LEADCHECK_STREAM_MAX_SECS")]
+    stream_max_secs: Option<u64>,
+    /// Most connections open at once; past it new ones are closed [default: 1024].
+    #[arg(long, env = "LEADCHECK_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Time a connection has to send the HTTP/2 preface, in milliseconds (0: no limit)
+    /// [default: 10000].
+    #[arg(long, env = "LEADCHECK_PREFACE_TIMEOUT_MS")]
+    preface_timeout_ms: Option<u64>,
+    /// Time a connection has to finish its TLS handshake, in milliseconds (0: no limit)
+    /// [default: 10000].
+    #[arg(long, env = "LEADCHECK_TLS_HANDSHAKE_TIMEOUT_MS")]
+    tls_handshake_timeout_ms: Option<u64>,
     /// Interval of HTTP/2 keepalive pings, in seconds (0: off).
     #[arg(long, env = "LEADCHECK_KEEPALIVE_SECS")]
     keepalive_secs: Option<u64>,
@@ -184,6 +206,9 @@ struct EngineArgs {
     /// Serve Prometheus metrics on this address (off by default).
     #[arg(long, env = "LEADCHECK_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Serve grpc.health.v1 alone, in plain text, on this address too (off by default).
+    #[arg(long, env = "LEADCHECK_HEALTH_LISTEN")]
+    health_listen: Option<SocketAddr>,
     /// Log format.
     #[arg(long, env = "LEADCHECK_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
@@ -251,6 +276,15 @@ impl EngineArgs {
             &mut c.max_streams_per_connection,
             self.max_streams_per_connection,
         );
+        set(&mut c.max_lead_streams, self.max_lead_streams);
+        set(&mut c.stream_idle_secs, self.stream_idle_secs);
+        set(&mut c.stream_max_secs, self.stream_max_secs);
+        set(&mut c.max_connections, self.max_connections);
+        set(&mut c.preface_timeout_ms, self.preface_timeout_ms);
+        set(
+            &mut c.tls_handshake_timeout_ms,
+            self.tls_handshake_timeout_ms,
+        );
         set(&mut c.keepalive_secs, self.keepalive_secs);
         set(&mut c.default_deadline_ms, self.default_deadline_ms);
         set(&mut c.shutdown_grace_secs, self.shutdown_grace_secs);
@@ -261,6 +295,7 @@ impl EngineArgs {
         set(&mut c.tls_key, self.tls_key.map(Some));
         set(&mut c.tls_client_ca, self.tls_client_ca.map(Some));
         set(&mut c.metrics_listen, self.metrics_listen.map(Some));
+        set(&mut c.health_listen, self.health_listen.map(Some));
         set(&mut c.log_format, self.log_format);
         set(&mut c.redis_url, self.redis_url.map(Some));
         set(&mut c.redis_timeout_ms, self.redis_timeout_ms);

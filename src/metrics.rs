@@ -55,6 +55,22 @@ pub const REDIS_BREAKER_OPEN: &str = "leadcheck_redis_breaker_open";
 /// (too_large, bad_mac, wrong_type).
 pub const REDIS_REFUSED: &str = "leadcheck_redis_values_refused_total";
 
+/// Calls refused at once, RESOURCE_EXHAUSTED, by the `limit` they met (`calls`: unary
+/// calls in progress, `streams`: open `AssessLeads` streams).
+pub const CALLS_SHED: &str = "leadcheck_calls_shed_total";
+/// Calls ended DEADLINE_EXCEEDED because their request message had not arrived by the
+/// call's deadline.
+pub const REQUEST_TIMEOUTS: &str = "leadcheck_request_timeouts_total";
+/// `AssessLeads` streams ended by a `limit` (`idle`, `total`); `stalled` counts those whose
+/// connection was closed because the stream could not end otherwise (its client reads
+/// nothing).
+pub const STREAM_TIMEOUTS: &str = "leadcheck_stream_timeouts_total";
+/// Connections refused or closed before serving, by `listener` (`grpc`, `health`) and
+/// `reason` (`limit`, `preface_timeout`, `tls_timeout`, `tls_error`).
+pub const CONNECTIONS_REFUSED: &str = "leadcheck_connections_refused_total";
+/// Connections open, by `listener`.
+pub const CONNECTIONS_OPEN: &str = "leadcheck_connections_open";
+
 /// Latency buckets, seconds: from a cache hit to a slow DNS server.
 const BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -70,7 +86,24 @@ pub fn install(addr: SocketAddr) -> Result<(), Box<dyn std::error::Error + Send 
         .install()?;
     // Only now: a handle taken before the recorder is installed records nowhere.
     let _ = PER_LEAD.set(PerLead::register());
+    register_limit_series();
     Ok(())
+}
+
+/// Makes the series of refusals and time-outs exist at 0 from start-up: an operator's
+/// alert on their rate then never starts from a missing series.
+fn register_limit_series() {
+    for limit in ["calls", "streams"] {
+        metrics::counter!(CALLS_SHED, "limit" => limit).absolute(0);
+    }
+    metrics::counter!(REQUEST_TIMEOUTS).absolute(0);
+    for limit in ["idle", "total", "stalled"] {
+        metrics::counter!(STREAM_TIMEOUTS, "limit" => limit).absolute(0);
+    }
+    for reason in ["limit", "preface_timeout", "tls_timeout", "tls_error"] {
+        metrics::counter!(CONNECTIONS_REFUSED, "listener" => "grpc", "reason" => reason)
+            .absolute(0);
+    }
 }
 
 /// A counter of one label, with a handle for each of the label's known values.
@@ -336,6 +369,36 @@ pub fn record_smtp_refused(limit: &'static str) {
 /// Records the state of the Redis circuit breaker.
 pub fn record_redis_breaker(open: bool) {
     metrics::gauge!(REDIS_BREAKER_OPEN).set(if open { 1.0 } else { 0.0 });
+}
+
+/// Records a call refused at once because `limit` (`calls`, `streams`) was reached.
+pub fn record_shed(limit: &'static str) {
+    metrics::counter!(CALLS_SHED, "limit" => limit).increment(1);
+}
+
+/// Records a call whose request message did not arrive by its deadline.
+pub fn record_request_timeout() {
+    metrics::counter!(REQUEST_TIMEOUTS).increment(1);
+}
+
+/// Records a stream ended by `limit` (`idle`, `total`, `stalled`).
+pub fn record_stream_timeout(limit: &'static str) {
+    metrics::counter!(STREAM_TIMEOUTS, "limit" => limit).increment(1);
+}
+
+/// Records a connection refused or closed before serving.
+pub fn record_connection_refused(listener: &'static str, reason: &'static str) {
+    metrics::counter!(CONNECTIONS_REFUSED, "listener" => listener, "reason" => reason).increment(1);
+}
+
+/// Records a connection opened (`true`) or closed.
+pub fn record_connection_opened(listener: &'static str, opened: bool) {
+    let gauge = metrics::gauge!(CONNECTIONS_OPEN, "listener" => listener);
+    if opened {
+        gauge.increment(1.0);
+    } else {
+        gauge.decrement(1.0);
+    }
 }
 
 /// The canonical upper-snake name of a gRPC code, as Prometheus conventions use.

@@ -1,14 +1,12 @@
 //! The server: builds the engines, then serves LeadCheck with reflection and health,
-//! reloads lists on SIGHUP, and drains calls in flight on SIGINT/SIGTERM.
+//! reloads lists on SIGHUP, and drains calls in flight on SIGINT/SIGTERM. Connections are
+//! capped and timed (`incoming`), calls and streams bounded (`rpc::limits`).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::TryStreamExt;
-
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
@@ -19,12 +17,18 @@ use crate::email::lists::{ListMode, ListStore};
 use crate::email::smtp::Prober;
 use crate::lead::score::Model;
 use crate::lead::{Assessor, Clock, SystemClock};
+use crate::limits::Connections;
 use crate::rpc::wire::lead_check_server::LeadCheckServer;
 use crate::shared_cache::SharedCache;
 use crate::{email, phone, rpc};
 
+mod incoming;
 mod socket;
+pub use incoming::{Conn, ConnLimits, Incoming};
 pub use socket::Socket;
+
+/// Most connections open at once on `health_listen`: probes open one at a time.
+const HEALTH_MAX_CONNECTIONS: usize = 64;
 
 /// A start-up failure: rare, reported once, so a boxed error with a message is enough.
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -128,7 +132,7 @@ pub async fn serve(
     spawn_sighup_reload(engines.lists.clone());
 
     let auth = auth_layer(&config)?;
-    let tls = tls_config(&config)?;
+    let tls = tls_acceptor(&config)?;
     let reflection_on = config.reflection != Reflection::Off;
     // Each reflection service also describes the other version's, so `list` names both
     // whichever version a client asks.
@@ -143,15 +147,30 @@ pub async fn serve(
     };
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
-    let service = LeadCheckServer::new(rpc::Service::new(
-        engines.assessor.clone(),
-        config.stream_in_flight,
-        Duration::from_millis(config.default_deadline_ms),
-    ))
+    let connections = Arc::new(Connections::default());
+    // Unary calls take a slot once their message has arrived, streams one for their whole
+    // life; past either bound a call is answered RESOURCE_EXHAUSTED at once, never queued.
+    // Health and reflection take none: they answer whatever the load.
+    let limits = rpc::Limits::new(
+        config.max_concurrent_calls,
+        config.max_lead_streams,
+        config.stream_limits(),
+    )
+    .with_connections(connections.clone());
+    let service = LeadCheckServer::new(
+        rpc::Service::new(
+            engines.assessor.clone(),
+            config.stream_in_flight,
+            Duration::from_millis(config.default_deadline_ms),
+        )
+        .with_limits(limits),
+    )
     .max_decoding_message_size(config.max_message_bytes)
     .max_encoding_message_size(config.max_message_bytes);
 
     let addr = listener.local_addr()?;
+    // Stopped (its task aborted) when `serve` returns.
+    let _health_server = serve_health(&config, health_service.clone()).await?;
     tracing::info!(
         %addr,
         phone_metadata = phone::metadata_version(),
@@ -168,11 +187,7 @@ pub async fn serve(
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let keepalive = (config.keepalive_secs > 0).then(|| Duration::from_secs(config.keepalive_secs));
-    let mut builder = Server::builder();
-    if let Some(tls) = tls {
-        builder = builder.tls_config(tls)?;
-    }
-    let server = builder
+    let server = Server::builder()
         // One span per call: its method, and its status code once the handler records it
         // (`rpc::observed`), so every event of a call carries both. At debug level: the
         // per-call events are debug events, and an enabled span is not free (made,
@@ -185,15 +200,12 @@ pub async fn serve(
                 code = tracing::field::Empty
             )
         })
-        // Past the bound a call is answered RESOURCE_EXHAUSTED at once: load_shed turns
-        // "no permit left" into a fast refusal instead of an unbounded queue.
-        .load_shed(true)
         // The first layer added is the outermost: deadlines count from when a call
-        // reached our layers, just before tonic started its own timer (`rpc::ArrivalLayer`).
-        .layer(rpc::ArrivalLayer)
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-            config.max_concurrent_calls.max(1),
-        ))
+        // reached our layers, just before tonic started its own timer, and a call whose
+        // message never comes ends at the default deadline (`rpc::ArrivalLayer`).
+        .layer(rpc::ArrivalLayer::new(Duration::from_millis(
+            config.default_deadline_ms,
+        )))
         .max_concurrent_streams(config.max_streams_per_connection)
         .http2_keepalive_interval(keepalive)
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
@@ -202,12 +214,8 @@ pub async fn serve(
         .add_optional_service(reflection_on.then_some(reflection_v1))
         .add_optional_service(reflection_on.then_some(reflection_v1alpha))
         .add_service(service)
-        // TCP_NODELAY: a response goes out as headers, data and trailers; with Nagle on,
-        // the last of them waits for the client's delayed ACK (~40 ms a unary call).
         .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener)
-                .with_nodelay(Some(true))
-                .map_ok(Socket),
+            Incoming::new(listener, "grpc", tls, config.conn_limits(), connections),
             async {
                 let _ = stop_rx.await;
             },
@@ -244,6 +252,45 @@ pub async fn serve(
     }
 }
 
+/// Serves `grpc.health.v1` alone on `health_listen`, when set, in plain text, with a small
+/// cap of its own: probes are answered even when clients hold every connection of
+/// `listen`, and whether or not that port speaks TLS. The server runs until the returned
+/// set is dropped.
+async fn serve_health<H: tonic_health::pb::health_server::Health>(
+    config: &Config,
+    health: tonic_health::pb::health_server::HealthServer<H>,
+) -> Result<tokio::task::JoinSet<Result<(), tonic::transport::Error>>, StartError> {
+    let mut server = tokio::task::JoinSet::new();
+    let Some(addr) = config.health_listen else {
+        return Ok(server);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot serve health on {addr}: {e}"))?;
+    let limits = ConnLimits {
+        max_connections: HEALTH_MAX_CONNECTIONS,
+        ..config.conn_limits()
+    };
+    let incoming = Incoming::new(
+        listener,
+        "health",
+        None,
+        limits,
+        Arc::new(Connections::default()),
+    );
+    server.spawn(
+        Server::builder()
+            .layer(rpc::ArrivalLayer::new(Duration::from_millis(
+                config.default_deadline_ms,
+            )))
+            .max_concurrent_streams(config.max_streams_per_connection)
+            .add_service(health)
+            .serve_with_incoming(incoming),
+    );
+    tracing::info!(%addr, "grpc.health.v1 on its own port");
+    Ok(server)
+}
+
 /// Builds the auth layer when tokens are configured (file or `LEADCHECK_AUTH_TOKENS`).
 fn auth_layer(config: &Config) -> Result<Option<AuthLayer>, StartError> {
     let mut tokens = match &config.auth_tokens_file {
@@ -264,14 +311,27 @@ fn auth_layer(config: &Config) -> Result<Option<AuthLayer>, StartError> {
     Ok(Some(AuthLayer::new(tokens, open)))
 }
 
-/// Builds the TLS settings when a certificate is configured.
-fn tls_config(config: &Config) -> Result<Option<tonic::transport::ServerTlsConfig>, StartError> {
-    use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+/// Builds the TLS acceptor when a certificate is configured: rustls with the ring
+/// provider, HTTP/2 by ALPN, client certificates required when `tls_client_ca` is set.
+fn tls_acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, StartError> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let read = |path: &std::path::Path| {
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
     };
+    let certificates =
+        |path: &std::path::Path| -> Result<Vec<CertificateDer<'static>>, StartError> {
+            let certs = CertificateDer::pem_slice_iter(&read(path)?)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!("{}: no PEM certificate in it", path.display()).into());
+            }
+            Ok(certs)
+        };
     let (cert, key) = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => (read(cert)?, read(key)?),
+        (Some(cert), Some(key)) => (cert, key),
         (None, None) => {
             if config.tls_client_ca.is_some() {
                 return Err("tls_client_ca needs tls_cert and tls_key".into());
@@ -280,11 +340,30 @@ fn tls_config(config: &Config) -> Result<Option<tonic::transport::ServerTlsConfi
         }
         _ => return Err("tls_cert and tls_key go together".into()),
     };
-    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
-    if let Some(ca) = &config.tls_client_ca {
-        tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
-    }
-    Ok(Some(tls))
+    let chain = certificates(cert)?;
+    let key = PrivateKeyDer::from_pem_slice(&read(key)?)
+        .map_err(|e| format!("{}: no PEM private key: {e}", key.display()))?;
+    // The provider named, not taken from the crate features: another dependency enabling
+    // a second one would leave no process default.
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?;
+    let builder = match &config.tls_client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add_parsable_certificates(certificates(ca)?);
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder(Arc::new(roots)).build()?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut tls = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("tls_cert and tls_key: {e}"))?;
+    tls.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls))))
 }
 
 /// Publishes the caches' sizes every few seconds (moka counts lazily; a gauge is enough).

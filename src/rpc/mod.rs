@@ -1,6 +1,7 @@
 //! The gRPC layer: maps `leadcheck.v1` messages to domain types and back, and nothing else.
 
 pub mod convert;
+pub mod limits;
 pub mod walk;
 pub mod wire;
 
@@ -21,6 +22,7 @@ pub use convert::{
     assessment_to_pb, email_to_pb, lead_from_pb, phone_to_pb, time_from_pb, time_to_pb,
     FieldTooLong, MAX_FIELD_BYTES,
 };
+pub use limits::{Limits, StreamLimits};
 use wire::lead_check_server::LeadCheck;
 pub use wire::EncodedAssessment;
 
@@ -29,6 +31,7 @@ pub struct Service {
     assessor: Arc<Assessor>,
     stream_in_flight: usize,
     default_deadline: Duration,
+    limits: Limits,
 }
 
 impl Service {
@@ -43,7 +46,13 @@ impl Service {
             assessor,
             stream_in_flight: stream_in_flight.max(1),
             default_deadline,
+            limits: Limits::default(),
         }
+    }
+
+    /// Holds calls and streams to `limits` (none by default).
+    pub fn with_limits(self, limits: Limits) -> Service {
+        Service { limits, ..self }
     }
 
     /// The deadline of a unary call: the client's `grpc-timeout` or our default, the
@@ -84,7 +93,9 @@ impl Deadline {
 #[derive(Debug, Clone, Copy)]
 struct Arrived(Instant);
 
-/// Records when each call arrives, so that deadlines count from then.
+/// Records when each call arrives, so that deadlines count from then, and ends a call
+/// whose response is not ready by the default deadline: one whose request message never
+/// comes.
 ///
 /// tonic enforces a client's `grpc-timeout` itself, from a timer it starts just after
 /// calling our layers, and answers CANCELLED ("Timeout expired") when that timer fires
@@ -92,39 +103,109 @@ struct Arrived(Instant);
 /// tick of tokio's timer, and tonic polls the handler before its own timer: so a call
 /// past the client's deadline is answered DEADLINE_EXCEEDED by us, even when the
 /// handler started late on a busy server.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ArrivalLayer;
+///
+/// A handler's own deadline starts after tonic has read the request message, and tonic
+/// has no timer at all when the client sent no `grpc-timeout`: a client that sends a
+/// call's headers and never its message would hold the call for ever. This layer's
+/// deadline (`default_deadline_ms` from arrival) is never later than the handlers' own,
+/// which are polled first and so answer for themselves; it ends the rest with
+/// DEADLINE_EXCEEDED. A stream's handler answers at once, so streams are not bounded here
+/// (see [`limits`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ArrivalLayer {
+    deadline: Duration,
+}
+
+impl ArrivalLayer {
+    /// Ends calls whose response is not ready `deadline` after they arrived.
+    pub fn new(deadline: Duration) -> ArrivalLayer {
+        ArrivalLayer { deadline }
+    }
+}
 
 impl<S> tower::Layer<S> for ArrivalLayer {
     type Service = Arrival<S>;
 
     fn layer(&self, inner: S) -> Arrival<S> {
-        Arrival(inner)
+        Arrival {
+            inner,
+            deadline: self.deadline,
+        }
     }
 }
 
 /// The service [`ArrivalLayer`] wraps around the server's routes.
 #[derive(Debug, Clone)]
-pub struct Arrival<S>(S);
+pub struct Arrival<S> {
+    inner: S,
+    deadline: Duration,
+}
 
 impl<S, B> tower::Service<http::Request<B>> for Arrival<S>
 where
-    S: tower::Service<http::Request<B>>,
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = Arriving<S::Future>;
 
     fn poll_ready(
         &mut self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        request.extensions_mut().insert(Arrived(Instant::now()));
-        self.0.call(request)
+        let arrived = Instant::now();
+        request.extensions_mut().insert(Arrived(arrived));
+        Arriving {
+            inner: self.inner.call(request),
+            deadline: self.deadline,
+            at: arrived + self.deadline,
+            timer: None,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A call's response, or DEADLINE_EXCEEDED once its deadline has passed without one.
+    pub struct Arriving<F> {
+        #[pin]
+        inner: F,
+        deadline: Duration,
+        at: Instant,
+        // Set the first time the response is not ready: a call answered at its first poll
+        // costs no timer.
+        #[pin]
+        timer: Option<tokio::time::Sleep>,
+    }
+}
+
+impl<F, E> Future for Arriving<F>
+where
+    F: Future<Output = Result<http::Response<tonic::body::Body>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        let mut this = self.project();
+        if let std::task::Poll::Ready(response) = this.inner.poll(cx) {
+            return std::task::Poll::Ready(response);
+        }
+        if this.timer.is_none() {
+            let at = tokio::time::Instant::from_std(*this.at);
+            this.timer.set(Some(tokio::time::sleep_until(at)));
+        }
+        if let Some(timer) = this.timer.as_pin_mut() {
+            futures::ready!(timer.poll(cx));
+        }
+        metrics::record_request_timeout();
+        let status = Status::deadline_exceeded(format!(
+            "the request did not arrive within the call's deadline of {} ms",
+            this.deadline.as_millis()
+        ));
+        std::task::Poll::Ready(Ok(status.into_http()))
     }
 }
 
@@ -320,6 +401,7 @@ impl LeadCheck for Service {
         let deadline = self.deadline(&request);
         let request = request.into_inner();
         let result = async {
+            let _slot = self.limits.call()?;
             convert::check_len("email", &request.email).map_err(too_long)?;
             let verdict = within(deadline, self.assessor.email().validate(&request.email)).await?;
             tracing::debug!(
@@ -343,6 +425,7 @@ impl LeadCheck for Service {
         let request = request.into_inner();
         // Phone validation is CPU-only and bounded by the field limit: no wait to cut short.
         let result = (|| {
+            let _slot = self.limits.call()?;
             convert::check_len("phone", &request.phone).map_err(too_long)?;
             convert::check_len("country", &request.country).map_err(too_long)?;
             let verdict = self
@@ -364,6 +447,7 @@ impl LeadCheck for Service {
         let deadline = self.deadline(&request);
         let request = request.into_inner();
         let result = async {
+            let _slot = self.limits.call()?;
             let (request_id, lead) = checked(request);
             let lead = lead.map_err(too_long)?;
             // Boxed: the future is over a kilobyte, and each layer of `within` and of this
@@ -381,7 +465,15 @@ impl LeadCheck for Service {
         &self,
         request: Request<Streaming<pb::AssessLeadRequest>>,
     ) -> Result<Response<Self::AssessLeadsStream>, Status> {
-        // A batch stream may rightly run for hours: only the client's own deadline bounds it.
+        // The stream's slot among the open streams, held by its response body until the
+        // body is dropped, and its idle and total limits (`limits`). A batch stream may
+        // rightly run long: the client's own deadline bounds it too, when it sent one.
+        let open = match self.limits.open_stream(request.remote_addr()) {
+            Ok(open) => open,
+            Err(status) => {
+                return observed("AssessLeads", "bidi_stream", Instant::now(), Err(status))
+            }
+        };
         let deadline = client_deadline(&request).map(|limit| Deadline::of(&request, limit));
         let assessor = self.assessor.clone();
         // The call's `rpc` span, so the leads' own events still carry method and code.
@@ -392,8 +484,8 @@ impl LeadCheck for Service {
         // and every lead in flight are dropped (the work stops: `Spawned` aborts its task).
         // Each lead runs as its own task, so one stream's leads use every worker thread
         // rather than only the one polling the body.
-        let output = request
-            .into_inner()
+        let output = open
+            .requests(request.into_inner())
             .map(move |item| match item {
                 Ok(request) => match checked(request) {
                     (request_id, Ok(lead)) => {
@@ -413,8 +505,8 @@ impl LeadCheck for Service {
             .map(|answer: Answer| answer.map_err(|s| *s));
         observed::<()>("AssessLeads", "bidi_stream", Instant::now(), Ok(()))?;
         Ok(Response::new(match deadline {
-            Some(deadline) => Box::pin(until_deadline(output, deadline)),
-            None => Box::pin(output),
+            Some(deadline) => Box::pin(open.body(Box::pin(until_deadline(output, deadline)))),
+            None => Box::pin(open.body(output)),
         }))
     }
 }

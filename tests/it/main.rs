@@ -6,6 +6,7 @@ mod email;
 mod foundation;
 mod grpcurl;
 mod lead;
+mod limits;
 mod phone;
 mod security;
 mod shared_cache;

@@ -55,6 +55,8 @@ async fn a_missing_or_wrong_token_is_unauthenticated_and_health_stays_open() {
         .is_ok());
 }
 
+/// A CA, a server certificate for localhost and 127.0.0.1, and a client certificate, made
+/// at test time.
 pub(crate) struct Pki {
     pub(crate) ca: String,
     pub(crate) server_cert: String,
@@ -63,7 +65,22 @@ pub(crate) struct Pki {
     client_key: String,
 }
 
-/// A CA, a server certificate for localhost and 127.0.0.1, and a client certificate.
+impl Pki {
+    /// Writes the server's certificate, its key and the CA into `dir`; their paths.
+    pub(crate) fn server_files(&self, dir: &std::path::Path) -> (String, String, String) {
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        (
+            write("server.pem", &self.server_cert),
+            write("server.key", &self.server_key),
+            write("ca.pem", &self.ca),
+        )
+    }
+}
+
 pub(crate) fn pki() -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -103,16 +120,7 @@ async fn mutual_tls_serves_a_certified_client_and_refuses_one_without_a_certific
     let dns = DnsServer::start().await.unwrap();
     let pki = pki();
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
-    };
-    let (cert, key, ca) = (
-        write("server.pem", &pki.server_cert),
-        write("server.key", &pki.server_key),
-        write("ca.pem", &pki.ca),
-    );
+    let (cert, key, ca) = pki.server_files(dir.path());
     let server = Server::start(
         dns.addr(),
         &[
