@@ -57,7 +57,7 @@ use tonic_health::pb::HealthCheckResponse;
 
 /// The server's allocator for the floor server and the load generator too: the floor is
 /// then the best a minimal tonic server does, and the load generator's own malloc and
-/// free (a fifth of its CPU under glibc) take less of the two cores the servers share.
+/// free take less of the two cores the servers share.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -597,7 +597,7 @@ fn answers_client(channel: Channel) -> tonic::client::Grpc<Channel> {
 /// The load generator's codec for `AssessLead(s)`: requests encoded by prost, answers
 /// kept as their bytes (a slice of the received buffer, not a copy). The generator reads
 /// of most answers only what checks them ([`AnswerId`]) and decodes whole only the ones
-/// it samples: decoding each of the ~37 strings of every answer was over a third of the
+/// it samples: decoding each of the ~37 strings of every answer would spend the
 /// generator's CPU, on the two cores it shares with the server it measures. A real
 /// client reads what it needs, as `leadcheck batch` does for CSV (`src/batch_view.rs`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -633,8 +633,8 @@ impl tonic::codec::Decoder for Answers {
 
 /// The unary runs' codec: each request sent as bytes encoded before the run, as h2load
 /// sends its requests, each answer kept as its bytes. The same for the floor's empty call
-/// and for `AssessLead`: cloning and encoding a lead for every call was about 6% of the
-/// load generator's CPU (perf), on the two cores it shares with the server it measures.
+/// and for `AssessLead`: cloning and encoding a lead for every call would spend the load
+/// generator's CPU, on the two cores it shares with the server it measures.
 #[derive(Debug, Clone, Copy, Default)]
 struct Raw;
 
@@ -789,10 +789,10 @@ struct UnaryTarget<'a> {
 }
 
 /// The unary runs of several targets, interleaved: `options.rounds` rounds, each giving
-/// every target in turn its share of `options.seconds`. This VM's speed moves with its
-/// neighbours, by up to 1.5x within minutes; run one after another, a slow spell fell on
-/// whichever target ran then and moved the ratio between them (0.59 to 0.93 of the floor
-/// for the same build, fourteenth session). Interleaved, it falls on all of them alike.
+/// every target in turn its share of `options.seconds`. A shared machine's speed moves
+/// with its neighbours within minutes; run one after another, a slow spell falls on
+/// whichever target runs then and moves the ratio between them (BENCHMARKS.md).
+/// Interleaved, it falls on all of them alike.
 /// Measures the CPU each target's calls cost its server and this process, warm-ups left
 /// out.
 async fn interleaved_unary(targets: &[UnaryTarget<'_>], options: &Options) -> Vec<MeasuredUnary> {

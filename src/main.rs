@@ -11,9 +11,8 @@ use leadcheck::lead::{Lead, SystemClock};
 use leadcheck::{batch, server};
 
 /// jemalloc, not glibc's malloc: a lead's assessment and its gRPC round trip make many
-/// small allocations on both worker threads, and glibc's malloc and free were 12-24% of
-/// the server's CPU (perf). A/B on the load benchmark, six rounds: server CPU per warm
-/// `AssessLead` 0.86 of glibc's (lower in every round), peak RSS 150 MiB against 144.
+/// small allocations on both worker threads, often freed on another thread than the one
+/// that made them, which glibc's malloc handles far worse (BENCHMARKS.md).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -322,9 +321,8 @@ fn init_logging(format: LogFormat) {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // `batch` drives its streams and writes its output from one task (the input is read
-    // on a blocking thread): more worker threads only passed its work between them. On
-    // one, it spent about a sixth less CPU a row (futex wake-ups, and frees of memory
-    // another thread allocated), for the same time or less.
+    // on a blocking thread): more worker threads only passed its work between them, at
+    // the cost of futex wake-ups and frees of memory another thread allocated.
     let runtime = match &cli.command {
         Command::Batch(_) => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),

@@ -30,7 +30,8 @@ impl Reason {
 /// Appends `text` to a message in its `Debug` form (`"text"`, quoted and escaped), as
 /// `format!("{text:?}")` writes it, without `core::fmt` when that form is the text itself
 /// in quotes: printable ASCII with no quote or backslash, what messages nearly always
-/// quote. `format!` was a third of the cost of the messages that quote input (callgrind).
+/// quote. Messages are built on every lead's path, where `format!`'s machinery is a
+/// noticeable cost (BENCHMARKS.md).
 pub fn push_debug(message: &mut String, text: &str) {
     let plain = |b: u8| (b.is_ascii_graphic() || b == b' ') && b != b'"' && b != b'\\';
     if text.bytes().all(plain) {

@@ -191,8 +191,7 @@ pub async fn serve(
         // One span per call: its method, and its status code once the handler records it
         // (`rpc::observed`), so every event of a call carries both. At debug level: the
         // per-call events are debug events, and an enabled span is not free (made,
-        // formatted, entered by every lead of a stream): about a tenth of a warm unary
-        // call's server CPU on the load bench.
+        // formatted, entered by every lead of a stream; BENCHMARKS.md has its cost).
         .trace_fn(|request| {
             tracing::debug_span!(
                 "rpc",

@@ -78,8 +78,8 @@ pub const FLAG_ROLE_ACCOUNT: &str = "flag.role_account";
 /// verdict's `suggestion` holds the likely intended domain.
 pub const SUGGEST_TYPO: &str = "suggest.typo";
 
-/// Every code of the syntax, list, flag and suggestion checks above, for the README
-/// table and for tests that keep codes unique.
+/// Every code of the syntax, list, flag and suggestion checks above, for the table in
+/// docs/verdicts.md and for tests that keep codes unique.
 pub const SYNTAX_AND_LISTS: &[&str] = &[
     MISSING,
     SYNTAX_NO_AT,
@@ -184,7 +184,7 @@ pub const SMTP_CATCH_ALL: &str = super::smtp::codes::CATCH_ALL;
 /// The SMTP probe: not probed, the session limits stayed full; retry later.
 pub const SMTP_BUSY: &str = super::smtp::codes::BUSY;
 
-/// Every DNS and SMTP code, for the README table check.
+/// Every DNS and SMTP code, for the check of the table in docs/verdicts.md.
 pub const DNS_AND_SMTP: &[&str] = &[
     DNS_MX,
     DNS_IMPLICIT_MX,
@@ -215,11 +215,11 @@ pub const DNS_AND_SMTP: &[&str] = &[
 mod readme_tests {
     #[test]
     fn every_email_code_is_documented_in_the_readme() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/verdicts.md");
         for code in super::SYNTAX_AND_LISTS.iter().chain(super::DNS_AND_SMTP) {
             assert!(
                 readme.contains(&format!("`{code}`")),
-                "README lacks `{code}`"
+                "docs/verdicts.md lacks `{code}`"
             );
         }
     }

@@ -20,10 +20,10 @@
 //! flight are capped, so a burst of cold domains cannot flood the upstream resolver.
 //!
 //! The caches are quick_cache, not moka: nearly every lead reads them and nearly every
-//! read hits, and moka's read path (its access log and the maintenance that reads trigger)
-//! cost about 4% of the server's CPU in a warm stream (perf). Each entry carries the moment
-//! it expires; a read checks it, and an expired entry is replaced under the same
-//! one-lookup-per-key guard as a missing one.
+//! read hits, and moka's read path does work on every read (its access log and the
+//! maintenance that reads trigger). Each entry carries the moment it expires; a read
+//! checks it, and an expired entry is replaced under the same one-lookup-per-key guard as
+//! a missing one.
 
 use std::borrow::Cow;
 use std::future::Future;

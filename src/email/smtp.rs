@@ -73,7 +73,8 @@ pub mod codes {
     /// process) stayed full for the whole wait; retry later.
     pub const BUSY: &str = "smtp.busy";
 
-    /// Every code above, for the README table and for tests that keep codes unique.
+    /// Every code above, for the table in docs/verdicts.md and for tests that keep codes
+    /// unique.
     pub const ALL: &[&str] = &[
         ACCEPTED,
         REJECTED,

@@ -19,7 +19,7 @@ pub const SOURCE_MISSING_OFFER: &str = "source.missing_offer";
 /// The offer is not `publisherid.offerid`: no dot, an empty side, or spaces inside.
 pub const SOURCE_OFFER_MALFORMED: &str = "source.offer_malformed";
 
-/// Every LeadSource reason code, for the README check.
+/// Every LeadSource reason code, for the check of docs/verdicts.md.
 pub const SOURCE_CODES: &[&str] = &[
     SOURCE_MISSING,
     SOURCE_MALFORMED,
@@ -159,12 +159,12 @@ mod tests {
 
     #[test]
     fn every_code_is_documented_in_the_readme_and_the_model() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/verdicts.md");
         let model = include_str!("../../data/scoring.toml");
         for code in SOURCE_CODES.iter().chain(POINT_CODES).chain(RULE_CODES) {
             assert!(
                 readme.contains(&format!("`{code}`")),
-                "README lacks `{code}`"
+                "docs/verdicts.md lacks `{code}`"
             );
         }
         for code in POINT_CODES {
@@ -172,7 +172,7 @@ mod tests {
                 .lines()
                 .find(|line| line.starts_with(&format!("\"{code}\" =")))
                 .unwrap_or_else(|| panic!("the model lacks {code}"));
-            // The README's factor table shows the bundled model's points.
+            // The factor table of docs/verdicts.md shows the bundled model's points.
             let points = line
                 .split('=')
                 .nth(1)
@@ -183,7 +183,7 @@ mod tests {
                 .trim();
             assert!(
                 readme.contains(&format!("| `{code}` | {points} |")),
-                "README's factor table lacks `{code}` with {points} points"
+                "docs/verdicts.md's factor table lacks `{code}` with {points} points"
             );
         }
     }

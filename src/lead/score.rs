@@ -175,8 +175,8 @@ pub struct Model {
     name: String,
     base: i32,
     threshold: i32,
-    /// Looked up for every factor of every lead: hashed, as a B-tree's string compares
-    /// were a sixth of scoring (callgrind, warm `AssessLead`).
+    /// Looked up for every factor of every lead: hashed, since a B-tree's string compares
+    /// cost more than the hash on keys this short.
     points: HashMap<&'static str, i32, foldhash::fast::FixedState>,
     version: String,
 }
@@ -872,8 +872,8 @@ const KEYBOARD_RUNS: &[&str] = &[
     "asdf", "sdfg", "qwer", "zxcv", "xcvb", "hjkl", "uiop", "abcd", "йцук", "цуке", "фыва", "ячсм",
 ];
 
-/// [`KEYBOARD_RUNS`], searched for all at once: one substring search per run was most of
-/// the scoring of a lead's names (perf, the load benchmark's warm stream).
+/// [`KEYBOARD_RUNS`], searched for all at once: one pass over a name instead of one
+/// substring search per run.
 fn keyboard_runs() -> &'static AhoCorasick {
     static RUNS: OnceLock<AhoCorasick> = OnceLock::new();
     RUNS.get_or_init(|| {
@@ -934,8 +934,8 @@ fn fake_name(name: &str) -> Option<&'static str> {
     None
 }
 
-/// Whether `word` (lower-case) is one of [`PLACEHOLDER_NAMES`]: a hash set, since a binary
-/// search's string comparisons were a third of the scoring of a lead's names (callgrind).
+/// Whether `word` (lower-case) is one of [`PLACEHOLDER_NAMES`]: a hash set, one hash and
+/// one comparison, where a binary search compares strings at every step.
 fn is_placeholder(word: &str) -> bool {
     static SET: OnceLock<HashSet<&str, foldhash::fast::FixedState>> = OnceLock::new();
     SET.get_or_init(|| PLACEHOLDER_NAMES.iter().copied().collect())

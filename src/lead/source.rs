@@ -450,9 +450,8 @@ fn read_offer(offer: Option<&str>, parsed: &mut LeadSource) {
 pub const MEMO_CAPACITY: usize = 4_096;
 
 /// Parsed LeadSource strings by their text, shared: [`parse`] is pure, and a stream's leads
-/// repeat a handful of strings, which parsing again cost about 7% of a warm streamed
-/// lead's instructions (callgrind). A string over [`MAX_LEN`] is answered without work
-/// and not kept.
+/// repeat a handful of strings, which would otherwise be parsed again for every lead. A
+/// string over [`MAX_LEN`] is answered without work and not kept.
 pub struct Memo(quick_cache::sync::Cache<Box<str>, Arc<LeadSource>>);
 
 impl Memo {

@@ -51,7 +51,8 @@ pub const VALID: &str = "valid";
 /// Informational: the input ended in an extension, which the E.164 form leaves out.
 pub const EXTENSION: &str = "extension";
 
-/// Every phone reason code, in the order above: the README table is checked against it.
+/// Every phone reason code, in the order above: the table in docs/verdicts.md is checked
+/// against it.
 pub const ALL: &[&str] = &[
     MISSING,
     PARSE_NO_REGION,

@@ -1,8 +1,7 @@
 //! libphonenumber (rlibphonenumber) on our copy of its metadata, one instance per thread.
 //!
-//! Two costs of rlibphonenumber's own global instance, both measured on the load
-//! benchmark, are why this module exists (part of the phone engine's fast path, see
-//! [`quick`](super::quick)):
+//! Two costs of rlibphonenumber's own global instance are why this module exists (part
+//! of the phone engine's fast path, see [`quick`](super::quick)):
 //!
 //! - **Unicode `\d`.** The metadata's patterns write a digit as `\d`, which the `regex`
 //!   crate compiles as Unicode's decimal digits: about 60 ranges, repeated for every

@@ -46,7 +46,7 @@ pub const METADATA_VERSION: &str = "9.0.42";
 /// The rlibphonenumber release this module is built and tested against.
 pub const RLIBPHONENUMBER_VERSION: &str = "2.2.15";
 
-/// Returns the metadata version for the start-up log and the README:
+/// Returns the metadata version for the start-up log and docs/verdicts.md:
 /// `libphonenumber metadata v9.0.42 (rlibphonenumber 2.2.15)`.
 pub fn metadata_version() -> &'static str {
     "libphonenumber metadata v9.0.42 (rlibphonenumber 2.2.15)"
@@ -205,7 +205,7 @@ pub struct Engine {
     /// Verdicts by the input as read (trimmed, digits normalised) and the default region
     /// (None for `+` numbers, which ignore it). quick_cache, not moka: a stream of unique
     /// numbers is all misses, and moka's insert path (write log, housekeeping, the waiter
-    /// map of its entry API) cost about 70% of the validation itself again (perf).
+    /// map of its entry API) is dear next to the validation itself.
     cache: Cache<(String, Option<Region>), Arc<Verdict>>,
     /// The numbers seen once, which the cache admits when they come again.
     seen: Doorkeeper,
@@ -214,12 +214,11 @@ pub struct Engine {
 /// Remembers which keys were seen, approximately: a fixed table of fingerprints, one per
 /// slot, so that a number is cached from its second sighting on.
 ///
-/// A batch of unique numbers (the load benchmark's 100,000) is all misses; inserting each
-/// one cost a fifth again of what validating it does (the cache's locks and its
-/// evictions, the verdict's copy), and pushed out the numbers that do repeat. Now such a
-/// number costs one look-up and one slot. The errors are harmless: two keys sharing a
-/// slot and fingerprint admit the second at its first sighting; a slot overwritten
-/// before the key comes back delays its admission by one sighting.
+/// A batch of unique numbers is all misses; inserting each one would cost the cache's
+/// locks, an eviction and the verdict's copy, and push out the numbers that do repeat.
+/// Here such a number costs one look-up and one slot. The errors are harmless: two keys
+/// sharing a slot and fingerprint admit the second at its first sighting; a slot
+/// overwritten before the key comes back delays its admission by one sighting.
 struct Doorkeeper {
     slots: Box<[AtomicU32]>,
     /// foldhash with a fixed seed: the same slots in every run (a crafted collision only
@@ -274,8 +273,8 @@ impl Engine {
     /// A number enters the cache the second time it is seen (see [`Doorkeeper`]);
     /// validating it costs a few microseconds, so two concurrent first requests for the
     /// same number both compute it rather than one waiting for the other. The verdict is
-    /// shared with the cache: a cached one was copied, five strings and its reasons, at
-    /// every hit, about 2,000 instructions of a warm unary call (callgrind).
+    /// shared with the cache (`Arc`), not copied, five strings and its reasons, at every
+    /// hit.
     pub fn validate(&self, phone: &str, country: &str) -> Arc<Verdict> {
         let (text, international, region) = match prepare(phone, country) {
             Ok(prepared) => prepared,
@@ -305,9 +304,9 @@ impl Engine {
 /// The regions whose patterns [`warm_workers`] compiles: the markets of our lead sources
 /// (Latin America, Iberia, Russia and its neighbours) and the largest others. A number of
 /// any other region compiles its region's patterns on first use, on each thread, about a
-/// millisecond once. Every type of these 22 regions costs each thread about 10 MiB and
-/// 70 ms with the patterns' digits made ASCII (`library`); with Unicode digits, as
-/// rlibphonenumber compiles them itself, it was 110 MiB.
+/// millisecond once. Every type of these 22 regions costs each thread memory and start-up
+/// time, far less with the patterns' digits made ASCII (`library`) than with the Unicode
+/// digits rlibphonenumber compiles (BENCHMARKS.md has the figures).
 pub const WARM_REGIONS: &[&str] = &[
     "US", "CA", "MX", "BR", "AR", "CO", "CL", "PE", "VE", "EC", "ES", "PT", "RU", "KZ", "UA", "BY",
     "GB", "DE", "FR", "IT", "NL", "IN",

@@ -362,7 +362,7 @@ fn the_engine_caches_by_normalised_input_and_region() {
     assert_eq!(engine.cached_verdicts(), 3);
 }
 
-/// A batch of unique numbers is all misses: caching each would cost a fifth again of
+/// A batch of unique numbers is all misses: caching each would cost more work on top of
 /// validating it and push out the numbers that repeat. The cache admits a number on its
 /// second sighting.
 #[test]
@@ -600,21 +600,21 @@ fn area_code_split_is_libphonenumbers() {
 
 #[test]
 fn every_code_is_in_the_readme() {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../docs/verdicts.md");
     let section = readme
         .split_once("## Phone verdicts")
         .and_then(|(_, rest)| rest.split_once("\n## "))
         .map(|(section, _)| section)
-        .expect("README has a Phone verdicts section");
+        .expect("docs/verdicts.md has a Phone verdicts section");
     for code in codes::ALL {
         assert!(
             section.contains(&format!("| `{code}` |")),
-            "README's phone table lacks `{code}`"
+            "the phone table of docs/verdicts.md lacks `{code}`"
         );
     }
     assert!(
         section.contains(METADATA_VERSION),
-        "README names the metadata version"
+        "docs/verdicts.md names the metadata version"
     );
 }
 

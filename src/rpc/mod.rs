@@ -285,7 +285,7 @@ async fn assess(
 
 /// A streamed lead's task: `assess` itself, so that its arguments are held once, boxed,
 /// so that tokio moves a pointer as it spawns and polls the task, not the kilobyte of
-/// `assess`'s future (callgrind: 12 copies a lead, 2% of its instructions).
+/// `assess`'s future, at every spawn and poll.
 fn lead_task(
     assessor: Arc<Assessor>,
     request_id: String,
@@ -306,9 +306,9 @@ fn log_assessed(lead: &crate::lead::Lead, assessment: &crate::lead::Assessment) 
 }
 
 /// A streamed lead's answer while it waits its turn: small (a test bounds it), because
-/// `buffered` moves its answers through a binary heap and the task's output slot. The
-/// `LeadAssessment` message it once held was 504 bytes a move: 20 copies a lead, 3% of
-/// its instructions under callgrind. A `Status` is large too, hence its box.
+/// `buffered` moves its answers through a binary heap and the task's output slot, many
+/// moves a lead, so a pointer moves rather than a message. A `Status` is large too, hence
+/// its box.
 type Answer = Result<EncodedAssessment, Box<Status>>;
 
 /// A lead's task, aborted when dropped (its stream was cancelled or ended).
@@ -520,8 +520,7 @@ mod tests {
     #[tokio::test]
     async fn a_streamed_leads_task_stays_small() {
         // tokio copies a task's future as it spawns and polls it. `assess`'s future is
-        // over a kilobyte (copying it was about 2% of a warm lead's instructions): the
-        // task holds it boxed.
+        // over a kilobyte, copied at every spawn and poll: the task holds it boxed.
         let config = crate::config::Config::default();
         let engines = crate::server::build_engines(&config, Arc::new(crate::lead::SystemClock))
             .unwrap_or_else(|e| panic!("engines: {e}"));
