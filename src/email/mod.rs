@@ -1,7 +1,7 @@
 //! Email validation: syntax, spam and disposable lists, DNS, optional SMTP probe.
 //!
 //! Each check lives in its own module and returns its own small result; [`Validator::validate`]
-//! composes them into one [`Verdict`], in the order DESIGN.md lists the rules.
+//! composes them into one [`Verdict`], in the order docs/verdicts.md lists the rules.
 
 pub mod codes;
 pub mod dns;
@@ -105,7 +105,7 @@ impl Validator {
         &self.routes
     }
 
-    /// Validates one address by the rules of DESIGN.md, first match wins.
+    /// Validates one address by the rules of docs/verdicts.md, first match wins.
     pub async fn validate(&self, input: &str) -> Verdict {
         // 1. empty: UNKNOWN.
         let input = input.trim();

@@ -2,7 +2,8 @@
 //! as the default region, guards against inputs libphonenumber would bend into a number,
 //! and the fake numbers its metadata lets through.
 //!
-//! - [`validate`] decides one number, uncached, by the rules of DESIGN.md in their order.
+//! - [`validate`] decides one number, uncached, by the rules of docs/verdicts.md in their
+//!   order.
 //! - [`Engine`] is the same with a bounded cache of verdicts; it loads the metadata when it
 //!   is made, at start-up.
 //! - [`region`] reads the lead's country (`GB`, `GBR`, `United Kingdom`, `UK`, ...).
@@ -357,7 +358,7 @@ fn all_types() -> impl Iterator<Item = PhoneNumberType> {
     .into_iter()
 }
 
-/// Validates one number by the rules of DESIGN.md, first match wins, uncached:
+/// Validates one number by the rules of docs/verdicts.md, first match wins, uncached:
 ///
 /// 1. empty: UNKNOWN (`missing`); longer than [`MAX_INPUT_CHARS`]: INVALID
 ///    (`parse.too_long`), unparsed;
