@@ -1,5 +1,5 @@
 //! A DNS server on loopback with a few demo records, for trying leadcheck on a machine
-//! without network access (and for the README's grpcurl session):
+//! without network access (and for the README's grpcurl example):
 //!
 //! ```sh
 //! cargo run --release --example demo_dns            # prints "demo DNS on 127.0.0.1:PORT"
