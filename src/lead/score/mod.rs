@@ -1,0 +1,132 @@
+//! The scoring model: a base, points per signal, a threshold, and two hard rules.
+//!
+//! Transparent by construction: the score is the model's `base` plus the points of every
+//! factor listed in the result, clamped to 0..=100, so anyone can recompute it from the
+//! factors alone. `quality` is HIGH at or above the threshold. The hard rules (do not
+//! contact, a SPAM email) are factors too: theirs are the points that bring the score
+//! under the threshold, so the score and the tier never contradict each other.
+//!
+//! The model is data: `data/scoring.toml` is compiled in, and `--scoring FILE` replaces
+//! it. Its version is its name and a hash of its effective content, so a stored score can
+//! be traced to the exact points that produced it.
+
+mod model;
+mod names;
+mod recency;
+mod titles;
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::source::Action;
+
+pub use model::{Model, ModelError};
+pub use names::looks_fake;
+
+#[cfg(test)]
+use {
+    super::codes,
+    model::BUNDLED,
+    names::{fake_name, KEYBOARD_RUNS, PLACEHOLDER_NAMES},
+    std::time::Duration,
+    titles::{seniority, Seniority},
+};
+
+/// The email's verdict as the model sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailClass {
+    /// VALID: the address can receive mail.
+    Valid,
+    /// INVALID: a fake address.
+    Invalid,
+    /// SPAM: the address or its domain is known for spam, or is disposable.
+    Spam,
+    /// UNKNOWN: could not be checked.
+    Unknown,
+    /// The lead has no email.
+    Missing,
+}
+
+/// The phone's verdict as the model sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneClass {
+    /// VALID: reachable and registered.
+    Valid,
+    /// INVALID.
+    Invalid,
+    /// UNKNOWN: could not be checked (no country for a national number).
+    Unknown,
+    /// The lead has no phone.
+    Missing,
+}
+
+/// The facts the model reads, drawn from the lead and its validation.
+#[derive(Debug, Clone)]
+pub struct Signals<'a> {
+    /// The LeadSource action.
+    pub action: Action,
+    /// The LeadSource was reported `source.malformed`.
+    pub source_malformed: bool,
+    /// The email verdict.
+    pub email: EmailClass,
+    /// The email is at a free mail provider.
+    pub free_provider: bool,
+    /// The email is a role account (info@, sales@).
+    pub role_account: bool,
+    /// The email's domain is disposable.
+    pub disposable: bool,
+    /// The phone verdict.
+    pub phone: PhoneClass,
+    /// The phone is mobile, or fixed-line-or-mobile.
+    pub phone_mobile: bool,
+    /// The phone is toll-free, premium-rate or shared-cost.
+    pub phone_toll_free_or_premium: bool,
+    /// First name.
+    pub first_name: &'a str,
+    /// Last name.
+    pub last_name: &'a str,
+    /// Company.
+    pub company: &'a str,
+    /// Job title.
+    pub title: &'a str,
+    /// When the lead was created.
+    pub created_at: Option<SystemTime>,
+}
+
+/// The tier of a lead, as the seeds define it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Quality {
+    /// A higher probability of converting to a subscription: at or above the threshold.
+    High,
+    /// A lead with little traction: below the threshold, or caught by a hard rule.
+    Low,
+}
+
+/// One signal that moved the score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Factor {
+    /// The factor's code, one of [`codes::POINT_CODES`] or [`codes::RULE_CODES`].
+    pub code: &'static str,
+    /// Points added (negative: taken away).
+    pub points: i32,
+    /// A human explanation naming the signal; never the email or the phone itself.
+    /// Borrowed when it is a constant, as most are: a lead's factors then cost no
+    /// allocation each.
+    pub detail: Cow<'static, str>,
+}
+
+/// A lead's score and the factors that produced it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    /// HIGH or LOW.
+    pub quality: Quality,
+    /// `base` plus the points of every factor, clamped to 0..=100.
+    pub score: u32,
+    /// The factors, in the order applied; hard rules come last.
+    pub factors: Vec<Factor>,
+}
+
+#[cfg(test)]
+mod tests;
