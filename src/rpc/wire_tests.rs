@@ -175,23 +175,35 @@ fn score() -> impl Strategy<Value = Score> {
         })
 }
 
+/// Any moment a timestamp can hold, before and after the epoch, with or without nanos.
+fn moment() -> impl Strategy<Value = std::time::SystemTime> {
+    (-62_135_596_800i64..253_402_300_799, 0u32..1_000_000_000).prop_map(|(secs, nanos)| {
+        crate::rpc::convert::time_from_pb(&pbjson_types::Timestamp {
+            seconds: secs,
+            nanos: nanos as i32,
+        })
+        .unwrap_or(std::time::UNIX_EPOCH)
+    })
+}
+
 fn assessment() -> impl Strategy<Value = Assessment> {
     (
         email_verdict(),
         phone_verdict(),
         lead_source(),
         score(),
-        text(),
-        text(),
+        (text(), text()),
+        moment(),
     )
         .prop_map(
-            |(email, phone, source, score, model_version, dedup_key)| Assessment {
+            |(email, phone, source, score, (model_version, dedup_key), assessed_at)| Assessment {
                 email,
                 phone: phone.into(),
                 source: source.into(),
                 score,
                 model_version,
                 dedup_key,
+                assessed_at,
             },
         )
 }
@@ -226,6 +238,7 @@ async fn real_assessments_encode_as_prost_encodes_them_and_decode_back() {
             title: "CTO".into(),
             lead_source: "AzureMarketplace-Install-contoso.offer".into(),
             created_at: None,
+            ..Lead::default()
         },
         Lead {
             first_name: "asdf".into(),
@@ -322,6 +335,8 @@ fn every_field_set() -> Assessment {
         },
         model_version: "leadcheck-default@b432effa".into(),
         dedup_key: "email:ana@example.com".into(),
+        // Seconds and nanos both set, so both are written.
+        assessed_at: std::time::UNIX_EPOCH + std::time::Duration::new(1_800_000_000, 5),
     }
 }
 
@@ -353,7 +368,7 @@ fn fields_present(
             WireType::LengthDelimited => {
                 let len = decode_varint(&mut bytes).expect("a length") as usize;
                 let (value, rest) = bytes.split_at(len);
-                if field.r#type() == prost_types::field_descriptor_proto::Type::Message {
+                if is_contract_message(field) {
                     fields_present(set, field.type_name(), value, present);
                 }
                 bytes = rest;
@@ -361,6 +376,13 @@ fn fields_present(
             other => panic!("the contract has no field of wire type {other:?}"),
         }
     }
+}
+
+/// Whether a field holds a message of the contract; a well-known type's
+/// (google.protobuf.Timestamp) is checked by the byte comparison with prost alone.
+fn is_contract_message(field: &prost_types::FieldDescriptorProto) -> bool {
+    field.r#type() == prost_types::field_descriptor_proto::Type::Message
+        && field.type_name().starts_with(".leadcheck.v1.")
 }
 
 /// The contract's messages, each with its full name (`.leadcheck.v1.Reason`).
@@ -402,7 +424,7 @@ fn every_field_of_the_proto_that_convert_sets_is_encoded() {
             if !NOT_FROM_AN_ASSESSMENT.contains(&full.as_str()) {
                 expected.insert(full);
             }
-            if field.r#type() == prost_types::field_descriptor_proto::Type::Message {
+            if is_contract_message(field) {
                 pending.push(field.type_name().to_string());
             }
         }

@@ -1,15 +1,16 @@
-//! The scoring model: a base, points per signal, a threshold, and two hard rules.
+//! The scoring model: a base, points per signal, a threshold, and three hard rules.
 //!
 //! Transparent by construction: the score is the model's `base` plus the points of every
 //! factor listed in the result, clamped to 0..=100, so anyone can recompute it from the
 //! factors alone. `quality` is HIGH at or above the threshold. The hard rules (do not
-//! contact, a SPAM email) are factors too: theirs are the points that bring the score
+//! contact, a SPAM email, an archived lead) are factors too: theirs are the points that bring the score
 //! under the threshold, so the score and the tier never contradict each other.
 //!
 //! The model is data: `data/scoring.toml` is compiled in, and `--scoring FILE` replaces
 //! it. Its version is its name and a hash of its effective content, so a stored score can
 //! be traced to the exact points that produced it.
 
+mod consistency;
 mod model;
 mod names;
 mod recency;
@@ -20,6 +21,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::kind::{CallToAction, LeadType};
 use super::source::Action;
 
 pub use model::{Model, ModelError};
@@ -93,6 +95,47 @@ pub struct Signals<'a> {
     pub title: &'a str,
     /// When the lead was created.
     pub created_at: Option<SystemTime>,
+    /// The lead type, as given (the model infers a missing one from the action).
+    pub lead_type: LeadType,
+    /// The call to action, as given (the model infers a missing one from the action).
+    pub call_to_action: Option<CallToAction>,
+    /// The lead's country as an ISO 3166-1 alpha-2 code (`GB`); empty when unknown.
+    pub country: &'a str,
+    /// The phone's region (`GB`) when the number was written in international form, so
+    /// that its region is its own and not taken from the lead's country; else empty.
+    pub phone_region: &'a str,
+    /// The email's domain, lower-case.
+    pub email_domain: &'a str,
+    /// The email's local part, before the `@`.
+    pub email_local: &'a str,
+}
+
+/// A lead with nothing known: no action, no contacts, no names, no date.
+impl Default for Signals<'_> {
+    fn default() -> Self {
+        Signals {
+            action: Action::Unspecified,
+            source_malformed: false,
+            email: EmailClass::Missing,
+            free_provider: false,
+            role_account: false,
+            disposable: false,
+            phone: PhoneClass::Missing,
+            phone_mobile: false,
+            phone_toll_free_or_premium: false,
+            first_name: "",
+            last_name: "",
+            company: "",
+            title: "",
+            created_at: None,
+            lead_type: LeadType::Unspecified,
+            call_to_action: None,
+            country: "",
+            phone_region: "",
+            email_domain: "",
+            email_local: "",
+        }
+    }
 }
 
 /// The tier of a lead, as the seeds define it.

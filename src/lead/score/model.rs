@@ -16,6 +16,7 @@ use super::recency::recency;
 use super::titles::{quoted_detail, seniority, Seniority};
 use super::{EmailClass, Factor, PhoneClass, Quality, Score, Signals};
 use crate::lead::codes;
+use crate::lead::kind::Kind;
 use crate::lead::source::Action;
 
 /// Why a scoring model was refused.
@@ -372,9 +373,13 @@ impl Model {
             );
         }
 
-        // When did they ask?
-        let (code, detail) = recency(s.created_at, now);
-        add(code, detail);
+        // Do the fields agree with one another?
+        super::consistency::check(s, &mut add);
+
+        // When did they ask? Measured in the windows of the lead's lifecycle.
+        let kind = Kind::infer(s.lead_type, s.call_to_action, s.action);
+        let (recency_code, detail) = recency(s.created_at, now, kind.lifecycle());
+        add(recency_code, detail);
 
         let total = self.base + factors.iter().map(|f| f.points).sum::<i32>();
         let rule = if s.action == Action::DoNotContact {
@@ -386,6 +391,11 @@ impl Model {
             Some((
                 codes::RULE_SPAM_EMAIL,
                 "hard rule: a SPAM email is always LOW",
+            ))
+        } else if recency_code == codes::RECENCY_ARCHIVED {
+            Some((
+                codes::RULE_ARCHIVED,
+                "hard rule: an archived lead is always LOW; nothing can be done with it",
             ))
         } else {
             None

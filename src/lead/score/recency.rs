@@ -1,9 +1,10 @@
-//! The seeds' time windows: how long ago a lead was created, as a factor.
+//! The seeds' time windows: how long ago a lead was created, in its lifecycle, as a factor.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use crate::lead::codes;
+use crate::lead::kind::Lifecycle;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -17,10 +18,20 @@ const RESPONSE_WINDOW: Duration = Duration::from_secs(14 * 24 * 3600);
 /// the largest time-zone offset (UTC+14), the error a local time stored as UTC makes.
 const SKEW: Duration = Duration::from_secs(14 * 3600);
 
-/// Places the lead's age in the seeds' windows.
+/// Six months, the seeds' availability of an offer lead that needs no action: 183 days,
+/// the longest half of a calendar year rounded down, so that no lead is archived early.
+const AVAILABLE: Duration = Duration::from_secs(183 * 24 * 3600);
+
+/// Places the lead's age, measured at `now`, in the windows of its lifecycle.
+///
+/// Every kind has the seeds' 24-hour follow-up and 72-hour windows (for Contact me the
+/// flame window: the customer asked to be contacted). Then a referral, or a lead of no
+/// known kind, is inside its 14-day response window or expired; an informational offer
+/// lead is available for six months, then archived.
 pub(super) fn recency(
     created_at: Option<SystemTime>,
     now: SystemTime,
+    lifecycle: Lifecycle,
 ) -> (&'static str, Cow<'static, str>) {
     let Some(created) = created_at else {
         return (
@@ -54,14 +65,29 @@ pub(super) fn recency(
     let (code, window) = if age < FOLLOW_UP {
         (codes::RECENCY_24H, "inside the 24-hour follow-up window")
     } else if age < HOT {
-        (codes::RECENCY_72H, "inside the 72-hour hot window")
-    } else if age < RESPONSE_WINDOW {
-        (codes::RECENCY_14D, "inside the 14-day response window")
+        match lifecycle {
+            Lifecycle::Referral => (
+                codes::RECENCY_72H,
+                "inside the 72-hour flame window of a customer who asked to be contacted",
+            ),
+            _ => (codes::RECENCY_72H, "inside the 72-hour hot window"),
+        }
     } else {
-        (
-            codes::RECENCY_EXPIRED,
-            "past the 14-day response window: it would have expired",
-        )
+        match lifecycle {
+            Lifecycle::Offer if age < AVAILABLE => (
+                codes::RECENCY_AVAILABLE,
+                "inside the 6 months an offer lead stays available",
+            ),
+            Lifecycle::Offer => (
+                codes::RECENCY_ARCHIVED,
+                "past the 6 months an offer lead stays available: archived",
+            ),
+            _ if age < RESPONSE_WINDOW => (codes::RECENCY_14D, "inside the 14-day response window"),
+            _ => (
+                codes::RECENCY_EXPIRED,
+                "past the 14-day response window: it would have expired",
+            ),
+        }
     };
     (code, format!("created {} ago, {window}", span(age)).into())
 }
