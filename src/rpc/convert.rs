@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::lead::kind::LeadType;
-use crate::lead::score::Quality;
+use crate::lead::score::{Factor, Quality};
 use crate::lead::source::{Action, LeadSource, Source};
 use crate::lead::{Assessment, Lead};
 use crate::reason::Reason;
@@ -290,6 +290,15 @@ pub fn action_to_pb(a: Action) -> pb::Action {
     }
 }
 
+/// Converts a score factor.
+pub fn factor_to_pb(f: &Factor) -> pb::ScoreFactor {
+    pb::ScoreFactor {
+        code: f.code.to_string(),
+        points: f.points,
+        detail: f.detail.to_string(),
+    }
+}
+
 /// Converts an assessment, echoing the request id; its strings move.
 pub fn assessment_to_pb(request_id: String, a: Assessment) -> pb::LeadAssessment {
     pb::LeadAssessment {
@@ -299,16 +308,9 @@ pub fn assessment_to_pb(request_id: String, a: Assessment) -> pb::LeadAssessment
         source: Some(source_to_pb(std::sync::Arc::unwrap_or_clone(a.source))),
         quality: quality_to_pb(a.score.quality).into(),
         score: a.score.score,
-        factors: a
-            .score
-            .factors
-            .into_iter()
-            .map(|f| pb::ScoreFactor {
-                code: f.code.to_string(),
-                points: f.points,
-                detail: f.detail.into_owned(),
-            })
-            .collect(),
+        grade: a.score.grade.as_str().to_string(),
+        top_reasons: a.score.top_reasons().map(factor_to_pb).collect(),
+        factors: a.score.factors.iter().map(factor_to_pb).collect(),
         model_version: a.model_version,
         dedup_key: a.dedup_key,
         reasons: Vec::new(),

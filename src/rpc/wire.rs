@@ -273,6 +273,10 @@ impl Fields for Top<'_> {
         out.string(tag::DEDUP_KEY, &a.dedup_key);
         // `reasons`, the lead's own, is only a rejected lead's.
         out.message(tag::ASSESSED_AT, &Time(a.assessed_at));
+        out.string(tag::GRADE, a.score.grade.as_str());
+        for factor in a.score.top_reasons() {
+            out.message(tag::TOP_REASONS, factor);
+        }
     }
 }
 

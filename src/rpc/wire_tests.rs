@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use prost::Message;
 
 use super::EncodedAssessment;
-use crate::lead::score::{Factor, Quality, Score};
+use crate::lead::score::{Factor, Grade, Quality, Score};
 use crate::lead::source::{Action, LeadSource, Source};
 use crate::lead::{Assessment, Lead};
 use crate::reason::Reason;
@@ -171,6 +171,7 @@ fn score() -> impl Strategy<Value = Score> {
         .prop_map(|(quality, score, factors)| Score {
             quality,
             score,
+            grade: [Grade::A, Grade::B, Grade::C, Grade::D][score as usize % 4],
             factors,
         })
 }
@@ -327,6 +328,7 @@ fn every_field_set() -> Assessment {
         score: Score {
             quality: Quality::Low,
             score: 37,
+            grade: Grade::D,
             factors: vec![Factor {
                 code: "email.spam",
                 points: -40,

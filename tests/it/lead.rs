@@ -264,6 +264,11 @@ async fn windows_follow_the_leads_kind_from_as_of() {
     assert_eq!(recency_of(&a), ("recency.available", false), "{a:?}");
     assert_eq!(a.quality(), pb::LeadQuality::High, "{a:?}");
     assert_eq!(a.assessed_at, Some(as_of()));
+    // Grade and top reasons come with every assessment: INS, a VALID email, ...
+    assert!(["A", "B"].contains(&a.grade.as_str()), "{a:?}");
+    assert_eq!(a.top_reasons.len(), 3);
+    assert_eq!(a.top_reasons[0].code, "action.active");
+    assert!(a.top_reasons.iter().all(|t| a.factors.contains(t)));
 
     let contact_me = pb::Lead {
         call_to_action: "Связаться со мной".into(),
@@ -291,6 +296,13 @@ async fn windows_follow_the_leads_kind_from_as_of() {
     let a = assess(archived).await;
     assert_eq!(recency_of(&a), ("recency.archived", true), "{a:?}");
     assert_eq!(a.quality(), pb::LeadQuality::Low, "{a:?}");
+    assert!(["C", "D"].contains(&a.grade.as_str()), "{a:?}");
+    assert!(
+        a.top_reasons
+            .iter()
+            .any(|t| t.code == "rule.archived" && t.points < 0),
+        "{a:?}"
+    );
     // PLT is Contact me: a referral, expired rather than archived.
     let plt = pb::Lead {
         created_at: before_as_of(200 * DAY),

@@ -160,6 +160,34 @@ pub struct Factor {
     pub detail: Cow<'static, str>,
 }
 
+/// A band of the score, as the model file's `[grades]` draw them: A is the best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Grade {
+    /// At or above the `A` band's lowest score.
+    A,
+    /// At or above `B`.
+    B,
+    /// At or above `C`.
+    C,
+    /// Under `C`.
+    D,
+}
+
+impl Grade {
+    /// The grade's letter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::A => "A",
+            Grade::B => "B",
+            Grade::C => "C",
+            Grade::D => "D",
+        }
+    }
+}
+
+/// How many factors [`Score::top_reasons`] gives.
+pub const TOP_REASONS: usize = 3;
+
 /// A lead's score and the factors that produced it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Score {
@@ -167,8 +195,31 @@ pub struct Score {
     pub quality: Quality,
     /// `base` plus the points of every factor, clamped to 0..=100.
     pub score: u32,
+    /// The score's band.
+    pub grade: Grade,
     /// The factors, in the order applied; hard rules come last.
     pub factors: Vec<Factor>,
+}
+
+impl Score {
+    /// The factors that moved the score most, up to [`TOP_REASONS`], largest move first
+    /// whatever its sign; on a tie, the one applied first. Factors of no points moved
+    /// nothing and are never among them.
+    pub fn top_reasons(&self) -> impl Iterator<Item = &Factor> {
+        let mut top: [Option<&Factor>; TOP_REASONS] = [None; TOP_REASONS];
+        for factor in self.factors.iter().filter(|f| f.points != 0) {
+            let moved = factor.points.unsigned_abs();
+            // Insert by move, after the earlier factors of the same move.
+            let at = top
+                .iter()
+                .position(|t| t.is_none_or(|t| t.points.unsigned_abs() < moved));
+            if let Some(at) = at {
+                top[at..].rotate_right(1);
+                top[at] = Some(factor);
+            }
+        }
+        top.into_iter().flatten()
+    }
 }
 
 #[cfg(test)]

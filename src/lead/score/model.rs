@@ -14,7 +14,7 @@ use toml::Spanned;
 use super::names::fake_name;
 use super::recency::recency;
 use super::titles::{quoted_detail, seniority, Seniority};
-use super::{EmailClass, Factor, PhoneClass, Quality, Score, Signals};
+use super::{EmailClass, Factor, Grade, PhoneClass, Quality, Score, Signals};
 use crate::lead::codes;
 use crate::lead::kind::Kind;
 use crate::lead::source::Action;
@@ -65,6 +65,19 @@ struct ModelFile {
     base: Spanned<i64>,
     threshold: Spanned<i64>,
     points: Spanned<BTreeMap<Spanned<String>, Spanned<i64>>>,
+    grades: Spanned<GradesFile>,
+}
+
+/// The `[grades]` table as written: the lowest score of each band above D.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GradesFile {
+    #[serde(rename = "A")]
+    a: Spanned<i64>,
+    #[serde(rename = "B")]
+    b: Spanned<i64>,
+    #[serde(rename = "C")]
+    c: Spanned<i64>,
 }
 
 /// A scoring model: a base, a threshold, points per factor code, and its version.
@@ -76,6 +89,8 @@ pub struct Model {
     /// Looked up for every factor of every lead: hashed, as a B-tree's string compares
     /// were a sixth of scoring (callgrind, warm `AssessLead`).
     points: HashMap<&'static str, i32, foldhash::fast::FixedState>,
+    /// The lowest score of grades A, B and C; under C is D.
+    grades: [i32; 3],
     version: String,
 }
 
@@ -186,11 +201,28 @@ impl Model {
             ));
         }
 
+        let g = file.grades.get_ref();
+        let grades = [
+            percent(&g.a, "grades.A", 1)?,
+            percent(&g.b, "grades.B", 1)?,
+            percent(&g.c, "grades.C", 1)?,
+        ];
+        if !(grades[0] > grades[1] && grades[1] > grades[2]) {
+            return Err(invalid(
+                Some(file.grades.span()),
+                format!(
+                    "`[grades]` must fall from A to C; A = {}, B = {}, C = {}",
+                    grades[0], grades[1], grades[2]
+                ),
+            ));
+        }
+
         let mut model = Model {
             name: name.to_string(),
             base,
             threshold,
             points,
+            grades,
             version: String::new(),
         };
         // The version hashes the effective content: comments, layout and key order do
@@ -212,7 +244,20 @@ impl Model {
             // Writing to a String cannot fail.
             let _ = writeln!(text, "\"{code}\" = {}", self.points(code).unwrap_or(0));
         }
+        let [a, b, c] = self.grades;
+        let _ = write!(text, "\n[grades]\nA = {a}\nB = {b}\nC = {c}\n");
         text
+    }
+
+    /// Returns the grade of a score: its band in the model's `[grades]`.
+    pub fn grade(&self, score: u32) -> Grade {
+        let [a, b, c] = self.grades.map(i32::unsigned_abs);
+        match score {
+            s if s >= a => Grade::A,
+            s if s >= b => Grade::B,
+            s if s >= c => Grade::C,
+            _ => Grade::D,
+        }
     }
 
     /// Returns `name@hash`: the model's name and 8 hex digits of the SHA-256 of its
@@ -424,6 +469,7 @@ impl Model {
         Score {
             quality,
             score: score.unsigned_abs(),
+            grade: self.grade(score.unsigned_abs()),
             factors,
         }
     }

@@ -878,6 +878,92 @@ fn each_consistency_factor_fires_when_the_fields_disagree_and_only_then() {
 }
 
 #[test]
+fn grades_band_the_score_as_the_model_file_draws_them() {
+    let m = Model::bundled();
+    for (score, grade) in [
+        (100, Grade::A),
+        (80, Grade::A),
+        (79, Grade::B),
+        (60, Grade::B),
+        (59, Grade::C),
+        (40, Grade::C),
+        (39, Grade::D),
+        (0, Grade::D),
+    ] {
+        assert_eq!(m.grade(score), grade, "{score}");
+    }
+    // B starts at the threshold: A and B are HIGH, C and D LOW.
+    assert_eq!(m.grade(m.threshold()), Grade::B);
+    assert_eq!(m.grade(m.threshold() - 1), Grade::C);
+    let s = m.score(&middling(), now());
+    assert_eq!(s.grade, m.grade(s.score));
+
+    // Bands are data: moved, they move the grade and the version.
+    let moved = Model::from_toml(&edit(BUNDLED, "A = 80", "A = 70")).unwrap();
+    assert_eq!(moved.grade(70), Grade::A);
+    assert_eq!(m.grade(70), Grade::B);
+    assert_ne!(moved.version(), m.version());
+    // They must fall from A to C, each in 1..=100.
+    for (from, to) in [
+        ("A = 80", "A = 60"),
+        ("C = 40", "C = 0"),
+        ("B = 60", "B = 101"),
+    ] {
+        let err = Model::from_toml(&edit(BUNDLED, from, to)).unwrap_err();
+        assert!(err.to_string().contains("grades"), "{to}: {err}");
+    }
+    let err = Model::from_toml(&edit(BUNDLED, "C = 40\n", "")).unwrap_err();
+    assert!(err.to_string().contains("C"), "{err}");
+}
+
+#[test]
+fn top_reasons_are_the_three_largest_moves_signed() {
+    let factor = |code, points| Factor {
+        code,
+        points,
+        detail: "".into(),
+    };
+    let score = Score {
+        quality: Quality::Low,
+        score: 10,
+        grade: Grade::D,
+        factors: vec![
+            factor("a", 5),
+            factor("b", -30),
+            factor("c", 0),
+            factor("d", 10),
+            factor("e", -10),
+            factor("f", 30),
+        ],
+    };
+    let top: Vec<(&str, i32)> = score.top_reasons().map(|f| (f.code, f.points)).collect();
+    // Largest move first whatever its sign; a tie keeps the order applied.
+    assert_eq!(top, [("b", -30), ("f", 30), ("d", 10)]);
+    let few = Score {
+        factors: vec![factor("c", 0), factor("a", -2)],
+        ..score.clone()
+    };
+    let top: Vec<&str> = few.top_reasons().map(|f| f.code).collect();
+    assert_eq!(top, ["a"], "no-point factors moved nothing");
+
+    // On a real lead: do not contact, the largest move, leads them.
+    let m = Model::bundled();
+    let dnc = m.score(
+        &Signals {
+            action: Action::DoNotContact,
+            ..strong()
+        },
+        now(),
+    );
+    let top: Vec<&str> = dnc.top_reasons().map(|f| f.code).collect();
+    assert_eq!(top.len(), TOP_REASONS);
+    assert_eq!(top[0], codes::ACTION_DO_NOT_CONTACT, "{top:?}");
+    for f in dnc.top_reasons() {
+        assert!(dnc.factors.contains(f));
+    }
+}
+
+#[test]
 fn factor_details_never_carry_the_contact_data() {
     let m = Model::bundled();
     let s = m.score(
