@@ -152,6 +152,7 @@ fn bench(c: &mut Criterion) {
             company: "Contoso",
             title: "Directora de Ventas",
             created_at: Some(now - Duration::from_secs(3600)),
+            ..Signals::default()
         },
         Signals {
             action: Action::PartnerLedTrial,
@@ -168,6 +169,7 @@ fn bench(c: &mut Criterion) {
             company: "",
             title: "Генеральный директор",
             created_at: None,
+            ..Signals::default()
         },
     ];
     group.throughput(Throughput::Elements(signals.len() as u64));
@@ -259,6 +261,7 @@ fn lead(domains: &[String], n: usize) -> Lead {
         title: "Directora de Ventas".into(),
         lead_source: SOURCES[n % 2].into(),
         created_at: None,
+        ..Lead::default()
     }
 }
 

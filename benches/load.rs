@@ -506,6 +506,7 @@ fn lead(domains: &Domains, set: usize, n: usize) -> Lead {
         title: TITLES[n % TITLES.len()].to_string(),
         lead_source: SOURCES[n % SOURCES.len()].to_string(),
         created_at: None,
+        ..Lead::default()
     }
 }
 
@@ -576,6 +577,7 @@ fn unary_requests(leads: &[Lead]) -> std::sync::Arc<Vec<bytes::Bytes>> {
         let request = AssessLeadRequest {
             request_id: String::new(),
             lead: Some(lead.clone()),
+            as_of: None,
         };
         bytes::Bytes::from(request.encode_to_vec())
     };
@@ -885,6 +887,7 @@ async fn stream_run(
         .map(|(i, lead)| AssessLeadRequest {
             request_id: i.to_string(),
             lead: Some(lead),
+            as_of: None,
         });
     loop {
         let first = chunks.len() * per_stream;

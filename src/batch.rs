@@ -179,6 +179,7 @@ impl Request {
         let request = pb::AssessLeadRequest {
             request_id: itoa::Buffer::new().format(line).to_string(),
             lead: Some(lead),
+            as_of: None,
         };
         Request {
             id: line,
@@ -335,6 +336,7 @@ impl Columns {
             title: get(self.title),
             lead_source: get(self.lead_source),
             created_at,
+            ..Default::default()
         };
         Request::new(line, lead)
     }
@@ -1406,10 +1408,12 @@ mod tests {
                 title: field("Title"),
                 lead_source: field("LeadSource"),
                 created_at,
+                ..Default::default()
             };
             let expected = pb::AssessLeadRequest {
                 request_id: line.to_string(),
                 lead: Some(lead),
+                as_of: None,
             };
             let sent: pb::AssessLeadRequest = prost::Message::decode(request.bytes.as_ref())
                 .expect("a request decodes");

@@ -367,6 +367,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 title,
                 lead_source,
                 created_at: None,
+                ..Lead::default()
             };
             let assessment = engines.assessor.assess(&lead).await;
             // The same JSON as grpcurl shows for AssessLead: the proto's canonical mapping.

@@ -78,6 +78,18 @@ pub const TITLE_EXECUTIVE: &str = "title.executive";
 pub const TITLE_SENIOR: &str = "title.senior";
 /// Factor: the first or last name looks made up.
 pub const NAME_FAKE: &str = "name.fake";
+/// Factor: the phone's region, for a number written in international form, is not the
+/// lead's country.
+pub const CONSISTENCY_PHONE_COUNTRY: &str = "consistency.phone_country";
+/// Factor: the email's domain is under the country-code TLD of another country than the
+/// lead's (ccTLDs sold for general use, like `.io`, excepted).
+pub const CONSISTENCY_EMAIL_CCTLD: &str = "consistency.email_cctld";
+/// Factor: the email's domain carries the company's name (normalised, legal form dropped).
+pub const CONSISTENCY_COMPANY_DOMAIN: &str = "consistency.company_domain";
+/// Factor: the lead names a company but writes from a free mail provider.
+pub const CONSISTENCY_FREE_MAIL_WITH_COMPANY: &str = "consistency.free_mail_with_company";
+/// Factor: the email's local part carries the lead's first or last name.
+pub const CONSISTENCY_NAME_IN_ADDRESS: &str = "consistency.name_in_address";
 /// Factor: created less than 24 hours ago: the seeds' follow-up advice.
 pub const RECENCY_24H: &str = "recency.24h";
 /// Factor: created 24 to 72 hours ago: still inside the seeds' 72-hour "hot" window.
@@ -86,6 +98,12 @@ pub const RECENCY_72H: &str = "recency.72h";
 pub const RECENCY_14D: &str = "recency.14d";
 /// Factor: created 14 days ago or more: an unanswered lead would have expired.
 pub const RECENCY_EXPIRED: &str = "recency.expired";
+/// Factor: an offer lead that needs no action (Get it now, Free trial, Test drive),
+/// created 72 hours to six months ago: still available, as the seeds keep it.
+pub const RECENCY_AVAILABLE: &str = "recency.available";
+/// Factor: an offer lead that needs no action, created six months ago or more: the seeds
+/// archive it; the hard rule [`RULE_ARCHIVED`] follows it.
+pub const RECENCY_ARCHIVED: &str = "recency.archived";
 /// Factor: created more than 14 hours ahead of our clock: a bad timestamp.
 pub const RECENCY_FUTURE: &str = "recency.future";
 /// Factor: the lead has no creation time.
@@ -117,10 +135,17 @@ pub const POINT_CODES: &[&str] = &[
     TITLE_EXECUTIVE,
     TITLE_SENIOR,
     NAME_FAKE,
+    CONSISTENCY_PHONE_COUNTRY,
+    CONSISTENCY_EMAIL_CCTLD,
+    CONSISTENCY_COMPANY_DOMAIN,
+    CONSISTENCY_FREE_MAIL_WITH_COMPANY,
+    CONSISTENCY_NAME_IN_ADDRESS,
     RECENCY_24H,
     RECENCY_72H,
     RECENCY_14D,
     RECENCY_EXPIRED,
+    RECENCY_AVAILABLE,
+    RECENCY_ARCHIVED,
     RECENCY_FUTURE,
     RECENCY_UNKNOWN,
 ];
@@ -130,8 +155,12 @@ pub const RULE_DO_NOT_CONTACT: &str = "rule.do_not_contact";
 /// Hard rule: a SPAM email is always LOW.
 pub const RULE_SPAM_EMAIL: &str = "rule.spam_email";
 
+/// Hard rule: an archived offer lead is always LOW: the seeds say nothing can be done
+/// with an archived lead.
+pub const RULE_ARCHIVED: &str = "rule.archived";
+
 /// Every hard-rule factor code; their points are computed, never configured.
-pub const RULE_CODES: &[&str] = &[RULE_DO_NOT_CONTACT, RULE_SPAM_EMAIL];
+pub const RULE_CODES: &[&str] = &[RULE_DO_NOT_CONTACT, RULE_SPAM_EMAIL, RULE_ARCHIVED];
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,7 @@
 
 pub mod codes;
 pub mod dedup;
+pub mod kind;
 pub mod score;
 pub mod source;
 
@@ -11,6 +12,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::{email, phone};
+use kind::{CallToAction, LeadType};
 use score::{EmailClass, Model, PhoneClass, Score, Signals};
 use source::LeadSource;
 
@@ -35,6 +37,11 @@ pub struct Lead {
     pub lead_source: String,
     /// When the lead was created.
     pub created_at: Option<SystemTime>,
+    /// The lead type; unspecified is inferred from the LeadSource action.
+    pub lead_type: LeadType,
+    /// The call to action as given, in any of the seeds' languages; empty or unknown is
+    /// inferred from the LeadSource action.
+    pub call_to_action: String,
 }
 
 /// The assessment of one lead.
@@ -52,6 +59,8 @@ pub struct Assessment {
     pub model_version: String,
     /// The key that identifies the person across leads.
     pub dedup_key: String,
+    /// The moment the lead was assessed at: recency is measured from it.
+    pub assessed_at: SystemTime,
 }
 
 /// Tells the time the recency factors are measured against; tests and "as of" runs set it.
@@ -119,13 +128,30 @@ impl Assessor {
         &self.model
     }
 
-    /// Validates both contacts of a lead, parses its source, scores it and keys it.
+    /// Returns the assessor clock's current time: the moment a request without `as_of`
+    /// is assessed at.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// Assesses a lead at the clock's current time.
     pub async fn assess(&self, lead: &Lead) -> Assessment {
+        self.assess_at(lead, self.now()).await
+    }
+
+    /// Validates both contacts of a lead, parses its source, scores it as of `at` and
+    /// keys it. The score depends on `at` and on the lead alone, never on the clock, so
+    /// the same lead at the same moment scores the same on any server, on any day; any
+    /// other time-dependent verdict should be computed at `at` too.
+    pub async fn assess_at(&self, lead: &Lead, at: SystemTime) -> Assessment {
         let source = self.sources.parse(&lead.lead_source);
         let phone = self.phone.validate(&lead.phone, &lead.country);
         let email = self.email.validate(&lead.email).await;
-        let signals = signals(lead, &source, &email, &phone);
-        let score = self.model.score(&signals, self.clock.now());
+        // The lead's country as its phone engine reads it, for the consistency checks.
+        let region = phone::region::from_country(&lead.country).map(|r| r.as_region_str());
+        let country = region.as_deref().unwrap_or("");
+        let signals = signals(lead, &source, &email, &phone, country);
+        let score = self.model.score(&signals, at);
         let dedup_key = dedup::key(
             email.canonical.as_deref(),
             (!phone.e164.is_empty() && phone.validity != phone::Validity::Unknown)
@@ -141,6 +167,7 @@ impl Assessor {
             score,
             model_version: self.model.version().to_string(),
             dedup_key,
+            assessed_at: at,
         }
     }
 }
@@ -149,9 +176,18 @@ impl Assessor {
 fn signals<'a>(
     lead: &'a Lead,
     source: &LeadSource,
-    email: &email::Verdict,
-    phone: &phone::Verdict,
+    email: &'a email::Verdict,
+    phone: &'a phone::Verdict,
+    country: &'a str,
 ) -> Signals<'a> {
+    // A number written without its country code takes the lead's: its region then says
+    // nothing of the lead.
+    let phone_text = lead.phone.trim_start();
+    let international = phone_text.starts_with('+') || phone_text.starts_with("00");
+    let email_local = email
+        .normalized
+        .rsplit_once('@')
+        .map_or("", |(local, _)| local);
     let email_class = if lead.email.trim().is_empty() {
         EmailClass::Missing
     } else {
@@ -193,6 +229,12 @@ fn signals<'a>(
         company: &lead.company,
         title: &lead.title,
         created_at: lead.created_at,
+        lead_type: lead.lead_type,
+        call_to_action: CallToAction::parse(&lead.call_to_action),
+        country,
+        phone_region: if international { &phone.region } else { "" },
+        email_domain: &email.domain,
+        email_local,
     }
 }
 

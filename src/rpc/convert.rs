@@ -2,7 +2,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::lead::score::Quality;
+use crate::lead::kind::LeadType;
+use crate::lead::score::{Factor, Quality};
 use crate::lead::source::{Action, LeadSource, Source};
 use crate::lead::{Assessment, Lead};
 use crate::reason::Reason;
@@ -14,6 +15,48 @@ pub const MAX_FIELD_BYTES: usize = 1024;
 
 /// Code of the reason given to a streamed lead that breaks the field limits.
 pub const FIELD_TOO_LONG: &str = "request.field_too_long";
+
+/// Code of the reason given to a streamed lead whose request has a timestamp outside
+/// what google.protobuf.Timestamp allows (`as_of`).
+pub const INVALID_TIME: &str = "request.invalid_time";
+
+/// A request the service refuses, naming the field: INVALID_ARGUMENT for a call, a LOW
+/// assessment with this reason for a streamed lead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadField {
+    /// A text field over [`MAX_FIELD_BYTES`].
+    #[error(transparent)]
+    TooLong(#[from] FieldTooLong),
+    /// A timestamp outside 0001-01-01 to 9999-12-31, or with nanos outside a second.
+    #[error("field `{field}` is not a valid timestamp (0001-01-01 to 9999-12-31)")]
+    InvalidTime {
+        /// The field's name in the contract.
+        field: &'static str,
+    },
+}
+
+impl BadField {
+    /// The reason code a streamed lead gets for it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BadField::TooLong(_) => FIELD_TOO_LONG,
+            BadField::InvalidTime { .. } => INVALID_TIME,
+        }
+    }
+}
+
+/// Reads a request's `as_of`: unset is `None` (now), an invalid one is refused, since
+/// reading it as now would silently break the reproducibility it is set for.
+pub fn as_of_from_pb(
+    as_of: Option<&pbjson_types::Timestamp>,
+) -> Result<Option<SystemTime>, BadField> {
+    match as_of {
+        None => Ok(None),
+        Some(ts) => time_from_pb(ts)
+            .map(Some)
+            .ok_or(BadField::InvalidTime { field: "as_of" }),
+    }
+}
 
 /// A request field over [`MAX_FIELD_BYTES`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +94,7 @@ pub fn lead_from_pb(lead: pb::Lead) -> Result<Lead, FieldTooLong> {
         ("lead.company", &lead.company),
         ("lead.title", &lead.title),
         ("lead.lead_source", &lead.lead_source),
+        ("lead.call_to_action", &lead.call_to_action),
     ] {
         check_len(field, value)?;
     }
@@ -64,7 +108,18 @@ pub fn lead_from_pb(lead: pb::Lead) -> Result<Lead, FieldTooLong> {
         title: lead.title,
         lead_source: lead.lead_source,
         created_at: lead.created_at.as_ref().and_then(time_from_pb),
+        lead_type: lead_type_from_pb(lead.lead_type),
+        call_to_action: lead.call_to_action,
     })
+}
+
+/// A lead type's domain value; an unknown number is unspecified, then inferred.
+pub fn lead_type_from_pb(value: i32) -> LeadType {
+    match pb::LeadType::try_from(value) {
+        Ok(pb::LeadType::Offer) => LeadType::Offer,
+        Ok(pb::LeadType::Profile) => LeadType::Profile,
+        Ok(pb::LeadType::Unspecified) | Err(_) => LeadType::Unspecified,
+    }
 }
 
 /// Converts a timestamp; one outside the range google.protobuf.Timestamp allows
@@ -235,6 +290,15 @@ pub fn action_to_pb(a: Action) -> pb::Action {
     }
 }
 
+/// Converts a score factor.
+pub fn factor_to_pb(f: &Factor) -> pb::ScoreFactor {
+    pb::ScoreFactor {
+        code: f.code.to_string(),
+        points: f.points,
+        detail: f.detail.to_string(),
+    }
+}
+
 /// Converts an assessment, echoing the request id; its strings move.
 pub fn assessment_to_pb(request_id: String, a: Assessment) -> pb::LeadAssessment {
     pb::LeadAssessment {
@@ -244,30 +308,25 @@ pub fn assessment_to_pb(request_id: String, a: Assessment) -> pb::LeadAssessment
         source: Some(source_to_pb(std::sync::Arc::unwrap_or_clone(a.source))),
         quality: quality_to_pb(a.score.quality).into(),
         score: a.score.score,
-        factors: a
-            .score
-            .factors
-            .into_iter()
-            .map(|f| pb::ScoreFactor {
-                code: f.code.to_string(),
-                points: f.points,
-                detail: f.detail.into_owned(),
-            })
-            .collect(),
+        grade: a.score.grade.as_str().to_string(),
+        top_reasons: a.score.top_reasons().map(factor_to_pb).collect(),
+        factors: a.score.factors.iter().map(factor_to_pb).collect(),
         model_version: a.model_version,
         dedup_key: a.dedup_key,
         reasons: Vec::new(),
+        assessed_at: Some(time_to_pb(a.assessed_at)),
     }
 }
 
-/// The assessment of a streamed lead that breaks the field limits: LOW, nothing
-/// validated, the reason naming the field. The stream goes on.
-pub fn rejected_assessment(request_id: String, err: &FieldTooLong) -> pb::LeadAssessment {
+/// The assessment of a streamed lead whose request breaks the field limits or carries an
+/// invalid timestamp: LOW, nothing validated, the reason naming the field. The stream
+/// goes on.
+pub fn rejected_assessment(request_id: String, err: &BadField) -> pb::LeadAssessment {
     pb::LeadAssessment {
         request_id,
         quality: pb::LeadQuality::Low.into(),
         reasons: vec![pb::Reason {
-            code: FIELD_TOO_LONG.to_string(),
+            code: err.code().to_string(),
             message: err.to_string(),
         }],
         ..Default::default()
@@ -311,5 +370,19 @@ mod tests {
         let err = lead_from_pb(lead).unwrap_err();
         assert_eq!(err.field, "lead.company");
         assert!(err.to_string().contains("lead.company"));
+    }
+
+    #[test]
+    fn as_of_is_now_when_unset_and_refused_when_invalid() {
+        assert_eq!(as_of_from_pb(None), Ok(None));
+        let t = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(as_of_from_pb(Some(&time_to_pb(t))), Ok(Some(t)));
+        let bad = pbjson_types::Timestamp {
+            seconds: i64::MAX,
+            nanos: 0,
+        };
+        let err = as_of_from_pb(Some(&bad)).unwrap_err();
+        assert_eq!(err.code(), INVALID_TIME);
+        assert!(err.to_string().contains("`as_of`"), "{err}");
     }
 }

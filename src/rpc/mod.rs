@@ -8,7 +8,7 @@ pub mod wire;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::future::Either;
 use futures::{Stream, StreamExt};
@@ -19,7 +19,7 @@ use tracing::Instrument;
 use crate::lead::Assessor;
 use crate::{metrics, pb};
 pub use convert::{
-    assessment_to_pb, email_to_pb, lead_from_pb, phone_to_pb, time_from_pb, time_to_pb,
+    assessment_to_pb, email_to_pb, lead_from_pb, phone_to_pb, time_from_pb, time_to_pb, BadField,
     FieldTooLong, MAX_FIELD_BYTES,
 };
 pub use limits::{Limits, StreamLimits};
@@ -256,14 +256,35 @@ fn too_long(err: FieldTooLong) -> Status {
     Status::invalid_argument(err.to_string())
 }
 
-/// A request's id, and its lead or the field over its limit. A stream does this before
+/// Turns a refused request field into INVALID_ARGUMENT naming the field.
+fn refused(err: BadField) -> Status {
+    Status::invalid_argument(err.to_string())
+}
+
+/// A checked request: its lead, and the moment it is assessed at (`as_of`, its own for
+/// each lead of a stream; unset is the server's clock when the lead is assessed).
+#[derive(Default)]
+struct Checked {
+    lead: crate::lead::Lead,
+    as_of: Option<SystemTime>,
+}
+
+/// A request's id, and its lead or the field it is refused for. A stream does this before
 /// the lead's task is spawned: the task's future then holds the converted lead alone, not
 /// the request as well, and is copied smaller.
-fn checked(request: pb::AssessLeadRequest) -> (String, Result<crate::lead::Lead, FieldTooLong>) {
+fn checked(request: pb::AssessLeadRequest) -> (String, Result<Checked, BadField>) {
     let lead = request.lead.unwrap_or_default();
-    let lead =
-        convert::check_len("request_id", &request.request_id).and_then(|()| lead_from_pb(lead));
-    (request.request_id, lead)
+    let as_of = request.as_of;
+    let checked = convert::check_len("request_id", &request.request_id)
+        .map_err(BadField::from)
+        .and_then(|()| {
+            let as_of = convert::as_of_from_pb(as_of.as_ref())?;
+            Ok(Checked {
+                lead: lead_from_pb(lead)?,
+                as_of,
+            })
+        });
+    (request.request_id, checked)
 }
 
 /// Assesses, logs, counts and encodes one checked lead: a unary call's work, and a
@@ -271,9 +292,11 @@ fn checked(request: pb::AssessLeadRequest) -> (String, Result<crate::lead::Lead,
 async fn assess(
     assessor: Arc<Assessor>,
     request_id: String,
-    lead: crate::lead::Lead,
+    checked: Checked,
 ) -> EncodedAssessment {
-    let assessment = assessor.assess(&lead).await;
+    let Checked { lead, as_of } = checked;
+    let at = as_of.unwrap_or_else(|| assessor.now());
+    let assessment = assessor.assess_at(&lead, at).await;
     log_assessed(&lead, &assessment);
     count_assessment(
         Some(convert::email_validity_to_pb(assessment.email.validity)),
@@ -289,10 +312,10 @@ async fn assess(
 fn lead_task(
     assessor: Arc<Assessor>,
     request_id: String,
-    lead: crate::lead::Lead,
+    checked: Checked,
     span: tracing::Span,
 ) -> impl Future<Output = EncodedAssessment> + Send + 'static {
-    Box::pin(assess(assessor, request_id, lead)).instrument(span)
+    Box::pin(assess(assessor, request_id, checked)).instrument(span)
 }
 
 /// Logs an assessed lead at debug level, its contact data redacted.
@@ -448,11 +471,11 @@ impl LeadCheck for Service {
         let request = request.into_inner();
         let result = async {
             let _slot = self.limits.call()?;
-            let (request_id, lead) = checked(request);
-            let lead = lead.map_err(too_long)?;
+            let (request_id, checked) = checked(request);
+            let checked = checked.map_err(refused)?;
             // Boxed: the future is over a kilobyte, and each layer of `within` and of this
             // block would otherwise copy it as it starts.
-            let work = Box::pin(assess(self.assessor.clone(), request_id, lead));
+            let work = Box::pin(assess(self.assessor.clone(), request_id, checked));
             Ok(Response::new(within(deadline, work).await?))
         }
         .await;
@@ -488,8 +511,8 @@ impl LeadCheck for Service {
             .requests(request.into_inner())
             .map(move |item| match item {
                 Ok(request) => match checked(request) {
-                    (request_id, Ok(lead)) => {
-                        let task = lead_task(assessor.clone(), request_id, lead, span.clone());
+                    (request_id, Ok(checked)) => {
+                        let task = lead_task(assessor.clone(), request_id, checked, span.clone());
                         Either::Left(Spawned(tokio::spawn(task)))
                     }
                     (request_id, Err(err)) => {

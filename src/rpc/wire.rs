@@ -272,6 +272,26 @@ impl Fields for Top<'_> {
         out.string(tag::MODEL_VERSION, &a.model_version);
         out.string(tag::DEDUP_KEY, &a.dedup_key);
         // `reasons`, the lead's own, is only a rejected lead's.
+        out.message(tag::ASSESSED_AT, &Time(a.assessed_at));
+        out.string(tag::GRADE, a.score.grade.as_str());
+        for factor in a.score.top_reasons() {
+            out.message(tag::TOP_REASONS, factor);
+        }
+    }
+}
+
+/// A `google.protobuf.Timestamp`, as [`convert::time_to_pb`] makes it.
+struct Time(std::time::SystemTime);
+
+impl Fields for Time {
+    fn fields(&self, out: &mut Writer<'_>) {
+        // The well-known type's field numbers: `int64 seconds = 1; int32 nanos = 2;`.
+        const SECONDS: u32 = 1;
+        const NANOS: u32 = 2;
+        let ts = convert::time_to_pb(self.0);
+        // int64 and int32 go as their two's complement, sign-extended, as prost writes.
+        out.uint(SECONDS, ts.seconds as u64);
+        out.uint(NANOS, i64::from(ts.nanos) as u64);
     }
 }
 

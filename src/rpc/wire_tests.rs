@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use prost::Message;
 
 use super::EncodedAssessment;
-use crate::lead::score::{Factor, Quality, Score};
+use crate::lead::score::{Factor, Grade, Quality, Score};
 use crate::lead::source::{Action, LeadSource, Source};
 use crate::lead::{Assessment, Lead};
 use crate::reason::Reason;
@@ -171,8 +171,20 @@ fn score() -> impl Strategy<Value = Score> {
         .prop_map(|(quality, score, factors)| Score {
             quality,
             score,
+            grade: [Grade::A, Grade::B, Grade::C, Grade::D][score as usize % 4],
             factors,
         })
+}
+
+/// Any moment a timestamp can hold, before and after the epoch, with or without nanos.
+fn moment() -> impl Strategy<Value = std::time::SystemTime> {
+    (-62_135_596_800i64..253_402_300_799, 0u32..1_000_000_000).prop_map(|(secs, nanos)| {
+        crate::rpc::convert::time_from_pb(&pbjson_types::Timestamp {
+            seconds: secs,
+            nanos: nanos as i32,
+        })
+        .unwrap_or(std::time::UNIX_EPOCH)
+    })
 }
 
 fn assessment() -> impl Strategy<Value = Assessment> {
@@ -181,17 +193,18 @@ fn assessment() -> impl Strategy<Value = Assessment> {
         phone_verdict(),
         lead_source(),
         score(),
-        text(),
-        text(),
+        (text(), text()),
+        moment(),
     )
         .prop_map(
-            |(email, phone, source, score, model_version, dedup_key)| Assessment {
+            |(email, phone, source, score, (model_version, dedup_key), assessed_at)| Assessment {
                 email,
                 phone: phone.into(),
                 source: source.into(),
                 score,
                 model_version,
                 dedup_key,
+                assessed_at,
             },
         )
 }
@@ -226,6 +239,7 @@ async fn real_assessments_encode_as_prost_encodes_them_and_decode_back() {
             title: "CTO".into(),
             lead_source: "AzureMarketplace-Install-contoso.offer".into(),
             created_at: None,
+            ..Lead::default()
         },
         Lead {
             first_name: "asdf".into(),
@@ -314,6 +328,7 @@ fn every_field_set() -> Assessment {
         score: Score {
             quality: Quality::Low,
             score: 37,
+            grade: Grade::D,
             factors: vec![Factor {
                 code: "email.spam",
                 points: -40,
@@ -322,6 +337,8 @@ fn every_field_set() -> Assessment {
         },
         model_version: "leadcheck-default@b432effa".into(),
         dedup_key: "email:ana@example.com".into(),
+        // Seconds and nanos both set, so both are written.
+        assessed_at: std::time::UNIX_EPOCH + std::time::Duration::new(1_800_000_000, 5),
     }
 }
 
@@ -353,7 +370,7 @@ fn fields_present(
             WireType::LengthDelimited => {
                 let len = decode_varint(&mut bytes).expect("a length") as usize;
                 let (value, rest) = bytes.split_at(len);
-                if field.r#type() == prost_types::field_descriptor_proto::Type::Message {
+                if is_contract_message(field) {
                     fields_present(set, field.type_name(), value, present);
                 }
                 bytes = rest;
@@ -361,6 +378,13 @@ fn fields_present(
             other => panic!("the contract has no field of wire type {other:?}"),
         }
     }
+}
+
+/// Whether a field holds a message of the contract; a well-known type's
+/// (google.protobuf.Timestamp) is checked by the byte comparison with prost alone.
+fn is_contract_message(field: &prost_types::FieldDescriptorProto) -> bool {
+    field.r#type() == prost_types::field_descriptor_proto::Type::Message
+        && field.type_name().starts_with(".leadcheck.v1.")
 }
 
 /// The contract's messages, each with its full name (`.leadcheck.v1.Reason`).
@@ -402,7 +426,7 @@ fn every_field_of_the_proto_that_convert_sets_is_encoded() {
             if !NOT_FROM_AN_ASSESSMENT.contains(&full.as_str()) {
                 expected.insert(full);
             }
-            if field.r#type() == prost_types::field_descriptor_proto::Type::Message {
+            if is_contract_message(field) {
                 pending.push(field.type_name().to_string());
             }
         }

@@ -103,6 +103,7 @@ async fn an_over_long_field_is_invalid_argument_naming_the_field() {
                 title: "x".repeat(5000),
                 ..Default::default()
             }),
+            as_of: None,
         })
         .await
         .unwrap_err();
@@ -279,6 +280,7 @@ async fn deadlines_bound_the_call_from_the_client_or_by_default() {
             email: "b@slow.test".into(),
             ..Default::default()
         }),
+        as_of: None,
     };
     for body_delay in [0, 40] {
         let (status, message) = raw_call(
@@ -393,6 +395,7 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
                 phone: "+1 202 456 1111".into(),
                 ..Default::default()
             }),
+            as_of: None,
         })
         .await
         .unwrap();
@@ -401,6 +404,7 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
         .assess_lead(pb::AssessLeadRequest {
             request_id: "x".repeat(leadcheck::rpc::convert::MAX_FIELD_BYTES + 1),
             lead: None,
+            as_of: None,
         })
         .await
         .unwrap_err();
@@ -413,6 +417,7 @@ async fn metrics_are_scraped_and_logs_hold_no_raw_address() {
                 email: "jane.doe@contoso.test".into(),
                 ..Default::default()
             }),
+            as_of: None,
         }]))
         .await
         .unwrap()

@@ -35,6 +35,7 @@ fn lead_request(i: usize) -> pb::AssessLeadRequest {
             phone: "+1 202 456 1111".into(),
             ..Default::default()
         }),
+        as_of: None,
     }
 }
 

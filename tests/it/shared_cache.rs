@@ -330,6 +330,7 @@ async fn assess(server: &Server, i: usize) -> Result<pb::LeadAssessment, tonic::
         .assess_lead(pb::AssessLeadRequest {
             request_id: i.to_string(),
             lead: Some(lead),
+            as_of: None,
         })
         .await
         .map(|r| r.into_inner())

@@ -30,6 +30,7 @@ fn strong() -> Signals<'static> {
         company: "Contoso",
         title: "Director of IT",
         created_at: None,
+        ..Signals::default()
     }
 }
 
@@ -206,12 +207,14 @@ fn each_factor_moves_the_score_by_its_points() {
             p(codes::EMAIL_MISSING) - p(codes::EMAIL_UNKNOWN) - p(codes::EMAIL_CORPORATE),
         ),
         (
+            // The lead names its company: free mail there is also an inconsistency.
             "free mail",
             Signals {
                 free_provider: true,
                 ..base.clone()
             },
-            p(codes::EMAIL_FREE_PROVIDER) - p(codes::EMAIL_CORPORATE),
+            p(codes::EMAIL_FREE_PROVIDER) - p(codes::EMAIL_CORPORATE)
+                + p(codes::CONSISTENCY_FREE_MAIL_WITH_COMPANY),
         ),
         (
             "role account",
@@ -414,6 +417,27 @@ fn every_point_code_is_read_from_the_model() {
             created_at: Some(now() + Duration::from_secs(3 * 86_400)),
             ..middling()
         },
+        // A referral's windows past 72 hours ("Contact me"), and an archived offer lead.
+        Signals {
+            created_at: ago(5 * 86_400),
+            ..middling()
+        },
+        Signals {
+            created_at: ago(15 * 86_400),
+            ..middling()
+        },
+        Signals {
+            created_at: ago(200 * 86_400),
+            ..strong()
+        },
+        // Fields that agree and disagree.
+        Signals {
+            country: "GB",
+            phone_region: "BR",
+            email_domain: "contoso.ru",
+            email_local: "ana",
+            ..strong()
+        },
     ];
     let bundled = Model::bundled();
     for code in codes::POINT_CODES {
@@ -615,6 +639,328 @@ fn recency_follows_the_seeds_windows_on_a_fixed_clock() {
         fresh.score as i32 - stale.score as i32,
         pts(&m, codes::RECENCY_24H) - pts(&m, codes::RECENCY_EXPIRED)
     );
+}
+
+#[test]
+fn recency_windows_follow_the_leads_kind_at_their_edges() {
+    let m = Model::bundled();
+    const H: u64 = 3600;
+    const DAY: u64 = 24 * H;
+    let score = |lead_type, call_to_action, action, age: u64| {
+        m.score(
+            &Signals {
+                lead_type,
+                call_to_action,
+                action,
+                created_at: ago(age),
+                ..strong()
+            },
+            now(),
+        )
+    };
+    let recency_of = |s: &Score| {
+        s.factors
+            .iter()
+            .find(|f| f.code.starts_with("recency."))
+            .map(|f| f.code)
+    };
+    let free_trial = |age| {
+        score(
+            LeadType::Offer,
+            Some(CallToAction::FreeTrial),
+            Action::Install,
+            age,
+        )
+    };
+    // An offer lead that needs no action: available for six months, then archived.
+    for (age, code) in [
+        (24 * H - 1, codes::RECENCY_24H),
+        (72 * H - 1, codes::RECENCY_72H),
+        (72 * H, codes::RECENCY_AVAILABLE),
+        (30 * DAY, codes::RECENCY_AVAILABLE),
+        (183 * DAY - 1, codes::RECENCY_AVAILABLE),
+        (183 * DAY, codes::RECENCY_ARCHIVED),
+        (900 * DAY, codes::RECENCY_ARCHIVED),
+    ] {
+        assert_eq!(recency_of(&free_trial(age)), Some(code), "{age} s old");
+    }
+    // The case: a 30-day-old Free trial lead is not expired, and stays HIGH.
+    assert_eq!(free_trial(30 * DAY).quality, Quality::High);
+    // Archived is a hard rule: the strong lead is LOW, its rule says why.
+    let archived = free_trial(183 * DAY);
+    assert_eq!(archived.quality, Quality::Low);
+    assert!(archived.score < m.threshold());
+    let rule = archived.factors.last().unwrap();
+    assert_eq!(rule.code, codes::RULE_ARCHIVED);
+    assert!(rule.detail.contains("archived"), "{rule:?}");
+    assert_adds_up(&m, &archived);
+    assert_eq!(free_trial(183 * DAY - 1).quality, Quality::High);
+
+    // Inferred from the action: StartTestDrive is Test drive, an offer lead.
+    let inferred = score(
+        LeadType::Unspecified,
+        None,
+        Action::StartTestDrive,
+        100 * DAY,
+    );
+    assert_eq!(recency_of(&inferred), Some(codes::RECENCY_AVAILABLE));
+
+    // Referrals: a profile lead, and a Contact me lead given or inferred (PLT).
+    for (lead_type, cta, action) in [
+        (LeadType::Profile, None, Action::Unspecified),
+        (
+            LeadType::Offer,
+            Some(CallToAction::ContactMe),
+            Action::Install,
+        ),
+        (LeadType::Unspecified, None, Action::PartnerLedTrial),
+    ] {
+        for (age, code) in [
+            (24 * H - 1, codes::RECENCY_24H),
+            (24 * H, codes::RECENCY_72H),
+            (72 * H - 1, codes::RECENCY_72H),
+            (72 * H, codes::RECENCY_14D),
+            (14 * DAY - 1, codes::RECENCY_14D),
+            (14 * DAY, codes::RECENCY_EXPIRED),
+            (900 * DAY, codes::RECENCY_EXPIRED),
+        ] {
+            let s = score(lead_type, cta, action, age);
+            assert_eq!(
+                recency_of(&s),
+                Some(code),
+                "{lead_type:?} {cta:?} {age} s old"
+            );
+            assert!(s.factors.iter().all(|f| f.code != codes::RULE_ARCHIVED));
+        }
+        let flame = score(lead_type, cta, action, 30 * H);
+        let detail = &flame
+            .factors
+            .iter()
+            .find(|f| f.code == codes::RECENCY_72H)
+            .unwrap()
+            .detail;
+        assert!(detail.contains("asked to be contacted"), "{detail}");
+    }
+    // No kind at all: the 14-day window, never archived.
+    let unknown = score(LeadType::Unspecified, None, Action::Unspecified, 400 * DAY);
+    assert_eq!(recency_of(&unknown), Some(codes::RECENCY_EXPIRED));
+}
+
+#[test]
+fn each_consistency_factor_fires_when_the_fields_disagree_and_only_then() {
+    let m = Model::bundled();
+    // A consistent lead: a British mobile written +44, a .co.uk address at the company's
+    // domain with the person's name in it.
+    let consistent = Signals {
+        country: "GB",
+        phone_region: "GB",
+        email_domain: "contoso.co.uk",
+        email_local: "ana.garcia",
+        ..middling()
+    };
+    let has =
+        |s: &Signals<'_>, code: &str| m.score(s, now()).factors.iter().any(|f| f.code == code);
+    let score = |s: &Signals<'_>| m.score(s, now());
+    let base = score(&consistent);
+    assert_adds_up(&m, &base);
+    assert!(has(&consistent, codes::CONSISTENCY_COMPANY_DOMAIN));
+    assert!(has(&consistent, codes::CONSISTENCY_NAME_IN_ADDRESS));
+    for code in [
+        codes::CONSISTENCY_PHONE_COUNTRY,
+        codes::CONSISTENCY_EMAIL_CCTLD,
+        codes::CONSISTENCY_FREE_MAIL_WITH_COMPANY,
+    ] {
+        assert!(!has(&consistent, code), "{code}");
+    }
+    let p = |code| pts(&m, code);
+    let cases: Vec<(&str, Signals<'_>, &str, i32)> = vec![
+        (
+            "a Brazilian phone",
+            Signals {
+                phone_region: "BR",
+                ..consistent.clone()
+            },
+            codes::CONSISTENCY_PHONE_COUNTRY,
+            p(codes::CONSISTENCY_PHONE_COUNTRY),
+        ),
+        (
+            "a Russian domain",
+            Signals {
+                email_domain: "contoso.ru",
+                ..consistent.clone()
+            },
+            codes::CONSISTENCY_EMAIL_CCTLD,
+            p(codes::CONSISTENCY_EMAIL_CCTLD),
+        ),
+        (
+            "another company's domain",
+            Signals {
+                email_domain: "fabrikam.co.uk",
+                ..consistent.clone()
+            },
+            codes::CONSISTENCY_COMPANY_DOMAIN,
+            -p(codes::CONSISTENCY_COMPANY_DOMAIN),
+        ),
+        (
+            "free mail",
+            Signals {
+                email_domain: "gmail.com",
+                free_provider: true,
+                ..consistent.clone()
+            },
+            codes::CONSISTENCY_FREE_MAIL_WITH_COMPANY,
+            p(codes::EMAIL_FREE_PROVIDER) - p(codes::EMAIL_CORPORATE)
+                + p(codes::CONSISTENCY_FREE_MAIL_WITH_COMPANY)
+                - p(codes::CONSISTENCY_COMPANY_DOMAIN),
+        ),
+        (
+            "someone else's address",
+            Signals {
+                email_local: "sales.team",
+                ..consistent.clone()
+            },
+            codes::CONSISTENCY_NAME_IN_ADDRESS,
+            -p(codes::CONSISTENCY_NAME_IN_ADDRESS),
+        ),
+    ];
+    for (what, signals, code, delta) in cases {
+        let after = score(&signals);
+        assert_adds_up(&m, &after);
+        assert_ne!(has(&signals, code), has(&consistent, code), "{what}");
+        assert_eq!(
+            after.score as i32 - base.score as i32,
+            delta,
+            "{what}: {after:?}"
+        );
+    }
+    // Nothing to compare, nothing said: no country, a phone in national form, an email
+    // that reaches nobody, a generic ccTLD, no company.
+    let quiet = [
+        Signals {
+            country: "",
+            email_domain: "contoso.ru",
+            phone_region: "BR",
+            ..consistent.clone()
+        },
+        Signals {
+            phone_region: "",
+            email_domain: "contoso.io",
+            company: "",
+            free_provider: true,
+            ..consistent.clone()
+        },
+        Signals {
+            email: EmailClass::Invalid,
+            email_domain: "contoso.ru",
+            free_provider: true,
+            ..consistent.clone()
+        },
+    ];
+    for s in &quiet {
+        for code in [
+            codes::CONSISTENCY_PHONE_COUNTRY,
+            codes::CONSISTENCY_EMAIL_CCTLD,
+            codes::CONSISTENCY_FREE_MAIL_WITH_COMPANY,
+        ] {
+            assert!(!has(s, code), "{code}: {s:?}");
+        }
+    }
+    // Details name countries, never the address.
+    let mismatched = Signals {
+        phone_region: "BR",
+        email_domain: "contoso.ru",
+        ..consistent.clone()
+    };
+    for f in score(&mismatched).factors {
+        assert!(!f.detail.contains("ana.garcia"), "{f:?}");
+        assert!(!f.detail.contains("contoso.ru"), "{f:?}");
+    }
+}
+
+#[test]
+fn grades_band_the_score_as_the_model_file_draws_them() {
+    let m = Model::bundled();
+    for (score, grade) in [
+        (100, Grade::A),
+        (80, Grade::A),
+        (79, Grade::B),
+        (60, Grade::B),
+        (59, Grade::C),
+        (40, Grade::C),
+        (39, Grade::D),
+        (0, Grade::D),
+    ] {
+        assert_eq!(m.grade(score), grade, "{score}");
+    }
+    // B starts at the threshold: A and B are HIGH, C and D LOW.
+    assert_eq!(m.grade(m.threshold()), Grade::B);
+    assert_eq!(m.grade(m.threshold() - 1), Grade::C);
+    let s = m.score(&middling(), now());
+    assert_eq!(s.grade, m.grade(s.score));
+
+    // Bands are data: moved, they move the grade and the version.
+    let moved = Model::from_toml(&edit(BUNDLED, "A = 80", "A = 70")).unwrap();
+    assert_eq!(moved.grade(70), Grade::A);
+    assert_eq!(m.grade(70), Grade::B);
+    assert_ne!(moved.version(), m.version());
+    // They must fall from A to C, each in 1..=100.
+    for (from, to) in [
+        ("A = 80", "A = 60"),
+        ("C = 40", "C = 0"),
+        ("B = 60", "B = 101"),
+    ] {
+        let err = Model::from_toml(&edit(BUNDLED, from, to)).unwrap_err();
+        assert!(err.to_string().contains("grades"), "{to}: {err}");
+    }
+    let err = Model::from_toml(&edit(BUNDLED, "C = 40\n", "")).unwrap_err();
+    assert!(err.to_string().contains("C"), "{err}");
+}
+
+#[test]
+fn top_reasons_are_the_three_largest_moves_signed() {
+    let factor = |code, points| Factor {
+        code,
+        points,
+        detail: "".into(),
+    };
+    let score = Score {
+        quality: Quality::Low,
+        score: 10,
+        grade: Grade::D,
+        factors: vec![
+            factor("a", 5),
+            factor("b", -30),
+            factor("c", 0),
+            factor("d", 10),
+            factor("e", -10),
+            factor("f", 30),
+        ],
+    };
+    let top: Vec<(&str, i32)> = score.top_reasons().map(|f| (f.code, f.points)).collect();
+    // Largest move first whatever its sign; a tie keeps the order applied.
+    assert_eq!(top, [("b", -30), ("f", 30), ("d", 10)]);
+    let few = Score {
+        factors: vec![factor("c", 0), factor("a", -2)],
+        ..score.clone()
+    };
+    let top: Vec<&str> = few.top_reasons().map(|f| f.code).collect();
+    assert_eq!(top, ["a"], "no-point factors moved nothing");
+
+    // On a real lead: do not contact, the largest move, leads them.
+    let m = Model::bundled();
+    let dnc = m.score(
+        &Signals {
+            action: Action::DoNotContact,
+            ..strong()
+        },
+        now(),
+    );
+    let top: Vec<&str> = dnc.top_reasons().map(|f| f.code).collect();
+    assert_eq!(top.len(), TOP_REASONS);
+    assert_eq!(top[0], codes::ACTION_DO_NOT_CONTACT, "{top:?}");
+    for f in dnc.top_reasons() {
+        assert!(dnc.factors.contains(f));
+    }
 }
 
 #[test]
@@ -976,6 +1322,7 @@ proptest! {
             company: &company,
             title: &title,
             created_at,
+            ..strong()
         };
         let score = m.score(&s, now());
         prop_assert!(score.score <= 100);
