@@ -7,15 +7,14 @@
 //!   is made, at start-up.
 //! - [`region`] reads the lead's country (`GB`, `GBR`, `United Kingdom`, `UK`, ...).
 //! - [`fake`] has the fake-number patterns, [`codes`] the reason codes.
+//! - `fast` is the fast path: a parser, a lazy-DFA walk of the type patterns and a
+//!   formatter beside rlibphonenumber, reading its metadata, for the common shapes.
 //!
 //! Knows nothing of gRPC.
 
 pub mod codes;
-mod dfa;
 pub mod fake;
-mod format;
-mod library;
-mod quick;
+mod fast;
 pub mod region;
 
 #[cfg(test)]
@@ -37,6 +36,7 @@ use serde::Serialize;
 
 use crate::metrics;
 use crate::reason::Reason;
+use fast::{format, library, quick};
 
 /// The libphonenumber metadata release that rlibphonenumber [`RLIBPHONENUMBER_VERSION`]
 /// embeds (its Readme, "Used metadata version"). The crate does not expose it at run time;
