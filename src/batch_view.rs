@@ -537,6 +537,7 @@ mod tests {
                     model_version,
                     dedup_key,
                     reasons,
+                    call_window: None,
                 },
             )
     }
@@ -703,6 +704,7 @@ mod tests {
             model_version: "leadcheck-default@b432effa".into(),
             dedup_key: "email:ana@example.com".into(),
             reasons: vec![reason("request.field_too_long")],
+            call_window: None,
         };
         let view = Answer::read(full.encode_to_vec().into())
             .unwrap_or_else(|e| panic!("the view reads a LeadAssessment: {e}"));

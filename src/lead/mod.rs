@@ -52,6 +52,9 @@ pub struct Assessment {
     pub model_version: String,
     /// The key that identifies the person across leads.
     pub dedup_key: String,
+    /// The lead's local time at its phone and whether it is business hours there; None
+    /// when the phone is not valid or has no known time zone.
+    pub call_window: Option<phone::window::CallWindow>,
 }
 
 /// Tells the time the recency factors are measured against; tests and "as of" runs set it.
@@ -122,10 +125,13 @@ impl Assessor {
     /// Validates both contacts of a lead, parses its source, scores it and keys it.
     pub async fn assess(&self, lead: &Lead) -> Assessment {
         let source = self.sources.parse(&lead.lead_source);
-        let phone = self.phone.validate(&lead.phone, &lead.country);
+        let language = phone::geo::Language::of_country(&lead.country);
+        let phone = self.phone.validate_in(&lead.phone, &lead.country, language);
         let email = self.email.validate(&lead.email).await;
         let signals = signals(lead, &source, &email, &phone);
-        let score = self.model.score(&signals, self.clock.now());
+        let now = self.clock.now();
+        let score = self.model.score(&signals, now);
+        let call_window = call_window(&phone, now, &self.model);
         let dedup_key = dedup::key(
             email.canonical.as_deref(),
             (!phone.e164.is_empty() && phone.validity != phone::Validity::Unknown)
@@ -141,8 +147,22 @@ impl Assessor {
             score,
             model_version: self.model.version().to_string(),
             dedup_key,
+            call_window,
         }
     }
+}
+
+/// The lead's call window at `at` (the assessment's moment: now, or the request's
+/// `as_of`), by the model's business hours; only for a valid phone.
+pub fn call_window(
+    phone: &phone::Verdict,
+    at: SystemTime,
+    model: &Model,
+) -> Option<phone::window::CallWindow> {
+    if phone.validity != phone::Validity::Valid {
+        return None;
+    }
+    phone::window::call_window(&phone.time_zones, at, model.call_window())
 }
 
 /// Reduces the verdicts to the facts the scoring model reads.

@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use crate::phone::window::BusinessHours;
+
 use super::codes;
 use super::source::Action;
 use crate::reason::push_debug;
@@ -167,6 +169,9 @@ struct ModelFile {
     base: Spanned<i64>,
     threshold: Spanned<i64>,
     points: Spanned<BTreeMap<Spanned<String>, Spanned<i64>>>,
+    /// Business hours for the call window; 09:00-18:00 on weekdays when left out.
+    #[serde(default)]
+    call_window: Option<Spanned<BusinessHours>>,
 }
 
 /// A scoring model: a base, a threshold, points per factor code, and its version.
@@ -178,6 +183,7 @@ pub struct Model {
     /// Looked up for every factor of every lead: hashed, as a B-tree's string compares
     /// were a sixth of scoring (callgrind, warm `AssessLead`).
     points: HashMap<&'static str, i32, foldhash::fast::FixedState>,
+    call_window: BusinessHours,
     version: String,
 }
 
@@ -288,11 +294,22 @@ impl Model {
             ));
         }
 
+        let call_window = match file.call_window {
+            Some(hours) if !hours.get_ref().is_well_formed() => {
+                return Err(invalid(
+                    Some(hours.span()),
+                    "`[call_window]` must have `start` before `end`".to_string(),
+                ))
+            }
+            Some(hours) => hours.into_inner(),
+            None => BusinessHours::default(),
+        };
         let mut model = Model {
             name: name.to_string(),
             base,
             threshold,
             points,
+            call_window,
             version: String::new(),
         };
         // The version hashes the effective content: comments, layout and key order do
@@ -314,7 +331,17 @@ impl Model {
             // Writing to a String cannot fail.
             let _ = writeln!(text, "\"{code}\" = {}", self.points(code).unwrap_or(0));
         }
+        // Only when set otherwise: the default hours leave the version as it was.
+        if self.call_window != BusinessHours::default() {
+            let hours = toml::to_string(&self.call_window).unwrap_or_default();
+            let _ = write!(text, "\n[call_window]\n{hours}");
+        }
         text
+    }
+
+    /// Returns the business hours of the call window, in the lead's local time.
+    pub fn call_window(&self) -> &BusinessHours {
+        &self.call_window
     }
 
     /// Returns `name@hash`: the model's name and 8 hex digits of the SHA-256 of its

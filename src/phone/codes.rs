@@ -51,6 +51,12 @@ pub const VALID: &str = "valid";
 /// Informational: the input ended in an extension, which the E.164 form leaves out.
 pub const EXTENSION: &str = "extension";
 
+/// The call window of a number with one time zone: its local time and whether it is
+/// business hours there (`LeadAssessment.call_window`, not a verdict's reason).
+pub const LOCAL_TIME: &str = "phone.local_time";
+/// The call window of a number with several time zones: each zone's local time.
+pub const SEVERAL_TIME_ZONES: &str = "phone.several_time_zones";
+
 /// Every phone reason code, in the order above: the README table is checked against it.
 pub const ALL: &[&str] = &[
     MISSING,

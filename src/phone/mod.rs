@@ -7,6 +7,7 @@
 //!   is made, at start-up.
 //! - [`region`] reads the lead's country (`GB`, `GBR`, `United Kingdom`, `UK`, ...).
 //! - [`fake`] has the fake-number patterns, [`codes`] the reason codes.
+//! - [`geo`] says where a valid number is, its time zones and its range's carrier.
 //! - `fast` is the fast path: a parser, a lazy-DFA walk of the type patterns and a
 //!   formatter beside rlibphonenumber, reading its metadata, for the common shapes.
 //!
@@ -15,7 +16,9 @@
 pub mod codes;
 pub mod fake;
 mod fast;
+pub mod geo;
 pub mod region;
+pub mod window;
 
 #[cfg(test)]
 mod agreement;
@@ -162,6 +165,13 @@ pub struct Verdict {
     pub national: String,
     /// Why: the deciding reason first.
     pub reasons: Vec<Reason>,
+    /// The IANA time zones of a valid number ([`geo::time_zones`]); empty otherwise.
+    pub time_zones: Vec<&'static str>,
+    /// Where a valid number is ([`geo::location`]), in the language it was asked in;
+    /// empty otherwise.
+    pub location: &'static str,
+    /// The original carrier of a valid mobile number's range ([`geo::carrier`]).
+    pub carrier: &'static str,
 }
 
 impl Verdict {
@@ -176,6 +186,9 @@ impl Verdict {
             international: String::new(),
             national: String::new(),
             reasons: vec![Reason::new(code, message)],
+            time_zones: Vec::new(),
+            location: "",
+            carrier: "",
         }
     }
 
@@ -191,6 +204,9 @@ impl Verdict {
             international: forms.international,
             national: forms.national,
             reasons: Vec::new(),
+            time_zones: Vec::new(),
+            location: "",
+            carrier: "",
         }
     }
 
@@ -206,7 +222,8 @@ pub struct Engine {
     /// (None for `+` numbers, which ignore it). quick_cache, not moka: a stream of unique
     /// numbers is all misses, and moka's insert path (write log, housekeeping, the waiter
     /// map of its entry API) cost about 70% of the validation itself again (perf).
-    cache: Cache<(String, Option<Region>), Arc<Verdict>>,
+    /// And the language of the location.
+    cache: Cache<Key, Arc<Verdict>>,
     /// The numbers seen once, which the cache admits when they come again.
     seen: Doorkeeper,
 }
@@ -220,6 +237,10 @@ pub struct Engine {
 /// number costs one look-up and one slot. The errors are harmless: two keys sharing a
 /// slot and fingerprint admit the second at its first sighting; a slot overwritten
 /// before the key comes back delays its admission by one sighting.
+/// A verdict's key in the cache: the input as read, the region to read it in, the
+/// language of its location.
+type Key = (String, Option<Region>, geo::Language);
+
 struct Doorkeeper {
     slots: Box<[AtomicU32]>,
     /// foldhash with a fixed seed: the same slots in every run (a crafted collision only
@@ -242,7 +263,7 @@ impl Doorkeeper {
     }
 
     /// Whether `key` was seen before; marks it seen.
-    fn seen_before(&self, key: &(String, Option<Region>)) -> bool {
+    fn seen_before(&self, key: &Key) -> bool {
         let hash = self.hasher.hash_one(key);
         // The low bits pick the slot, the high ones are the fingerprint (never 0, the
         // empty slot's).
@@ -277,18 +298,23 @@ impl Engine {
     /// shared with the cache: a cached one was copied, five strings and its reasons, at
     /// every hit, about 2,000 instructions of a warm unary call (callgrind).
     pub fn validate(&self, phone: &str, country: &str) -> Arc<Verdict> {
+        self.validate_in(phone, country, geo::Language::En)
+    }
+
+    /// Validates a number as [`Engine::validate`] does, with its location in `language`.
+    pub fn validate_in(&self, phone: &str, country: &str, language: geo::Language) -> Arc<Verdict> {
         let (text, international, region) = match prepare(phone, country) {
             Ok(prepared) => prepared,
             Err(verdict) => return Arc::from(verdict), // nothing worth caching
         };
-        let key = (text, region);
+        let key = (text, region, language);
         if let Some(verdict) = self.cache.get(&key) {
             metrics::record_cache("phone", true);
             return verdict;
         }
         metrics::record_cache("phone", false);
         let verdict = Arc::new(library::with(|util| {
-            judge(util, &key.0, international, region)
+            judge(util, &key.0, international, region, language)
         }));
         if self.cache.capacity() > 0 && self.seen.seen_before(&key) {
             self.cache.insert(key, verdict.clone());
@@ -335,7 +361,7 @@ fn warm() -> usize {
         let mut warmed = 0;
         for number in examples {
             let e164 = util.format(&number, PhoneNumberFormat::E164).into_owned();
-            let _ = judge(util, &e164, true, None);
+            let _ = judge(util, &e164, true, None, geo::Language::En);
             warmed += 1;
         }
         warmed
@@ -373,9 +399,14 @@ fn all_types() -> impl Iterator<Item = PhoneNumberType> {
 /// `country` is the lead's country as [`region::from_country`] reads it; a number written
 /// with `+` (or `＋`) ignores it.
 pub fn validate(phone: &str, country: &str) -> Verdict {
+    validate_in(phone, country, geo::Language::En)
+}
+
+/// [`validate`], with the location of a valid number in `language`.
+pub fn validate_in(phone: &str, country: &str, language: geo::Language) -> Verdict {
     match prepare(phone, country) {
         Ok((text, international, region)) => {
-            library::with(|util| judge(util, &text, international, region))
+            library::with(|util| judge(util, &text, international, region, language))
         }
         Err(verdict) => *verdict,
     }
@@ -441,6 +472,7 @@ fn judge(
     text: &str,
     international: bool,
     region: Option<Region>,
+    language: geo::Language,
 ) -> Verdict {
     use Validity::*;
     let (text, has_extension) = split_extension(text);
@@ -511,8 +543,16 @@ fn judge(
     if let Some((code, message)) = fake::check(parts) {
         return verdict.because(code, message);
     }
-    // 6. Valid.
+    // 6. Valid: where it is and when it is daytime there.
     verdict.validity = Valid;
+    let place = geo::Number {
+        country_code: verdict.country_code,
+        national: &nsn,
+        number_type: kind,
+    };
+    verdict.time_zones = geo::time_zones(&place);
+    verdict.location = geo::location(&place, language, || named_region(util, &number));
+    verdict.carrier = geo::carrier(&place);
     let message = ["a valid ", kind.name(), " number of ", &verdict.region].concat();
     verdict = verdict.because(codes::VALID, message);
     if has_extension {
@@ -522,6 +562,26 @@ fn judge(
         );
     }
     verdict
+}
+
+/// The region whose name stands for a number in its location, as libphonenumber's
+/// `getCountryNameForNumber` picks it: its calling code's only region, else the one
+/// region it is valid in; none when it is valid in several (`+44 800`: GB, GG, IM, JE).
+fn named_region(util: &PhoneNumberUtil, number: &PhoneNumber) -> Option<String> {
+    let regions: Vec<Region> = util
+        .get_regions_for_country_calling_code(number.country_code)?
+        .collect();
+    if let [only] = regions[..] {
+        return Some(String::from(&*only.as_region_str()));
+    }
+    let mut valid = regions
+        .into_iter()
+        .filter(|r| util.is_valid_number_for_region(number, *r));
+    let first = valid.next()?;
+    valid
+        .next()
+        .is_none()
+        .then(|| String::from(&*first.as_region_str()))
 }
 
 /// A number's E.164 form, as rlibphonenumber's `format(number, E164)` writes it: `+`, the

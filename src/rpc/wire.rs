@@ -272,6 +272,19 @@ impl Fields for Top<'_> {
         out.string(tag::MODEL_VERSION, &a.model_version);
         out.string(tag::DEDUP_KEY, &a.dedup_key);
         // `reasons`, the lead's own, is only a rejected lead's.
+        if let Some(window) = &a.call_window {
+            out.message(tag::CALL_WINDOW, window);
+        }
+    }
+}
+
+impl Fields for phone::window::CallWindow {
+    fn fields(&self, out: &mut Writer<'_>) {
+        use tags::call_window as tag;
+        out.string(tag::TIME_ZONE, self.time_zone);
+        out.string(tag::LOCAL_TIME, &self.local_time);
+        out.uint(tag::BUSINESS_HOURS, u64::from(self.business_hours));
+        out.message(tag::REASON, &self.reason);
     }
 }
 
@@ -313,6 +326,11 @@ impl Fields for phone::Verdict {
         out.string(tag::INTERNATIONAL, &self.international);
         out.string(tag::NATIONAL, &self.national);
         out.messages(tag::REASONS, &self.reasons);
+        for zone in &self.time_zones {
+            out.delimited(tag::TIME_ZONES, zone.as_bytes());
+        }
+        out.string(tag::LOCATION, self.location);
+        out.string(tag::CARRIER, self.carrier);
     }
 }
 
