@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("validate_uncached", |b| b.iter(|| validate_all(&inputs)));
 
     // Long-lived threads, as the server's workers are: each keeps its own libphonenumber
-    // (src/phone/library.rs), made and warmed by its first pass, before any is timed.
+    // (src/phone/fast/library.rs), made and warmed by its first pass, before any is timed.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers: Vec<_> = (0..threads)
         .map(|_| {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Copies libphonenumber's metadata, as the rlibphonenumber release in Cargo.lock compiles
-# it, into data/phone_metadata.bin, where src/phone/library.rs reads it.
+# it, into data/phone_metadata.bin, where src/phone/fast/library.rs reads it.
 #
 # Usage: data/update-phone-metadata.sh
 # Run it after every rlibphonenumber update (the phone tests fail until it has run and

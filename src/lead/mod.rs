@@ -61,6 +61,9 @@ pub struct Assessment {
     pub dedup_key: String,
     /// The moment the lead was assessed at: recency is measured from it.
     pub assessed_at: SystemTime,
+    /// The lead's local time at its phone and whether it is business hours there; None
+    /// when the phone is not valid or has no known time zone.
+    pub call_window: Option<phone::window::CallWindow>,
 }
 
 /// Tells the time the recency factors are measured against; tests and "as of" runs set it.
@@ -145,13 +148,15 @@ impl Assessor {
     /// other time-dependent verdict should be computed at `at` too.
     pub async fn assess_at(&self, lead: &Lead, at: SystemTime) -> Assessment {
         let source = self.sources.parse(&lead.lead_source);
-        let phone = self.phone.validate(&lead.phone, &lead.country);
+        let language = phone::geo::Language::of_country(&lead.country);
+        let phone = self.phone.validate_in(&lead.phone, &lead.country, language);
         let email = self.email.validate(&lead.email).await;
         // The lead's country as its phone engine reads it, for the consistency checks.
         let region = phone::region::from_country(&lead.country).map(|r| r.as_region_str());
         let country = region.as_deref().unwrap_or("");
         let signals = signals(lead, &source, &email, &phone, country);
         let score = self.model.score(&signals, at);
+        let call_window = call_window(&phone, at, &self.model);
         let dedup_key = dedup::key(
             email.canonical.as_deref(),
             (!phone.e164.is_empty() && phone.validity != phone::Validity::Unknown)
@@ -168,8 +173,22 @@ impl Assessor {
             model_version: self.model.version().to_string(),
             dedup_key,
             assessed_at: at,
+            call_window,
         }
     }
+}
+
+/// The lead's call window at `at` (the assessment's moment: now, or the request's
+/// `as_of`), by the model's business hours; only for a valid phone.
+pub fn call_window(
+    phone: &phone::Verdict,
+    at: SystemTime,
+    model: &Model,
+) -> Option<phone::window::CallWindow> {
+    if phone.validity != phone::Validity::Valid {
+        return None;
+    }
+    phone::window::call_window(&phone.time_zones, at, model.call_window())
 }
 
 /// Reduces the verdicts to the facts the scoring model reads.

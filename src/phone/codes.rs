@@ -50,6 +50,24 @@ pub const FAKE_FICTIONAL_ACMA: &str = "fake.fictional_acma";
 pub const VALID: &str = "valid";
 /// Informational: the input ended in an extension, which the E.164 form leaves out.
 pub const EXTENSION: &str = "extension";
+/// The field holds two numbers or more (`+1 202 ... / +1 212 ...`): INVALID.
+pub const PARSE_SEVERAL_NUMBERS: &str = "parse.several_numbers";
+/// Informational: digits of another script (full-width, Arabic-Indic) were read as 0-9.
+pub const NORMALISED_DIGITS: &str = "normalised.digits";
+/// Informational: the number was read from a `tel:` URI.
+pub const NORMALISED_TEL_URI: &str = "normalised.tel_uri";
+/// Informational: an international prefix, `00` or `011`, was read as `+`.
+pub const NORMALISED_INTERNATIONAL_PREFIX: &str = "normalised.international_prefix";
+/// Informational: a trunk prefix written after the country code (`+44 (0) 20`) was left out.
+pub const NORMALISED_TRUNK_PREFIX: &str = "normalised.trunk_prefix";
+/// Informational: a vanity number's letters were read as keypad digits.
+pub const NORMALISED_VANITY: &str = "normalised.vanity";
+
+/// The call window of a number with one time zone: its local time and whether it is
+/// business hours there (`LeadAssessment.call_window`, not a verdict's reason).
+pub const LOCAL_TIME: &str = "phone.local_time";
+/// The call window of a number with several time zones: each zone's local time.
+pub const SEVERAL_TIME_ZONES: &str = "phone.several_time_zones";
 
 /// Every phone reason code, in the order above: the table in docs/verdicts.md is checked
 /// against it.
@@ -73,6 +91,12 @@ pub const ALL: &[&str] = &[
     FAKE_FICTIONAL_ACMA,
     VALID,
     EXTENSION,
+    PARSE_SEVERAL_NUMBERS,
+    NORMALISED_DIGITS,
+    NORMALISED_TEL_URI,
+    NORMALISED_INTERNATIONAL_PREFIX,
+    NORMALISED_TRUNK_PREFIX,
+    NORMALISED_VANITY,
 ];
 
 /// Whether a code is one of the fake-number rules, which overrule libphonenumber's VALID.

@@ -8,16 +8,18 @@
 //!   is made, at start-up.
 //! - [`region`] reads the lead's country (`GB`, `GBR`, `United Kingdom`, `UK`, ...).
 //! - [`fake`] has the fake-number patterns, [`codes`] the reason codes.
+//! - [`geo`] says where a valid number is, its time zones and its range's carrier.
+//! - `fast` is the fast path: a parser, a lazy-DFA walk of the type patterns and a
+//!   formatter beside rlibphonenumber, reading its metadata, for the common shapes.
 //!
 //! Knows nothing of gRPC.
 
 pub mod codes;
-mod dfa;
 pub mod fake;
-mod format;
-mod library;
-mod quick;
+mod fast;
+pub mod geo;
 pub mod region;
+pub mod window;
 
 #[cfg(test)]
 mod agreement;
@@ -38,6 +40,7 @@ use serde::Serialize;
 
 use crate::metrics;
 use crate::reason::Reason;
+use fast::{format, library, quick};
 
 /// The libphonenumber metadata release that rlibphonenumber [`RLIBPHONENUMBER_VERSION`]
 /// embeds (its Readme, "Used metadata version"). The crate does not expose it at run time;
@@ -163,6 +166,13 @@ pub struct Verdict {
     pub national: String,
     /// Why: the deciding reason first.
     pub reasons: Vec<Reason>,
+    /// The IANA time zones of a valid number ([`geo::time_zones`]); empty otherwise.
+    pub time_zones: Vec<&'static str>,
+    /// Where a valid number is ([`geo::location`]), in the language it was asked in;
+    /// empty otherwise.
+    pub location: &'static str,
+    /// The original carrier of a valid mobile number's range ([`geo::carrier`]).
+    pub carrier: &'static str,
 }
 
 impl Verdict {
@@ -177,6 +187,9 @@ impl Verdict {
             international: String::new(),
             national: String::new(),
             reasons: vec![Reason::new(code, message)],
+            time_zones: Vec::new(),
+            location: "",
+            carrier: "",
         }
     }
 
@@ -192,6 +205,9 @@ impl Verdict {
             international: forms.international,
             national: forms.national,
             reasons: Vec::new(),
+            time_zones: Vec::new(),
+            location: "",
+            carrier: "",
         }
     }
 
@@ -206,10 +222,65 @@ pub struct Engine {
     /// Verdicts by the input as read (trimmed, digits normalised) and the default region
     /// (None for `+` numbers, which ignore it). quick_cache, not moka: a stream of unique
     /// numbers is all misses, and moka's insert path (write log, housekeeping, the waiter
-    /// map of its entry API) is dear next to the validation itself.
-    cache: Cache<(String, Option<Region>), Arc<Verdict>>,
+    /// map of its entry API) is dear next to the validation itself. Keyed by the
+    /// language of the location and the notes of the reading too.
+    cache: Cache<Key, Arc<Verdict>>,
     /// The numbers seen once, which the cache admits when they come again.
     seen: Doorkeeper,
+}
+
+/// A verdict's key in the cache: the input as read, the region to read it in, the
+/// language of its location.
+type Key = (String, Option<Region>, geo::Language, Notes);
+
+/// What reading the input changed on the way to the digits, each said as a reason on a
+/// VALID verdict: a person can check that the number is the one they meant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+struct Notes(u8);
+
+impl Notes {
+    /// Digits of another script (full-width, Arabic-Indic, ...) read as ASCII.
+    const DIGITS: Notes = Notes(1);
+    /// A `tel:` URI, read as the number it holds.
+    const TEL_URI: Notes = Notes(2);
+    /// An international prefix (`00`, `011`) read as `+`.
+    const INTERNATIONAL_PREFIX: Notes = Notes(4);
+
+    fn with(self, other: Notes) -> Notes {
+        Notes(self.0 | other.0)
+    }
+
+    fn has(self, other: Notes) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Adds a reason for each note to a VALID verdict.
+    fn explain(self, verdict: &mut Verdict) {
+        if verdict.validity != Validity::Valid {
+            return;
+        }
+        for (note, code, message) in [
+            (
+                Notes::DIGITS,
+                codes::NORMALISED_DIGITS,
+                "digits of another script (full-width, Arabic-Indic, ...) were read as 0-9",
+            ),
+            (
+                Notes::TEL_URI,
+                codes::NORMALISED_TEL_URI,
+                "read from a tel: URI; parameters other than ext and phone-context are left out",
+            ),
+            (
+                Notes::INTERNATIONAL_PREFIX,
+                codes::NORMALISED_INTERNATIONAL_PREFIX,
+                "the international prefix (00 or 011) was read as +",
+            ),
+        ] {
+            if self.has(note) {
+                verdict.reasons.push(Reason::new(code, message));
+            }
+        }
+    }
 }
 
 /// Remembers which keys were seen, approximately: a fixed table of fingerprints, one per
@@ -242,7 +313,7 @@ impl Doorkeeper {
     }
 
     /// Whether `key` was seen before; marks it seen.
-    fn seen_before(&self, key: &(String, Option<Region>)) -> bool {
+    fn seen_before(&self, key: &Key) -> bool {
         let hash = self.hasher.hash_one(key);
         // The low bits pick the slot, the high ones are the fingerprint (never 0, the
         // empty slot's).
@@ -277,18 +348,23 @@ impl Engine {
     /// shared with the cache (`Arc`), not copied, five strings and its reasons, at every
     /// hit.
     pub fn validate(&self, phone: &str, country: &str) -> Arc<Verdict> {
-        let (text, international, region) = match prepare(phone, country) {
+        self.validate_in(phone, country, geo::Language::En)
+    }
+
+    /// Validates a number as [`Engine::validate`] does, with its location in `language`.
+    pub fn validate_in(&self, phone: &str, country: &str, language: geo::Language) -> Arc<Verdict> {
+        let (text, international, region, notes) = match prepare(phone, country) {
             Ok(prepared) => prepared,
             Err(verdict) => return Arc::from(verdict), // nothing worth caching
         };
-        let key = (text, region);
+        let key = (text, region, language, notes);
         if let Some(verdict) = self.cache.get(&key) {
             metrics::record_cache("phone", true);
             return verdict;
         }
         metrics::record_cache("phone", false);
         let verdict = Arc::new(library::with(|util| {
-            judge(util, &key.0, international, region)
+            judge_noted(util, &key.0, international, region, language, notes)
         }));
         if self.cache.capacity() > 0 && self.seen.seen_before(&key) {
             self.cache.insert(key, verdict.clone());
@@ -335,7 +411,7 @@ fn warm() -> usize {
         let mut warmed = 0;
         for number in examples {
             let e164 = util.format(&number, PhoneNumberFormat::E164).into_owned();
-            let _ = judge(util, &e164, true, None);
+            let _ = judge(util, &e164, true, None, geo::Language::En);
             warmed += 1;
         }
         warmed
@@ -373,27 +449,96 @@ fn all_types() -> impl Iterator<Item = PhoneNumberType> {
 /// `country` is the lead's country as [`region::from_country`] reads it; a number written
 /// with `+` (or `＋`) ignores it.
 pub fn validate(phone: &str, country: &str) -> Verdict {
+    validate_in(phone, country, geo::Language::En)
+}
+
+/// [`validate`], with the location of a valid number in `language`.
+pub fn validate_in(phone: &str, country: &str, language: geo::Language) -> Verdict {
     match prepare(phone, country) {
-        Ok((text, international, region)) => {
-            library::with(|util| judge(util, &text, international, region))
+        Ok((text, international, region, notes)) => {
+            library::with(|util| judge_noted(util, &text, international, region, language, notes))
         }
         Err(verdict) => *verdict,
     }
 }
 
-/// What [`validate`] and [`Engine::validate`] both need before judging: the input as the
-/// rules read it, whether it is written internationally, and the region to read it in;
-/// or the verdict when there is nothing to read.
-fn prepare(phone: &str, country: &str) -> Result<(String, bool, Option<Region>), Box<Verdict>> {
-    let text = read(phone)?;
-    let international = is_international(&text);
+/// The input as the rules read it, whether it is written internationally, the region to
+/// read it in, and what reading it changed.
+type Prepared = (String, bool, Option<Region>, Notes);
+
+/// What [`validate`] and [`Engine::validate`] both need before judging, or the verdict
+/// when there is nothing to read. A national number with no region to read it in that
+/// starts with `00` or `011`, the international prefixes of most of the world and of the
+/// NANP, is read as written with `+`.
+fn prepare(phone: &str, country: &str) -> Result<Prepared, Box<Verdict>> {
+    let (mut text, mut notes) = read(phone)?;
+    let mut international = is_international(&text);
     let region = default_region(international, country);
-    Ok((text, international, region))
+    if !international && region.is_none() {
+        if let Some(plus) = without_international_prefix(&text) {
+            text = plus;
+            international = true;
+            notes = notes.with(Notes::INTERNATIONAL_PREFIX);
+        }
+    }
+    Ok((text, international, region, notes))
+}
+
+/// The number written with `+` in place of a leading `00` or `011` (`00 44 20 ...` is
+/// `+44 20 ...`), when it starts with one.
+fn without_international_prefix(text: &str) -> Option<String> {
+    let digits = text.bytes().filter(u8::is_ascii_digit);
+    let prefix = if digits.clone().take(2).eq(*b"00") {
+        2
+    } else if digits.take(3).eq(*b"011") {
+        3
+    } else {
+        return None;
+    };
+    let (cut, _) = text
+        .char_indices()
+        .filter(|(_, c)| c.is_ascii_digit())
+        .nth(prefix - 1)?;
+    Some(["+", text.get(cut + 1..)?.trim_start()].concat())
+}
+
+/// A `tel:` URI (RFC 3966) as the number it holds: `tel:+44-20-7183-8750;ext=12` is
+/// `+44-20-7183-8750 ext. 12`; a local number takes a `phone-context` that is a `+`
+/// prefix; other parameters are left out.
+fn from_tel_uri(text: &str) -> Option<String> {
+    let scheme = text.get(..4)?;
+    if !scheme.eq_ignore_ascii_case("tel:") {
+        return None;
+    }
+    let mut parts = text.get(4..)?.split(';');
+    let number = parts.next()?.trim();
+    let (mut extension, mut context) = (None, None);
+    for parameter in parts {
+        let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("ext") {
+            extension = Some(value.trim());
+        } else if name.eq_ignore_ascii_case("phone-context") {
+            context = Some(value.trim()).filter(|c| c.starts_with('+'));
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    if let (Some(context), false) = (context, number.starts_with('+')) {
+        out.push_str(context);
+        out.push(' ');
+    }
+    out.push_str(number);
+    if let Some(extension) = extension {
+        out.push_str(" ext. ");
+        out.push_str(extension);
+    }
+    Some(out)
 }
 
 /// Step 1: the input as the rules read it (trimmed, Unicode digits and pluses made ASCII,
-/// invisible formatting characters dropped), or the verdict when there is nothing to read.
-fn read(phone: &str) -> Result<String, Box<Verdict>> {
+/// invisible formatting characters dropped, a `tel:` URI's number taken out), or the
+/// verdict when there is nothing to read.
+fn read(phone: &str) -> Result<(String, Notes), Box<Verdict>> {
     let trimmed = phone.trim();
     if trimmed.is_empty() {
         return Err(Box::new(Verdict::unparsed(
@@ -409,15 +554,19 @@ fn read(phone: &str) -> Result<String, Box<Verdict>> {
             format!("longer than {MAX_INPUT_CHARS} characters, which no phone number is"),
         )));
     }
-    let text = normalise(trimmed);
-    if text.is_empty() {
+    let (mut text, mut notes) = normalise(trimmed);
+    if let Some(number) = from_tel_uri(&text) {
+        text = number;
+        notes = notes.with(Notes::TEL_URI);
+    }
+    if text.trim().is_empty() {
         return Err(Box::new(Verdict::unparsed(
             Validity::Unknown,
             codes::MISSING,
             "no phone number given",
         )));
     }
-    Ok(text)
+    Ok((text, notes))
 }
 
 /// Whether the number is written in international form: its first digit-or-plus is a
@@ -435,21 +584,91 @@ fn default_region(international: bool, country: &str) -> Option<Region> {
     }
 }
 
+/// [`judge`], then the forms people write that it does not read: a `00` international
+/// prefix in a region whose own is another (`00 44 ...` from the US), tried as `+` when
+/// the region's reading is not valid; and the reasons for what reading changed.
+fn judge_noted(
+    util: &PhoneNumberUtil,
+    text: &str,
+    international: bool,
+    region: Option<Region>,
+    language: geo::Language,
+    notes: Notes,
+) -> Verdict {
+    let mut verdict = judge(util, text, international, region, language);
+    let mut notes = notes;
+    if !international && matches!(text.bytes().find(u8::is_ascii_digit), Some(b'0' | b'8')) {
+        let digits = ascii_digits(text);
+        if verdict.validity != Validity::Valid && digits.starts_with("00") {
+            // `011` is tried as `+` only with no region (`prepare`): libphonenumber reads
+            // it in the NANP, and elsewhere `011...` can be a national number (Sheffield's
+            // 0114).
+            if let Some(plus) = without_international_prefix(text) {
+                let retry = judge(util, &plus, true, None, language);
+                if retry.validity == Validity::Valid {
+                    verdict = retry;
+                    notes = notes.with(Notes::INTERNATIONAL_PREFIX);
+                }
+            }
+        } else if verdict.validity == Validity::Valid {
+            // The region's own international prefix, read by libphonenumber (`011` in the
+            // US, `8 10` in Russia): the whole number, calling code first, follows it.
+            let e164 = verdict.e164.get(1..).unwrap_or_default();
+            let read_as_plus = ["00", "011", "810"]
+                .iter()
+                .any(|idd| digits.strip_prefix(idd) == Some(e164));
+            if read_as_plus {
+                notes = notes.with(Notes::INTERNATIONAL_PREFIX);
+            }
+        }
+    }
+    notes.explain(&mut verdict);
+    verdict
+}
+
 /// Steps 2 to 6 on the input as [`read`] returns it, with this thread's libphonenumber.
 fn judge(
     util: &PhoneNumberUtil,
     text: &str,
     international: bool,
     region: Option<Region>,
+    language: geo::Language,
 ) -> Verdict {
     use Validity::*;
     let (text, has_extension) = split_extension(text);
-    // 2. Letters are not digits: libphonenumber would read 1-800-FLOWERS as 1-800-3569377.
+    // 2. Two numbers in one field: which one to call cannot be told.
+    let numbers = count_numbers(text);
+    if numbers > 1 {
+        return Verdict::unparsed(
+            Invalid,
+            codes::PARSE_SEVERAL_NUMBERS,
+            format!("the field holds {numbers} numbers; which one to call cannot be told"),
+        );
+    }
+    // Letters: a vanity number (`1-800-FLOWERS`, three letters or more, nothing but
+    // letters, digits and the usual separators) is read on the keypad, as libphonenumber
+    // reads it, and kept only when that is VALID; any other letters are not digits.
     if text.chars().any(char::is_alphabetic) {
+        if let Some(keypad) = vanity_digits(util, text) {
+            let mut verdict = judge(util, &keypad, international, region, language);
+            if verdict.validity == Valid {
+                verdict.reasons.push(Reason::new(
+                    codes::NORMALISED_VANITY,
+                    "letters were read as keypad digits, as libphonenumber reads vanity numbers",
+                ));
+                if has_extension {
+                    verdict = verdict.because(
+                        codes::EXTENSION,
+                        "an extension was given; E.164 leaves it out",
+                    );
+                }
+                return verdict;
+            }
+        }
         return Verdict::unparsed(
             Invalid,
             codes::PARSE_LETTERS,
-            "the number has letters; they are not read as keypad digits",
+            "the number has letters that do not read as a vanity number",
         );
     }
     // 3. A national number needs a country to be read in.
@@ -479,6 +698,13 @@ fn judge(
             "parsing changed the digits given, so the number is not the one written",
         );
     }
+    // A trunk prefix written after the country code, `+44 (0) 20 ...`, was left out.
+    let trunk_dropped = international
+        && text.contains("(0)")
+        && !text
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .eq(e164.bytes().skip(1));
     let mut verdict = Verdict::parsed(util, &number, &nsn, e164);
     // The region libphonenumber places the number in: for a calling code shared by several
     // regions (+1, +44, +7), the one whose ranges match; none when none does. And its
@@ -511,10 +737,24 @@ fn judge(
     if let Some((code, message)) = fake::check(parts) {
         return verdict.because(code, message);
     }
-    // 6. Valid.
+    // 6. Valid: where it is and when it is daytime there.
     verdict.validity = Valid;
+    let place = geo::Number {
+        country_code: verdict.country_code,
+        national: &nsn,
+        number_type: kind,
+    };
+    verdict.time_zones = geo::time_zones(&place);
+    verdict.location = geo::location(&place, language, || named_region(util, &number));
+    verdict.carrier = geo::carrier(&place);
     let message = ["a valid ", kind.name(), " number of ", &verdict.region].concat();
     verdict = verdict.because(codes::VALID, message);
+    if trunk_dropped {
+        verdict = verdict.because(
+            codes::NORMALISED_TRUNK_PREFIX,
+            "the trunk prefix (0) written after the country code was left out",
+        );
+    }
     if has_extension {
         verdict = verdict.because(
             codes::EXTENSION,
@@ -522,6 +762,73 @@ fn judge(
         );
     }
     verdict
+}
+
+/// The digits of a vanity number on a phone keypad (`1-800-FLOWERS` is `1-800-3569377`),
+/// by libphonenumber's own mapping; None unless the text has three letters or more (its
+/// rule for reading letters at all) and nothing but ASCII letters, digits, spaces and
+/// `+-().`.
+fn vanity_digits(util: &PhoneNumberUtil, text: &str) -> Option<String> {
+    let letters = text.chars().filter(char::is_ascii_alphabetic).count();
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'));
+    (letters >= 3 && plain).then(|| util.convert_alpha_characters_in_number(text))
+}
+
+/// How many numbers a field holds, its extension split off: its runs of seven digits or
+/// more between separators (`/`, `|`, `\`, `;`, `,`) or words that join two numbers
+/// (`or`, `и`, ...).
+fn count_numbers(text: &str) -> usize {
+    const JOINS: &[&str] = &["or", "o", "ou", "and", "y", "e", "или", "и"];
+    let separated = |b: u8| matches!(b, b'/' | b'|' | b'\\' | b';' | b',');
+    // Most numbers have no separator and no word: one number, or none, either way.
+    if !text
+        .bytes()
+        .any(|b| separated(b) || b.is_ascii_alphabetic() || b >= 0x80)
+    {
+        return 1;
+    }
+    let (mut found, mut digits) = (0, 0);
+    let mut close = |digits: &mut usize| {
+        found += usize::from(*digits >= 7);
+        *digits = 0;
+    };
+    for word in text.split_whitespace() {
+        if JOINS.iter().any(|join| word.to_lowercase() == *join) {
+            close(&mut digits);
+            continue;
+        }
+        for b in word.bytes() {
+            if separated(b) {
+                close(&mut digits);
+            } else if b.is_ascii_digit() {
+                digits += 1;
+            }
+        }
+    }
+    close(&mut digits);
+    found
+}
+
+/// The region whose name stands for a number in its location, as libphonenumber's
+/// `getCountryNameForNumber` picks it: its calling code's only region, else the one
+/// region it is valid in; none when it is valid in several (`+44 800`: GB, GG, IM, JE).
+fn named_region(util: &PhoneNumberUtil, number: &PhoneNumber) -> Option<String> {
+    let regions: Vec<Region> = util
+        .get_regions_for_country_calling_code(number.country_code)?
+        .collect();
+    if let [only] = regions[..] {
+        return Some(String::from(&*only.as_region_str()));
+    }
+    let mut valid = regions
+        .into_iter()
+        .filter(|r| util.is_valid_number_for_region(number, *r));
+    let first = valid.next()?;
+    valid
+        .next()
+        .is_none()
+        .then(|| String::from(&*first.as_region_str()))
 }
 
 /// A number's E.164 form, as rlibphonenumber's `format(number, E164)` writes it: `+`, the
@@ -625,13 +932,17 @@ fn ascii_digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// An extension at the end (`ext. 12`, `extension 12`, `x12`, `#12`, after an optional
-/// comma or semicolon). The only letters accepted: any other is refused, not read.
+/// An extension at the end, in the forms people type in the seeds' languages: `ext. 12`,
+/// `extension 12`, `x12`, `#12`, Spanish `ext.`/`extensión`/`anexo`, Portuguese `ramal`,
+/// Russian `доб.`/`добавочный`, after an optional comma or semicolon. The only letters
+/// accepted: any other is refused, not read.
 fn extension_pattern() -> &'static Regex {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
     PATTERN.get_or_init(|| {
         // A constant pattern: a test compiles it, so this cannot fail at run time.
-        Regex::new(r"(?i)[\s,;]*(?:ext(?:ension)?\.?|x|#)\s*\d{1,7}\s*$")
+        Regex::new(
+            r"(?i)[\s,;]*(?:ext(?:ension|ensión)?\.?|x|#|anexo|ramal|доб(?:авочный)?\.?)\s*\d{1,7}\s*$",
+        )
             .unwrap_or_else(|e| panic!("extension pattern: {e}"))
     })
 }
@@ -639,7 +950,10 @@ fn extension_pattern() -> &'static Regex {
 /// Splits a trailing extension off the number; says whether there was one.
 fn split_extension(text: &str) -> (&str, bool) {
     // Most numbers have none: skip the regex unless a marker's letter is there.
-    if !text.bytes().any(|b| matches!(b, b'x' | b'X' | b'#')) {
+    if !text
+        .bytes()
+        .any(|b| b.is_ascii_alphabetic() || b == b'#' || b >= 0x80)
+    {
         return (text, false);
     }
     match extension_pattern().find(text) {
@@ -652,11 +966,12 @@ fn split_extension(text: &str) -> (&str, bool) {
 /// (full-width, Arabic-Indic, Devanagari, ...) to ASCII, by the same table
 /// libphonenumber uses; the full-width plus to `+`; any Unicode space to a space; drops
 /// invisible formatting characters (zero-width space, bidi marks, soft hyphen, BOM).
-fn normalise(text: &str) -> String {
+fn normalise(text: &str) -> (String, Notes) {
     // Nearly every input is ASCII: nothing to map, only the spaces to trim.
     if text.is_ascii() {
-        return text.trim().to_string();
+        return (text.trim().to_string(), Notes::default());
     }
+    let mut notes = Notes::default();
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -666,13 +981,16 @@ fn normalise(text: &str) -> String {
             '\u{2060}'..='\u{2064}' | '\u{FEFF}' => {}
             _ if c.is_whitespace() => out.push(' '),
             _ if c.is_numeric() => match unicode_digit(c) {
-                Some(digit) => out.push(digit),
+                Some(digit) => {
+                    out.push(digit);
+                    notes = notes.with(Notes::DIGITS);
+                }
                 None => out.push(c),
             },
             _ => out.push(c),
         }
     }
-    out.trim().to_string()
+    (out.trim().to_string(), notes)
 }
 
 /// The ASCII digit of a Unicode decimal digit, as libphonenumber's own normalisation has it.
@@ -689,7 +1007,7 @@ fn unicode_digit(c: char) -> Option<char> {
 /// Redacts a number for logs: its country code (for `+` numbers) and last two digits,
 /// `+44 *** *** **50`; never the whole number. Short inputs show no digits at all.
 pub fn redact(phone: &str) -> String {
-    let text = normalise(phone.get(..256).unwrap_or(phone));
+    let (text, _) = normalise(phone.get(..256).unwrap_or(phone));
     let digits = ascii_digits(&text);
     let country_code = is_international(&text)
         .then(|| calling_code_prefix(&digits))

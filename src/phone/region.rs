@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use rlibphonenumber::Region;
 
-use super::library;
+use super::fast::library;
 
 /// Names people write that are not ISO's (short, official or common) English names.
 const VARIANTS: &[(&str, &str)] = &[

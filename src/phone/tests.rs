@@ -101,8 +101,10 @@ fn a_national_number_without_a_usable_region_is_unknown() {
     }
     // With a `+` no region is needed.
     assert_eq!(v("+44 20 7183 8750", "").validity, Validity::Valid);
-    // Nor with an international prefix, but the prefix itself depends on the region.
-    assert_eq!(v("0044 20 7183 8750", "").validity, Validity::Unknown);
+    // Nor with an international prefix: with no region, `00` and `011` are read as `+`.
+    let verdict = v("0044 20 7183 8750", "");
+    assert_eq!(verdict.validity, Validity::Valid, "{verdict:?}");
+    assert!(has_code(&verdict, codes::NORMALISED_INTERNATIONAL_PREFIX));
 }
 
 #[test]
@@ -173,14 +175,14 @@ fn overlong_input_is_invalid_without_parsing() {
 }
 
 #[test]
-fn letters_are_refused_not_read_as_keypad_digits() {
+fn letters_that_are_not_a_vanity_number_are_refused() {
     for (phone, country) in [
-        ("+1-800-FLOWERS", ""),
-        ("1-800-FLOWERS", "US"),
         ("+44 20 7183 875O", ""), // a capital O for a zero
-        ("tel:+44-20-7183-8750", ""),
         ("+44 20 7183 8750 ext 12 please", ""),
-        ("+7 (495) 123-45-67 доб. 12", ""),
+        ("1-800-FLOWERS!", "US"),
+        ("+7 (495) 739-22-11 доб. двенадцать", ""),
+        ("Ana +1 202 456 1111", ""),
+        ("+1-800-ZZZ-ZZZZ", ""), // keypad 999-9999: a fake, so the letters stay letters
     ] {
         let verdict = v(phone, country);
         assert_eq!(verdict.validity, Validity::Invalid, "{phone}");
@@ -528,7 +530,7 @@ proptest! {
         let engine_verdict = engine().validate(&phone, &country);
         prop_assert_eq!(&*engine_verdict, &verdict);
         let redacted = redact(&phone);
-        let digits = ascii_digits(&normalise(&phone));
+        let digits = ascii_digits(&normalise(&phone).0);
         if digits.len() >= 6 {
             prop_assert!(!redacted.contains(&digits), "{} -> {}", phone, redacted);
         }
@@ -629,4 +631,234 @@ fn a_types_name_is_its_debug_form() {
         named += 1;
     }
     assert_eq!(named, 12, "every type");
+}
+
+/// The forms lead forms really collect: each is read to the number meant, with a reason
+/// saying how, or refused; none becomes another VALID number.
+#[test]
+fn messy_inputs_are_normalised_with_a_reason() {
+    for (phone, country, e164, code) in [
+        (
+            "＋４４ ２０ ７１８３ ８７５０",
+            "",
+            "+442071838750",
+            codes::NORMALISED_DIGITS,
+        ),
+        (
+            "+٤٤ ٢٠ ٧١٨٣ ٨٧٥٠",
+            "",
+            "+442071838750",
+            codes::NORMALISED_DIGITS,
+        ),
+        (
+            "٠٢٠ ٧١٨٣ ٨٧٥٠",
+            "GB",
+            "+442071838750",
+            codes::NORMALISED_DIGITS,
+        ),
+        (
+            "0044 20 7183 8750",
+            "",
+            "+442071838750",
+            codes::NORMALISED_INTERNATIONAL_PREFIX,
+        ),
+        (
+            "011 44 20 7183 8750",
+            "",
+            "+442071838750",
+            codes::NORMALISED_INTERNATIONAL_PREFIX,
+        ),
+        (
+            "011 44 20 7183 8750",
+            "US",
+            "+442071838750",
+            codes::NORMALISED_INTERNATIONAL_PREFIX,
+        ),
+        // 00 is not the US's prefix, but it is most of the world's.
+        (
+            "00 44 20 7183 8750",
+            "US",
+            "+442071838750",
+            codes::NORMALISED_INTERNATIONAL_PREFIX,
+        ),
+        (
+            "0044 20 7183 8750",
+            "DE",
+            "+442071838750",
+            codes::NORMALISED_INTERNATIONAL_PREFIX,
+        ),
+        (
+            "8 10 44 20 7183 8750",
+            "RU",
+            "+442071838750",
+            codes::NORMALISED_INTERNATIONAL_PREFIX,
+        ),
+        (
+            "+44 (0) 20 7183 8750",
+            "",
+            "+442071838750",
+            codes::NORMALISED_TRUNK_PREFIX,
+        ),
+        (
+            "+44 (0)20 7183 8750",
+            "FR",
+            "+442071838750",
+            codes::NORMALISED_TRUNK_PREFIX,
+        ),
+        (
+            "tel:+44-20-7183-8750",
+            "",
+            "+442071838750",
+            codes::NORMALISED_TEL_URI,
+        ),
+        (
+            "TEL:+1-202-456-1111;ext=12",
+            "",
+            "+12024561111",
+            codes::NORMALISED_TEL_URI,
+        ),
+        (
+            "tel:20-7183-8750;phone-context=+44",
+            "",
+            "+442071838750",
+            codes::NORMALISED_TEL_URI,
+        ),
+        (
+            "tel:+7-495-739-22-11;isub=12;foo=bar",
+            "",
+            "+74957392211",
+            codes::NORMALISED_TEL_URI,
+        ),
+        (
+            "1-800-FLOWERS",
+            "US",
+            "+18003569377",
+            codes::NORMALISED_VANITY,
+        ),
+        (
+            "+1-800-FLOWERS",
+            "",
+            "+18003569377",
+            codes::NORMALISED_VANITY,
+        ),
+        (
+            "+1 800 GO FEDEX",
+            "",
+            "+18004633339",
+            codes::NORMALISED_VANITY,
+        ),
+        ("+1 202 456 1111 x12", "", "+12024561111", codes::EXTENSION),
+        (
+            "+1 202 456 1111 ext. 12",
+            "",
+            "+12024561111",
+            codes::EXTENSION,
+        ),
+        ("+1 202 456 1111 #12", "", "+12024561111", codes::EXTENSION),
+        (
+            "+7 (495) 739-22-11 доб. 12",
+            "",
+            "+74957392211",
+            codes::EXTENSION,
+        ),
+        (
+            "+7 495 739-22-11 добавочный 1234",
+            "",
+            "+74957392211",
+            codes::EXTENSION,
+        ),
+        (
+            "+55 11 3071-5000 ramal 204",
+            "",
+            "+551130715000",
+            codes::EXTENSION,
+        ),
+        (
+            "+34 912 34 56 70 ext. 3",
+            "",
+            "+34912345670",
+            codes::EXTENSION,
+        ),
+        (
+            "+56 2 2958 1043 anexo 12",
+            "",
+            "+56229581043",
+            codes::EXTENSION,
+        ),
+    ] {
+        let verdict = v(phone, country);
+        assert_eq!(
+            verdict.validity,
+            Validity::Valid,
+            "{phone} {country}: {verdict:?}"
+        );
+        assert_eq!(verdict.e164, e164, "{phone} {country}");
+        assert_eq!(first_code(&verdict), codes::VALID, "{phone}");
+        assert!(
+            has_code(&verdict, code),
+            "{phone} {country}: {:?}",
+            verdict.reasons
+        );
+    }
+    // A plain number says none of them.
+    let plain = v("+44 20 7183 8750", "");
+    assert_eq!(plain.reasons.len(), 1, "{:?}", plain.reasons);
+    // The digit reason is about digits: a full-width plus alone is not one.
+    assert!(!has_code(
+        &v("＋44 20 7183 8750", ""),
+        codes::NORMALISED_DIGITS
+    ));
+    // Sheffield's 0114 is an area code, not the NANP's prefix, from the UK.
+    let sheffield = v("0114 496 0123", "GB");
+    assert!(
+        !has_code(&sheffield, codes::NORMALISED_INTERNATIONAL_PREFIX),
+        "{sheffield:?}"
+    );
+}
+
+#[test]
+fn two_numbers_in_one_field_are_refused_not_guessed() {
+    for phone in [
+        "+1 202 456 1111 / +1 212 736 5000",
+        "+1 202 456 1111, +1 212 736 5000",
+        "+44 20 7183 8750; +44 20 7946 0000",
+        "+55 11 3071-5000 ou +55 11 96158-2043",
+        "+7 495 739-22-11 или +7 912 408-52-17",
+        "202 456 1111 or 212 736 5000",
+        "+1 202 456 1111 | 212 736 5000",
+    ] {
+        let verdict = v(phone, "US");
+        assert_eq!(verdict.validity, Validity::Invalid, "{phone}");
+        assert_eq!(
+            first_code(&verdict),
+            codes::PARSE_SEVERAL_NUMBERS,
+            "{phone}"
+        );
+        assert!(verdict.e164.is_empty());
+    }
+    // One number with its extension, or written with a slash after the area code, is one.
+    for (phone, country) in [
+        ("+1 202 456 1111, ext 12", ""),
+        ("(202) 456-1111; x 1234567", "US"),
+        ("030/2958 1043", "DE"),
+    ] {
+        assert_eq!(count_numbers(split_extension(phone).0), 1, "{phone}");
+        assert_eq!(v(phone, country).validity, Validity::Valid, "{phone}");
+    }
+}
+
+/// Messy forms go through the engine's cache as through `validate`: what reading changed
+/// is part of the key, so a cached verdict never carries another input's reasons.
+#[test]
+fn the_cache_keeps_each_forms_reasons() {
+    let engine = Engine::new(100);
+    for _ in 0..2 {
+        let plain = engine.validate("+44 20 7183 8750", "");
+        let arabic = engine.validate("+٤٤ ٢٠ ٧١٨٣ ٨٧٥٠", "");
+        assert_eq!(*plain, validate("+44 20 7183 8750", ""));
+        assert_eq!(*arabic, validate("+٤٤ ٢٠ ٧١٨٣ ٨٧٥٠", ""));
+        assert!(has_code(&arabic, codes::NORMALISED_DIGITS));
+        assert!(!has_code(&plain, codes::NORMALISED_DIGITS));
+    }
+    assert_eq!(engine.cached_verdicts(), 2);
 }

@@ -206,6 +206,22 @@ pub fn phone_to_pb(v: phone::Verdict) -> pb::PhoneVerdict {
         international: v.international,
         national: v.national,
         reasons: reasons_to_pb(v.reasons),
+        time_zones: v.time_zones.into_iter().map(String::from).collect(),
+        location: v.location.to_string(),
+        carrier: v.carrier.to_string(),
+    }
+}
+
+/// Converts a call window.
+pub fn call_window_to_pb(w: phone::window::CallWindow) -> pb::CallWindow {
+    pb::CallWindow {
+        time_zone: w.time_zone.to_string(),
+        local_time: w.local_time,
+        business_hours: w.business_hours,
+        reason: Some(pb::Reason {
+            code: w.reason.code.to_string(),
+            message: w.reason.message,
+        }),
     }
 }
 
@@ -315,6 +331,7 @@ pub fn assessment_to_pb(request_id: String, a: Assessment) -> pb::LeadAssessment
         dedup_key: a.dedup_key,
         reasons: Vec::new(),
         assessed_at: Some(time_to_pb(a.assessed_at)),
+        call_window: a.call_window.map(call_window_to_pb),
     }
 }
 

@@ -451,10 +451,13 @@ impl LeadCheck for Service {
             let _slot = self.limits.call()?;
             convert::check_len("phone", &request.phone).map_err(too_long)?;
             convert::check_len("country", &request.country).map_err(too_long)?;
-            let verdict = self
-                .assessor
-                .phone()
-                .validate(&request.phone, &request.country);
+            convert::check_len("language", &request.language).map_err(too_long)?;
+            let language = crate::phone::geo::Language::from_tag(&request.language)
+                .map_err(|e| Status::invalid_argument(format!("field `language`: {e}")))?;
+            let verdict =
+                self.assessor
+                    .phone()
+                    .validate_in(&request.phone, &request.country, language);
             let verdict = convert::phone_to_pb(Arc::unwrap_or_clone(verdict));
             metrics::record_phone_verdict(verdict.validity());
             Ok(Response::new(verdict))

@@ -277,6 +277,9 @@ impl Fields for Top<'_> {
         for factor in a.score.top_reasons() {
             out.message(tag::TOP_REASONS, factor);
         }
+        if let Some(window) = &a.call_window {
+            out.message(tag::CALL_WINDOW, window);
+        }
     }
 }
 
@@ -292,6 +295,16 @@ impl Fields for Time {
         // int64 and int32 go as their two's complement, sign-extended, as prost writes.
         out.uint(SECONDS, ts.seconds as u64);
         out.uint(NANOS, i64::from(ts.nanos) as u64);
+    }
+}
+
+impl Fields for phone::window::CallWindow {
+    fn fields(&self, out: &mut Writer<'_>) {
+        use tags::call_window as tag;
+        out.string(tag::TIME_ZONE, self.time_zone);
+        out.string(tag::LOCAL_TIME, &self.local_time);
+        out.uint(tag::BUSINESS_HOURS, u64::from(self.business_hours));
+        out.message(tag::REASON, &self.reason);
     }
 }
 
@@ -333,6 +346,11 @@ impl Fields for phone::Verdict {
         out.string(tag::INTERNATIONAL, &self.international);
         out.string(tag::NATIONAL, &self.national);
         out.messages(tag::REASONS, &self.reasons);
+        for zone in &self.time_zones {
+            out.delimited(tag::TIME_ZONES, zone.as_bytes());
+        }
+        out.string(tag::LOCATION, self.location);
+        out.string(tag::CARRIER, self.carrier);
     }
 }
 

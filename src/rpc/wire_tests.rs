@@ -99,6 +99,15 @@ fn phone_verdict() -> impl Strategy<Value = phone::Verdict> {
         any::<u32>(),
         prop::option::of(prop::sample::select(types)),
         reasons(),
+        (
+            prop::sample::select(vec![
+                vec![],
+                vec!["Europe/London"],
+                vec!["America/New_York", "America/Chicago"],
+            ]),
+            prop::sample::select(vec!["", "London", "São Paulo", "Москва"]),
+            prop::sample::select(vec!["", "Vivo", "МТС"]),
+        ),
     )
         .prop_map(
             |(
@@ -107,6 +116,7 @@ fn phone_verdict() -> impl Strategy<Value = phone::Verdict> {
                 country_code,
                 number_type,
                 reasons,
+                (time_zones, location, carrier),
             )| {
                 phone::Verdict {
                     validity,
@@ -117,6 +127,9 @@ fn phone_verdict() -> impl Strategy<Value = phone::Verdict> {
                     international,
                     national,
                     reasons,
+                    time_zones,
+                    location,
+                    carrier,
                 }
             },
         )
@@ -195,9 +208,14 @@ fn assessment() -> impl Strategy<Value = Assessment> {
         score(),
         (text(), text()),
         moment(),
+        prop::option::of((
+            text(),
+            any::<bool>(),
+            (code(), text()).prop_map(|(code, message)| Reason { code, message }),
+        )),
     )
         .prop_map(
-            |(email, phone, source, score, (model_version, dedup_key), assessed_at)| Assessment {
+            |(email, phone, source, score, (model_version, dedup_key), assessed_at, window)| Assessment {
                 email,
                 phone: phone.into(),
                 source: source.into(),
@@ -205,6 +223,18 @@ fn assessment() -> impl Strategy<Value = Assessment> {
                 model_version,
                 dedup_key,
                 assessed_at,
+                call_window: window.map(|(local_time, business_hours, reason)| {
+                    phone::window::CallWindow {
+                        time_zone: if business_hours {
+                            "America/Sao_Paulo"
+                        } else {
+                            ""
+                        },
+                        local_time,
+                        business_hours,
+                        reason,
+                    }
+                }),
             },
         )
 }
@@ -316,6 +346,9 @@ fn every_field_set() -> Assessment {
             international: "+34 612 34 56 78".into(),
             national: "612 34 56 78".into(),
             reasons: vec![reason("fake.sequential")],
+            time_zones: vec!["Europe/Madrid", "Atlantic/Canary"],
+            location: "Spain",
+            carrier: "Movistar",
         }),
         source: Arc::new(LeadSource {
             raw: "AzureMarketplace-INS | contoso.offer".into(),
@@ -339,6 +372,12 @@ fn every_field_set() -> Assessment {
         dedup_key: "email:ana@example.com".into(),
         // Seconds and nanos both set, so both are written.
         assessed_at: std::time::UNIX_EPOCH + std::time::Duration::new(1_800_000_000, 5),
+        call_window: Some(phone::window::CallWindow {
+            time_zone: "Europe/Madrid",
+            local_time: "14:05".into(),
+            business_hours: true,
+            reason: reason("phone.local_time"),
+        }),
     }
 }
 

@@ -24,6 +24,7 @@ fn phone_request() -> pb::ValidatePhoneRequest {
     pb::ValidatePhoneRequest {
         phone: "+1 202 456 1111".into(),
         country: "US".into(),
+        ..Default::default()
     }
 }
 

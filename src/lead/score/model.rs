@@ -18,6 +18,7 @@ use super::{EmailClass, Factor, Grade, PhoneClass, Quality, Score, Signals};
 use crate::lead::codes;
 use crate::lead::kind::Kind;
 use crate::lead::source::Action;
+use crate::phone::window::BusinessHours;
 
 /// Why a scoring model was refused.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,9 @@ struct ModelFile {
     threshold: Spanned<i64>,
     points: Spanned<BTreeMap<Spanned<String>, Spanned<i64>>>,
     grades: Spanned<GradesFile>,
+    /// Business hours for the call window; 09:00-18:00 on weekdays when left out.
+    #[serde(default)]
+    call_window: Option<Spanned<BusinessHours>>,
 }
 
 /// The `[grades]` table as written: the lowest score of each band above D.
@@ -91,6 +95,7 @@ pub struct Model {
     points: HashMap<&'static str, i32, foldhash::fast::FixedState>,
     /// The lowest score of grades A, B and C; under C is D.
     grades: [i32; 3],
+    call_window: BusinessHours,
     version: String,
 }
 
@@ -217,12 +222,23 @@ impl Model {
             ));
         }
 
+        let call_window = match file.call_window {
+            Some(hours) if !hours.get_ref().is_well_formed() => {
+                return Err(invalid(
+                    Some(hours.span()),
+                    "`[call_window]` must have `start` before `end`".to_string(),
+                ))
+            }
+            Some(hours) => hours.into_inner(),
+            None => BusinessHours::default(),
+        };
         let mut model = Model {
             name: name.to_string(),
             base,
             threshold,
             points,
             grades,
+            call_window,
             version: String::new(),
         };
         // The version hashes the effective content: comments, layout and key order do
@@ -246,7 +262,17 @@ impl Model {
         }
         let [a, b, c] = self.grades;
         let _ = write!(text, "\n[grades]\nA = {a}\nB = {b}\nC = {c}\n");
+        // Only when set otherwise: the default hours leave the version as it was.
+        if self.call_window != BusinessHours::default() {
+            let hours = toml::to_string(&self.call_window).unwrap_or_default();
+            let _ = write!(text, "\n[call_window]\n{hours}");
+        }
         text
+    }
+
+    /// Returns the business hours of the call window, in the lead's local time.
+    pub fn call_window(&self) -> &BusinessHours {
+        &self.call_window
     }
 
     /// Returns the grade of a score: its band in the model's `[grades]`.

@@ -28,7 +28,7 @@ use prost::Message;
 use rlibphonenumber::{NumberFormat, PhoneMetadata, PhoneMetadataCollection, PhoneNumberUtil};
 
 /// libphonenumber's metadata, in rlibphonenumber's protobuf form.
-const METADATA: &[u8] = include_bytes!("../../data/phone_metadata.bin");
+const METADATA: &[u8] = include_bytes!("../../../data/phone_metadata.bin");
 
 /// The metadata with its patterns' digits made ASCII; decoded once, cloned per thread.
 pub(super) fn metadata() -> &'static PhoneMetadataCollection {
@@ -384,7 +384,7 @@ mod tests {
                 }
             }
         }
-        let fixture = include_str!("../../tests/data/phone_oracle.tsv");
+        let fixture = include_str!("../../../tests/data/phone_oracle.tsv");
         for line in fixture.lines().filter(|l| !l.starts_with('#')) {
             let mut cols = line.split('\t');
             if let (Some(input), Some(hint)) = (cols.next(), cols.next()) {
@@ -402,7 +402,7 @@ mod tests {
             let quick = ours
                 .then(|| {
                     let international = crate::phone::is_international(text);
-                    crate::phone::quick::parse(text, international, region)
+                    crate::phone::fast::quick::parse(text, international, region)
                 })
                 .flatten();
             let Some(n) = quick.or_else(|| util.parse(text, region).ok()) else {
@@ -411,12 +411,12 @@ mod tests {
             let (forms, e164, (number_region, number_type)) = if ours {
                 let nsn = n.get_national_significant_number();
                 (
-                    crate::phone::format::forms(util, &n, &nsn),
+                    crate::phone::fast::format::forms(util, &n, &nsn),
                     crate::phone::e164(n.country_code, &nsn),
-                    crate::phone::quick::classify(n.country_code, &nsn),
+                    crate::phone::fast::quick::classify(n.country_code, &nsn),
                 )
             } else {
-                let forms = crate::phone::format::Forms {
+                let forms = crate::phone::fast::format::Forms {
                     international: util.format(&n, F::International).into_owned(),
                     national: util.format(&n, F::National).into_owned(),
                 };
