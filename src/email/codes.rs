@@ -128,7 +128,7 @@ mod syntax_and_lists_tests {
 }
 
 // =======================================================================================
-// DNS (src/email/dns.rs) and SMTP (src/email/smtp.rs) codes: written by the lead.
+// DNS (src/email/dns.rs) and SMTP (src/email/smtp/) codes: written by the lead.
 // Everything below this line belongs to that section.
 // =======================================================================================
 

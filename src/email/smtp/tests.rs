@@ -2,9 +2,15 @@
 //! reading rules. Only 127.0.0.1 is ever dialled.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::reply::*;
+use super::session::*;
 use super::*;
 use crate::testkit::smtp_server::{Script, SmtpResponder, StaticResolver};
 
