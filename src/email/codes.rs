@@ -211,12 +211,41 @@ pub const DNS_AND_SMTP: &[&str] = &[
     SMTP_BUSY,
 ];
 
+// ---------------------------------------------------------------------------------------
+// Providers (src/email/provider.rs) and the risk of a VALID verdict
+// ---------------------------------------------------------------------------------------
+
+/// Informational, on VALID only: the address is valid but risky to mail (a catch-all
+/// domain, a role account, free mail); the message says which.
+pub const VALID_RISKY: &str = "valid.risky";
+
+/// Every code of this section, for the README table check.
+pub const PROVIDERS_AND_RISK: &[&str] = &[
+    super::provider::codes::GOOGLE,
+    super::provider::codes::MICROSOFT,
+    super::provider::codes::YAHOO,
+    super::provider::codes::ZOHO,
+    super::provider::codes::YANDEX,
+    super::provider::codes::MAILRU,
+    super::provider::codes::ICLOUD,
+    super::provider::codes::FASTMAIL,
+    super::provider::codes::PROTON,
+    super::provider::codes::PROOFPOINT,
+    super::provider::codes::MIMECAST,
+    super::provider::codes::BARRACUDA,
+    VALID_RISKY,
+];
+
 #[cfg(test)]
 mod readme_tests {
     #[test]
     fn every_email_code_is_documented_in_the_readme() {
         let readme = include_str!("../../README.md");
-        for code in super::SYNTAX_AND_LISTS.iter().chain(super::DNS_AND_SMTP) {
+        for code in super::SYNTAX_AND_LISTS
+            .iter()
+            .chain(super::DNS_AND_SMTP)
+            .chain(super::PROVIDERS_AND_RISK)
+        {
             assert!(
                 readme.contains(&format!("`{code}`")),
                 "README lacks `{code}`"

@@ -295,6 +295,10 @@ impl Fields for email::Verdict {
         );
         out.messages(tag::REASONS, &self.reasons);
         out.uint(tag::SMTP_ACCEPTED, u64::from(self.smtp_accepted));
+        out.string(tag::MAIL_PROVIDER, self.mail_provider);
+        let catch_all_state = convert::catch_all_to_pb(self.catch_all_state) as i32;
+        out.enumeration(tag::CATCH_ALL_STATE, catch_all_state);
+        out.enumeration(tag::DEPTH, convert::depth_to_pb(self.depth) as i32);
     }
 }
 

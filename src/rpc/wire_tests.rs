@@ -40,6 +40,8 @@ fn reasons() -> impl Strategy<Value = Vec<Reason>> {
 }
 
 fn email_verdict() -> impl Strategy<Value = email::Verdict> {
+    use email::smtp::CatchAll;
+    use email::Depth as D;
     use email::Validity as V;
     (
         prop::sample::select(vec![V::Valid, V::Invalid, V::Spam, V::Unknown]),
@@ -50,6 +52,17 @@ fn email_verdict() -> impl Strategy<Value = email::Verdict> {
             reasons(),
             prop::option::of(text()),
         ),
+        (
+            prop::sample::select(vec!["", "google", "microsoft", "mimecast"]),
+            prop::sample::select(vec![
+                CatchAll::NotChecked,
+                CatchAll::No,
+                CatchAll::Yes,
+                CatchAll::Known,
+                CatchAll::Inconclusive,
+            ]),
+            prop::sample::select(vec![D::None, D::Syntax, D::Domain, D::Mailbox]),
+        ),
     )
         .prop_map(
             |(
@@ -57,6 +70,7 @@ fn email_verdict() -> impl Strategy<Value = email::Verdict> {
                 (normalized, domain, mx_hosts),
                 flags,
                 (suggestion, reasons, canonical),
+                (mail_provider, catch_all_state, depth),
             )| {
                 email::Verdict {
                     validity,
@@ -67,6 +81,9 @@ fn email_verdict() -> impl Strategy<Value = email::Verdict> {
                     free_provider: flags[1],
                     role_account: flags[2],
                     catch_all: flags[3],
+                    catch_all_state,
+                    mail_provider,
+                    depth,
                     smtp_accepted: flags[4],
                     suggestion,
                     reasons,
@@ -288,6 +305,9 @@ fn every_field_set() -> Assessment {
             free_provider: true,
             role_account: true,
             catch_all: true,
+            catch_all_state: email::smtp::CatchAll::Yes,
+            mail_provider: "google",
+            depth: email::Depth::Domain,
             smtp_accepted: true,
             suggestion: Some("example.org".into()),
             reasons: vec![reason("dns.mx"), reason("flag.disposable")],

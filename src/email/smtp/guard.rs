@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use tokio::time::timeout;
 
+use super::super::provider;
 use super::{clip, Outcome, Prober, Target, ADDRESSES_PER_HOST, MAX_DETAIL_CHARS};
 
 impl Prober {
@@ -36,6 +37,9 @@ impl Prober {
                 continue;
             }
             let mut usable = 0;
+            let accepts_any = provider::bundled()
+                .of_host(&host)
+                .is_some_and(|provider| provider.accepts_any);
             for ip in ips {
                 // The SSRF guard: an exchanger name is chosen by whoever controls the
                 // domain of the address, so it may point at our own network. We dial
@@ -49,6 +53,7 @@ impl Prober {
                     targets.push(Target {
                         host: host.clone(),
                         addr,
+                        accepts_any,
                     });
                     usable += 1;
                 }

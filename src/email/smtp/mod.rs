@@ -281,11 +281,41 @@ impl Outcome {
 pub struct ProbeResult {
     /// What the exchanger said about the mailbox.
     pub outcome: Outcome,
-    /// The mailbox was accepted and so was a random mailbox at the same domain: the
-    /// domain accepts anything, and acceptance proves little.
+    /// The mailbox was accepted and so was a random mailbox at the same domain, or the
+    /// exchanger's provider accepts anything: acceptance proves little. The same as
+    /// `catch_all_state.is_yes()`, kept for results other replicas share.
     pub catch_all: bool,
+    /// Whether the catch-all question was asked, and its answer.
+    #[serde(default)]
+    pub catch_all_state: CatchAll,
     /// The exchanger that answered, when one did.
     pub host: Option<String>,
+}
+
+/// Whether a domain accepts mail for any mailbox, and whether that was found out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum CatchAll {
+    /// Not asked: the mailbox was not accepted, or no session answered.
+    #[default]
+    NotChecked,
+    /// The domain refused a random mailbox: acceptance of this one means something.
+    No,
+    /// The domain accepted a random mailbox too.
+    Yes,
+    /// The exchanger's provider is known to accept any recipient
+    /// ([`Provider::accepts_any`](super::provider::Provider::accepts_any)): not asked,
+    /// and reported as a catch-all.
+    Known,
+    /// Asked, with no clear answer (a temporary failure, a refusal of us, a broken
+    /// session); not cached, so the next probe asks again.
+    Inconclusive,
+}
+
+impl CatchAll {
+    /// The domain accepts any mailbox, found out or known.
+    pub fn is_yes(self) -> bool {
+        matches!(self, CatchAll::Yes | CatchAll::Known)
+    }
 }
 
 impl ProbeResult {
@@ -294,6 +324,7 @@ impl ProbeResult {
         ProbeResult {
             outcome,
             catch_all: false,
+            catch_all_state: CatchAll::NotChecked,
             host: None,
         }
     }
@@ -336,6 +367,9 @@ struct Target {
     host: String,
     /// The address and port dialled.
     addr: SocketAddr,
+    /// The host belongs to a provider whose exchangers accept any recipient: the
+    /// catch-all question is not asked.
+    accepts_any: bool,
 }
 
 impl Prober {
@@ -458,7 +492,8 @@ impl Prober {
                 Session::Answered { outcome, catch_all } => {
                     return ProbeResult {
                         outcome,
-                        catch_all,
+                        catch_all: catch_all.is_yes(),
+                        catch_all_state: catch_all,
                         host: Some(target.host.clone()),
                     };
                 }
@@ -467,6 +502,7 @@ impl Prober {
                     deferred.get_or_insert(ProbeResult {
                         outcome,
                         catch_all: false,
+                        catch_all_state: CatchAll::NotChecked,
                         host: Some(target.host.clone()),
                     });
                 }

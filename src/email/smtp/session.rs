@@ -21,7 +21,9 @@ use tokio::sync::OnceCell;
 use tokio::time::{timeout, timeout_at};
 
 use super::reply::{classify, Reply, Stage};
-use super::{random_local_part, Outcome, Prober, Target, MAX_SESSION_BYTES, SESSION_TIMEOUTS};
+use super::{
+    random_local_part, CatchAll, Outcome, Prober, Target, MAX_SESSION_BYTES, SESSION_TIMEOUTS,
+};
 use crate::shared_cache::Kind;
 
 impl Prober {
@@ -81,7 +83,7 @@ impl Prober {
                         outcome @ Outcome::Temporary { .. } => Session::Deferred(outcome),
                         outcome => Session::Answered {
                             outcome,
-                            catch_all: false,
+                            catch_all: CatchAll::NotChecked,
                         },
                     },
                     None => Session::failed(failure, e),
@@ -94,7 +96,12 @@ impl Prober {
             broken: false,
             spent,
         };
-        let session = match timeout_at(deadline, self.transaction(&mut conn, rcpt, domain)).await {
+        let session = match timeout_at(
+            deadline,
+            self.transaction(&mut conn, rcpt, domain, target.accepts_any),
+        )
+        .await
+        {
             Ok(session) => session,
             Err(_) => {
                 conn.broken = true;
@@ -119,6 +126,7 @@ impl Prober {
         conn: &mut Conn,
         rcpt: &Address,
         domain: &str,
+        accepts_any: bool,
     ) -> Session {
         let Some(params) = self.mail_parameters(conn, rcpt) else {
             return Session::failed(Failure::NoSmtpUtf8, "no SMTPUTF8 in the EHLO reply");
@@ -131,7 +139,7 @@ impl Prober {
             Ok(Step::Refused(reply)) => {
                 return Session::Answered {
                     outcome: classify(Stage::MailFrom, &reply),
-                    catch_all: false,
+                    catch_all: CatchAll::NotChecked,
                 };
             }
             Err(broke) => return Session::Failed(broke),
@@ -141,18 +149,25 @@ impl Prober {
             Ok(Step::Refused(reply)) => classify(Stage::RcptTo, &reply),
             Err(broke) => return Session::Failed(broke),
         };
-        let catch_all = outcome == Outcome::Accepted && self.catch_all(conn, domain, &params).await;
+        let catch_all = if outcome != Outcome::Accepted {
+            CatchAll::NotChecked
+        } else if accepts_any {
+            // The provider answers 250 to anyone: asking would only confirm it.
+            CatchAll::Known
+        } else {
+            self.catch_all(conn, domain, &params).await
+        };
         Session::Answered { outcome, catch_all }
     }
 
     /// Tells whether `domain` accepts a random mailbox, asking over `conn` only when the
-    /// cache has no finding; an inconclusive answer is not cached and reads as false.
+    /// cache has no finding; an inconclusive answer is not cached.
     pub(super) async fn catch_all(
         &self,
         conn: &mut Conn,
         domain: &str,
         params: &[MailParameter],
-    ) -> bool {
+    ) -> CatchAll {
         let cell = self
             .catch_alls
             .get_with(domain.to_string(), async { Arc::new(OnceCell::new()) })
@@ -171,8 +186,13 @@ impl Prober {
             found
         })
         .await
-        .copied()
-        .unwrap_or(false)
+        .map_or(CatchAll::Inconclusive, |&yes| {
+            if yes {
+                CatchAll::Yes
+            } else {
+                CatchAll::No
+            }
+        })
     }
 
     /// Asks, in the same session after RSET, for a mailbox nobody has: `Ok(true)` if the
@@ -435,7 +455,10 @@ pub(super) enum Step {
 #[derive(Debug)]
 pub(super) enum Session {
     /// The exchanger answered the question, or refused us outright: stop here.
-    Answered { outcome: Outcome, catch_all: bool },
+    Answered {
+        outcome: Outcome,
+        catch_all: CatchAll,
+    },
     /// The exchanger is unavailable for now (4xx to the greeting or EHLO): try the next
     /// one, and report this if none answers.
     Deferred(Outcome),

@@ -66,6 +66,7 @@ fn target(host: &str, port: u16) -> Target {
     Target {
         host: host.to_string(),
         addr: SocketAddr::new(LOOPBACK, port),
+        accepts_any: false,
     }
 }
 
@@ -101,6 +102,7 @@ async fn accepted_mailbox_at_a_domain_that_rejects_others() {
         ProbeResult {
             outcome: Outcome::Accepted,
             catch_all: false,
+            catch_all_state: CatchAll::No,
             host: Some("mx1.example.test".to_string()),
         }
     );
@@ -215,6 +217,7 @@ async fn refused_greeting_is_policy_and_still_gets_quit() {
                 reply: "554 5.7.1 no service for you".to_string()
             },
             catch_all: false,
+            catch_all_state: CatchAll::NotChecked,
             host: Some("mx1.example.test".to_string()),
         }
     );
