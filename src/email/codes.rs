@@ -173,6 +173,10 @@ pub const SMTP_REJECTED: &str = super::smtp::codes::REJECTED;
 pub const SMTP_POLICY: &str = super::smtp::codes::POLICY;
 /// The SMTP probe: a temporary failure (4xx); retry later.
 pub const SMTP_TEMPORARY: &str = super::smtp::codes::TEMPORARY;
+/// The SMTP probe: the mailbox is disabled, not accepting messages (X.2.1). INVALID.
+pub const SMTP_DISABLED: &str = super::smtp::codes::DISABLED;
+/// The SMTP probe: the mailbox is full, over quota (X.2.2); retry later.
+pub const SMTP_FULL_INBOX: &str = super::smtp::codes::FULL_INBOX;
 /// The SMTP probe: greylisted (450/451 4.7.1); retry later.
 pub const SMTP_GREYLISTED: &str = super::smtp::codes::GREYLISTED;
 /// The SMTP probe: no exchanger could be reached.
@@ -204,6 +208,8 @@ pub const DNS_AND_SMTP: &[&str] = &[
     SMTP_REJECTED,
     SMTP_POLICY,
     SMTP_TEMPORARY,
+    SMTP_DISABLED,
+    SMTP_FULL_INBOX,
     SMTP_GREYLISTED,
     SMTP_UNREACHABLE,
     SMTP_SKIPPED_PRIVATE,

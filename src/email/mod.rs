@@ -62,6 +62,9 @@ pub struct Verdict {
     pub mail_provider: &'static str,
     /// How far the checks went: what the verdict proves.
     pub depth: Depth,
+    /// When asking again is worthwhile (greylisting, a temporary failure, a full inbox,
+    /// a busy probe): at the earliest after this long.
+    pub retry_after: Option<std::time::Duration>,
     /// The SMTP probe ran and the server accepted the mailbox.
     pub smtp_accepted: bool,
     /// The domain the address was likely meant to have.
@@ -100,6 +103,7 @@ impl Verdict {
             catch_all_state: CatchAll::NotChecked,
             mail_provider: "",
             depth,
+            retry_after: None,
             smtp_accepted: false,
             suggestion: None,
             reasons: vec![reason],
@@ -165,6 +169,7 @@ impl Validator {
             catch_all_state: CatchAll::NotChecked,
             mail_provider: "",
             depth: Depth::Syntax,
+            retry_after: None,
             smtp_accepted: false,
             reasons: Vec::new(),
         };
@@ -336,15 +341,15 @@ impl Validator {
                 )),
                 CatchAll::NotChecked | CatchAll::No | CatchAll::Inconclusive => {}
             }
+            verdict.retry_after = prober.retry_after(&result.outcome);
             let about_mailbox = match result.outcome {
                 Outcome::Accepted => state == CatchAll::No,
-                Outcome::Rejected { .. } => true,
-                _ => false,
+                ref outcome => outcome.refuses_mailbox(),
             };
             if about_mailbox {
                 verdict.depth = Depth::Mailbox;
             }
-            if matches!(result.outcome, Outcome::Rejected { .. }) {
+            if result.outcome.refuses_mailbox() {
                 verdict.validity = Validity::Invalid;
                 verdict.add_flags();
                 return verdict;
@@ -437,6 +442,8 @@ fn probe_label(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::Accepted => "accepted",
         Outcome::Rejected { .. } => "rejected",
+        Outcome::Disabled { .. } => "disabled",
+        Outcome::FullInbox { .. } => "full_inbox",
         Outcome::Policy { .. } => "policy",
         Outcome::Temporary {
             greylisted: true, ..
@@ -453,6 +460,12 @@ fn probe_reason(outcome: &Outcome) -> Reason {
     let message = match outcome {
         Outcome::Accepted => "the mail server accepted the mailbox".to_string(),
         Outcome::Rejected { reply } => format!("the mail server rejected the mailbox: {reply}"),
+        Outcome::Disabled { reply } => {
+            format!("the mailbox is disabled and accepts no mail: {reply}")
+        }
+        Outcome::FullInbox { reply } => {
+            format!("the mailbox exists but is full; retry later: {reply}")
+        }
         Outcome::Policy { reply } => {
             format!("the mail server refused the probe itself, not the mailbox: {reply}")
         }

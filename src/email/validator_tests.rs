@@ -234,3 +234,46 @@ async fn a_provider_that_accepts_anyone_is_not_asked_for_a_random_mailbox() {
     assert!(catch_all.message.contains("provider"), "{catch_all:?}");
     assert_eq!(smtp.rcpt_count(), 1, "no random mailbox was asked");
 }
+
+#[tokio::test]
+async fn full_and_disabled_mailboxes_and_retry_hints() {
+    let dns = DnsServer::start().await.unwrap();
+    exchanger(&dns, "quota.test", "mx.quota.test");
+    let smtp = SmtpResponder::start(
+        Script::new()
+            .rcpt_reply("full", "452 4.2.2 mailbox full")
+            .rcpt_reply("gone", "550 5.2.1 mailbox disabled, not accepting messages")
+            .rcpt_reply("later", "451 4.7.1 greylisted, try again later")
+            .rcpt_reply("down", "421 4.3.2 system not available")
+            .default_rcpt_reply("550 5.1.1 unknown"),
+    )
+    .await
+    .unwrap();
+    let v = probing(&dns, &smtp);
+    // The default transient lifetime: an earlier try would read the cached answer.
+    let transient = Some(ProbeConfig::default().transient_ttl);
+
+    let full = v.validate("full@quota.test").await;
+    assert_eq!(full.validity, Validity::Valid, "{full:?}");
+    assert!(codes(&full).contains(&"smtp.full_inbox"), "{full:?}");
+    assert_eq!(full.retry_after, transient);
+
+    let gone = v.validate("gone@quota.test").await;
+    assert_eq!(gone.validity, Validity::Invalid, "{gone:?}");
+    assert!(codes(&gone).contains(&"smtp.disabled"), "{gone:?}");
+    assert!(!codes(&gone).contains(&"smtp.rejected"), "{gone:?}");
+    assert_eq!(gone.depth, Depth::Mailbox);
+    assert_eq!(gone.retry_after, None);
+
+    let later = v.validate("later@quota.test").await;
+    assert!(codes(&later).contains(&"smtp.greylisted"), "{later:?}");
+    assert_eq!(later.retry_after, transient);
+
+    let down = v.validate("down@quota.test").await;
+    assert!(codes(&down).contains(&"smtp.temporary"), "{down:?}");
+    assert_eq!(down.retry_after, transient);
+
+    let unknown = v.validate("nobody@quota.test").await;
+    assert_eq!(unknown.validity, Validity::Invalid);
+    assert_eq!(unknown.retry_after, None);
+}

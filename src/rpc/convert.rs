@@ -139,6 +139,7 @@ pub fn email_to_pb(v: email::Verdict) -> pb::EmailVerdict {
         mail_provider: v.mail_provider.to_string(),
         catch_all_state: catch_all_to_pb(v.catch_all_state).into(),
         depth: depth_to_pb(v.depth).into(),
+        retry_after: v.retry_after.map(duration_to_pb),
     }
 }
 
@@ -150,6 +151,14 @@ pub fn catch_all_to_pb(v: email::smtp::CatchAll) -> pb::CatchAllState {
         C::No => pb::CatchAllState::No,
         C::Yes | C::Known => pb::CatchAllState::Yes,
         C::Inconclusive => pb::CatchAllState::Inconclusive,
+    }
+}
+
+/// A `google.protobuf.Duration` (the contract's durations are never negative).
+pub fn duration_to_pb(d: std::time::Duration) -> pbjson_types::Duration {
+    pbjson_types::Duration {
+        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
     }
 }
 

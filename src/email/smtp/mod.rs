@@ -60,6 +60,10 @@ pub mod codes {
     pub const POLICY: &str = "smtp.policy";
     /// A temporary failure (4xx): the DNS verdict stands; retry later.
     pub const TEMPORARY: &str = "smtp.temporary";
+    /// The mailbox is disabled, not accepting messages (X.2.1): INVALID.
+    pub const DISABLED: &str = "smtp.disabled";
+    /// The mailbox is full, over quota (X.2.2): the DNS verdict stands; retry later.
+    pub const FULL_INBOX: &str = "smtp.full_inbox";
     /// Greylisting (450/451 with 4.7.1, or a reply that says so): retry later.
     pub const GREYLISTED: &str = "smtp.greylisted";
     /// The domain accepts any mailbox: acceptance proves little.
@@ -78,6 +82,8 @@ pub mod codes {
         REJECTED,
         POLICY,
         TEMPORARY,
+        DISABLED,
+        FULL_INBOX,
         GREYLISTED,
         CATCH_ALL,
         UNREACHABLE,
@@ -197,6 +203,18 @@ pub enum Outcome {
         /// The server's reply, such as `550 5.1.1 user unknown`.
         reply: String,
     },
+    /// The mailbox exists and is disabled, not accepting messages (X.2.1): the verdict
+    /// is INVALID, as for a rejection.
+    Disabled {
+        /// The server's reply, such as `550 5.2.1 mailbox disabled`.
+        reply: String,
+    },
+    /// The mailbox exists and is full (X.2.2, over quota), at 4xx or 5xx: the DNS verdict
+    /// stands, with a hint to retry later.
+    FullInbox {
+        /// The server's reply.
+        reply: String,
+    },
     /// A rejection of us, not of the mailbox (5.7.x, a blocklisted IP, 554 at the
     /// greeting, a refused EHLO or MAIL FROM): it says nothing about the mailbox.
     Policy {
@@ -256,6 +274,8 @@ impl Outcome {
         match self {
             Outcome::Accepted => codes::ACCEPTED,
             Outcome::Rejected { .. } => codes::REJECTED,
+            Outcome::Disabled { .. } => codes::DISABLED,
+            Outcome::FullInbox { .. } => codes::FULL_INBOX,
             Outcome::Policy { .. } => codes::POLICY,
             Outcome::Temporary {
                 greylisted: true, ..
@@ -271,8 +291,13 @@ impl Outcome {
     fn is_transient(&self) -> bool {
         matches!(
             self,
-            Outcome::Temporary { .. } | Outcome::Unreachable { .. }
+            Outcome::Temporary { .. } | Outcome::Unreachable { .. } | Outcome::FullInbox { .. }
         )
+    }
+
+    /// Tells whether the outcome is a permanent refusal of the mailbox: INVALID.
+    pub fn refuses_mailbox(&self) -> bool {
+        matches!(self, Outcome::Rejected { .. } | Outcome::Disabled { .. })
     }
 }
 
@@ -396,6 +421,18 @@ impl Prober {
             lifetimes,
             cfg,
             shared: None,
+        }
+    }
+
+    /// How long a caller should wait before asking about the address again, when a later
+    /// try is worthwhile: a greylisted, temporary, full-inbox or unreachable result is
+    /// kept for `transient_ttl` (an earlier try would get the same cached answer), a busy
+    /// one is never kept and the slots free up within about `slot_wait`.
+    pub fn retry_after(&self, outcome: &Outcome) -> Option<Duration> {
+        match outcome {
+            Outcome::Busy { .. } => Some(self.cfg.slot_wait.max(Duration::from_secs(1))),
+            outcome if outcome.is_transient() => Some(self.lifetimes.transient),
+            _ => None,
         }
     }
 

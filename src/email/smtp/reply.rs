@@ -107,6 +107,12 @@ pub(super) fn parse_enhanced(word: &str) -> Option<Enhanced> {
 /// Sorts a negative reply into an outcome, by where in the session it came.
 pub(super) fn classify(stage: Stage, reply: &Reply) -> Outcome {
     let quoted = reply.quoted();
+    let enhanced = reply.enhanced().map(|e| (e.subject, e.detail));
+    // X.2.2, mailbox full, to RCPT TO: the mailbox exists and cannot take mail now,
+    // whether the server says so with a 4xx or a 5xx (RFC 3463 section 3.3).
+    if stage == Stage::RcptTo && enhanced == Some((2, 2)) {
+        return Outcome::FullInbox { reply: quoted };
+    }
     if !reply.is_permanent() {
         // RFC 5321 section 4.2.1: 4yz is a transient negative completion; the same
         // command may succeed later, so it says nothing yet.
@@ -120,6 +126,8 @@ pub(super) fn classify(stage: Stage, reply: &Reply) -> Outcome {
         // RFC 5321 section 3.1), a refused EHLO or a refused MAIL FROM refuses us.
         Stage::Handshake | Stage::MailFrom => Outcome::Policy { reply: quoted },
         Stage::RcptTo => match read_rcpt_refusal(reply) {
+            // X.2.1: the mailbox exists and is disabled, not accepting messages.
+            Refusal::Mailbox if enhanced == Some((2, 1)) => Outcome::Disabled { reply: quoted },
             Refusal::Mailbox => Outcome::Rejected { reply: quoted },
             Refusal::Us => Outcome::Policy { reply: quoted },
             Refusal::Transient => Outcome::Temporary {

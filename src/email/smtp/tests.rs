@@ -285,12 +285,11 @@ async fn greylisting_is_temporary_with_the_flag() {
         .await;
     assert_eq!(
         full.outcome,
-        Outcome::Temporary {
+        Outcome::FullInbox {
             reply: "452 4.2.2 Mailbox full".to_string(),
-            greylisted: false,
         }
     );
-    assert_eq!(full.outcome.code(), codes::TEMPORARY);
+    assert_eq!(full.outcome.code(), codes::FULL_INBOX);
 }
 
 #[tokio::test]
@@ -1001,8 +1000,24 @@ fn outcomes_depend_on_the_stage() {
     );
     assert_eq!(
         classify(Stage::RcptTo, &reply(552, "5.2.2 over quota")),
-        Outcome::Temporary {
+        Outcome::FullInbox {
             reply: "552 5.2.2 over quota".to_string(),
+        }
+    );
+    assert_eq!(
+        classify(Stage::RcptTo, &reply(550, "5.2.1 mailbox disabled")),
+        Outcome::Disabled {
+            reply: "550 5.2.1 mailbox disabled".to_string(),
+        }
+    );
+    // Without its enhanced code a 552 is 452, insufficient storage: temporary.
+    assert_eq!(
+        classify(
+            Stage::RcptTo,
+            &reply(552, "message size exceeds fixed maximum")
+        ),
+        Outcome::Temporary {
+            reply: "552 message size exceeds fixed maximum".to_string(),
             greylisted: false
         }
     );
