@@ -307,6 +307,25 @@ impl Validator {
                 );
             }
         }
+        // A domain whose mail goes to a disposable service's exchangers is disposable,
+        // whatever its own name.
+        let disposable_exchanger = verdict
+            .mx_hosts
+            .iter()
+            .find_map(|host| lists.spam_match(host).filter(|hit| hit.disposable));
+        if let Some(hit) = disposable_exchanger {
+            verdict.disposable = true;
+            return verdict.decided(
+                Validity::Spam,
+                Reason::new(
+                    codes::LIST_DISPOSABLE,
+                    format!(
+                        "the domain's mail goes to the exchangers of {}, a disposable-mail service",
+                        hit.domain
+                    ),
+                ),
+            );
+        }
         // The provider, from the most preferred exchanger a rule knows.
         let provider = providers.of_exchangers(&verdict.mx_hosts);
         if let Some(provider) = provider {

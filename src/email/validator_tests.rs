@@ -277,3 +277,19 @@ async fn full_and_disabled_mailboxes_and_retry_hints() {
     assert_eq!(unknown.validity, Validity::Invalid);
     assert_eq!(unknown.retry_after, None);
 }
+
+#[tokio::test]
+async fn a_domain_mailed_through_a_disposable_service_is_disposable() {
+    let dns = DnsServer::start().await.unwrap();
+    exchanger(&dns, "fresh-name.test", "mx.mailinator.com");
+    exchanger(&dns, "honest.test", "mx.honest.test");
+    let v = validator(&dns);
+    let verdict = v.validate("ana@fresh-name.test").await;
+    assert_eq!(verdict.validity, Validity::Spam, "{verdict:?}");
+    assert!(verdict.disposable);
+    assert!(codes(&verdict).contains(&"list.disposable"), "{verdict:?}");
+    assert_eq!(verdict.depth, Depth::Domain);
+    let honest = v.validate("ana@honest.test").await;
+    assert_eq!(honest.validity, Validity::Valid, "{honest:?}");
+    assert!(!honest.disposable);
+}
