@@ -41,7 +41,7 @@ pub mod testkit;
 
 /// The generated `leadcheck.v1` messages and service traits.
 pub mod pb {
-    #![allow(missing_docs, clippy::all)]
+    #![allow(missing_docs, clippy::all, deprecated)]
     tonic::include_proto!("leadcheck.v1");
     include!(concat!(env!("OUT_DIR"), "/leadcheck.v1.serde.rs"));
 

@@ -128,7 +128,7 @@ mod syntax_and_lists_tests {
 }
 
 // =======================================================================================
-// DNS (src/email/dns.rs) and SMTP (src/email/smtp.rs) codes: written by the lead.
+// DNS (src/email/dns.rs) and SMTP (src/email/smtp/) codes: written by the lead.
 // Everything below this line belongs to that section.
 // =======================================================================================
 
@@ -173,6 +173,10 @@ pub const SMTP_REJECTED: &str = super::smtp::codes::REJECTED;
 pub const SMTP_POLICY: &str = super::smtp::codes::POLICY;
 /// The SMTP probe: a temporary failure (4xx); retry later.
 pub const SMTP_TEMPORARY: &str = super::smtp::codes::TEMPORARY;
+/// The SMTP probe: the mailbox is disabled, not accepting messages (X.2.1). INVALID.
+pub const SMTP_DISABLED: &str = super::smtp::codes::DISABLED;
+/// The SMTP probe: the mailbox is full, over quota (X.2.2); retry later.
+pub const SMTP_FULL_INBOX: &str = super::smtp::codes::FULL_INBOX;
 /// The SMTP probe: greylisted (450/451 4.7.1); retry later.
 pub const SMTP_GREYLISTED: &str = super::smtp::codes::GREYLISTED;
 /// The SMTP probe: no exchanger could be reached.
@@ -204,6 +208,8 @@ pub const DNS_AND_SMTP: &[&str] = &[
     SMTP_REJECTED,
     SMTP_POLICY,
     SMTP_TEMPORARY,
+    SMTP_DISABLED,
+    SMTP_FULL_INBOX,
     SMTP_GREYLISTED,
     SMTP_UNREACHABLE,
     SMTP_SKIPPED_PRIVATE,
@@ -211,12 +217,41 @@ pub const DNS_AND_SMTP: &[&str] = &[
     SMTP_BUSY,
 ];
 
+// ---------------------------------------------------------------------------------------
+// Providers (src/email/provider.rs) and the risk of a VALID verdict
+// ---------------------------------------------------------------------------------------
+
+/// Informational, on VALID only: the address is valid but risky to mail (a catch-all
+/// domain, a role account, free mail); the message says which.
+pub const VALID_RISKY: &str = "valid.risky";
+
+/// Every code of this section, for the README table check.
+pub const PROVIDERS_AND_RISK: &[&str] = &[
+    super::provider::codes::GOOGLE,
+    super::provider::codes::MICROSOFT,
+    super::provider::codes::YAHOO,
+    super::provider::codes::ZOHO,
+    super::provider::codes::YANDEX,
+    super::provider::codes::MAILRU,
+    super::provider::codes::ICLOUD,
+    super::provider::codes::FASTMAIL,
+    super::provider::codes::PROTON,
+    super::provider::codes::PROOFPOINT,
+    super::provider::codes::MIMECAST,
+    super::provider::codes::BARRACUDA,
+    VALID_RISKY,
+];
+
 #[cfg(test)]
 mod readme_tests {
     #[test]
     fn every_email_code_is_documented_in_the_readme() {
         let readme = include_str!("../../docs/verdicts.md");
-        for code in super::SYNTAX_AND_LISTS.iter().chain(super::DNS_AND_SMTP) {
+        for code in super::SYNTAX_AND_LISTS
+            .iter()
+            .chain(super::DNS_AND_SMTP)
+            .chain(super::PROVIDERS_AND_RISK)
+        {
             assert!(
                 readme.contains(&format!("`{code}`")),
                 "docs/verdicts.md lacks `{code}`"

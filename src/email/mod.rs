@@ -6,6 +6,7 @@
 pub mod codes;
 pub mod dns;
 pub mod lists;
+pub mod provider;
 pub mod smtp;
 pub mod suggest;
 pub mod syntax;
@@ -20,7 +21,7 @@ use serde::Serialize;
 use crate::reason::Reason;
 use dns::{Failure, MailRoutes, Reach, Route, Via};
 use lists::ListStore;
-use smtp::{Outcome, Prober};
+use smtp::{CatchAll, Outcome, Prober};
 
 /// The verdict on an email address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,8 +53,18 @@ pub struct Verdict {
     pub free_provider: bool,
     /// The local part names a role, not a person.
     pub role_account: bool,
-    /// The SMTP probe found the domain accepts any mailbox.
+    /// The SMTP probe found the domain accepts any mailbox (`catch_all_state.is_yes()`).
     pub catch_all: bool,
+    /// Whether the catch-all question was asked, and its answer.
+    pub catch_all_state: CatchAll,
+    /// The provider that hosts the domain's mail (`google`, `microsoft`, ...), known
+    /// from its exchangers; empty when unknown.
+    pub mail_provider: &'static str,
+    /// How far the checks went: what the verdict proves.
+    pub depth: Depth,
+    /// When asking again is worthwhile (greylisting, a temporary failure, a full inbox,
+    /// a busy probe): at the earliest after this long.
+    pub retry_after: Option<std::time::Duration>,
     /// The SMTP probe ran and the server accepted the mailbox.
     pub smtp_accepted: bool,
     /// The domain the address was likely meant to have.
@@ -64,8 +75,22 @@ pub struct Verdict {
     pub canonical: Option<String>,
 }
 
+/// How far the checks of an address went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Depth {
+    /// Nothing was checked: the address was missing.
+    None,
+    /// The syntax and the lists only; the mail route was not established.
+    Syntax,
+    /// DNS answered: a VALID verdict proves a mail route to the domain, not the mailbox.
+    Domain,
+    /// The SMTP probe answered about this mailbox: accepted while a random one was
+    /// refused, or rejected.
+    Mailbox,
+}
+
 impl Verdict {
-    fn empty(validity: Validity, reason: Reason) -> Verdict {
+    fn empty(validity: Validity, depth: Depth, reason: Reason) -> Verdict {
         Verdict {
             validity,
             normalized: String::new(),
@@ -75,6 +100,10 @@ impl Verdict {
             free_provider: false,
             role_account: false,
             catch_all: false,
+            catch_all_state: CatchAll::NotChecked,
+            mail_provider: "",
+            depth,
+            retry_after: None,
             smtp_accepted: false,
             suggestion: None,
             reasons: vec![reason],
@@ -112,19 +141,23 @@ impl Validator {
         if input.is_empty() {
             return Verdict::empty(
                 Validity::Unknown,
+                Depth::None,
                 Reason::new(codes::MISSING, "no email address given"),
             );
         }
         // 2. syntax: INVALID.
         let address = match syntax::parse(input) {
             Ok(address) => address,
-            Err(reason) => return Verdict::empty(Validity::Invalid, reason),
+            Err(reason) => return Verdict::empty(Validity::Invalid, Depth::Syntax, reason),
         };
         let lists = self.lists.current();
         let facts = lists.domain_facts(&address.domain);
+        let providers = provider::bundled();
+        // A provider's consumer domain is free mail even if the free list lacks it.
+        let free_provider = facts.free_provider || providers.free_domain(&address.domain).is_some();
         let mut verdict = Verdict {
             validity: Validity::Valid,
-            free_provider: facts.free_provider,
+            free_provider,
             role_account: lists.is_role_account(&address.local),
             suggestion: facts.suggestion,
             normalized: address.normalized,
@@ -133,6 +166,10 @@ impl Validator {
             mx_hosts: Vec::new(),
             disposable: false,
             catch_all: false,
+            catch_all_state: CatchAll::NotChecked,
+            mail_provider: "",
+            depth: Depth::Syntax,
+            retry_after: None,
             smtp_accepted: false,
             reasons: Vec::new(),
         };
@@ -156,7 +193,21 @@ impl Validator {
         }
         // 4. DNS: a special-use name, no mail route or exchangers without an address are
         // INVALID; a failure to ask is UNKNOWN.
-        match self.routes.route(&verdict.domain).await {
+        let route = self.routes.route(&verdict.domain).await;
+        // DNS answered about the domain (a failure to ask, or a name never looked up,
+        // proves nothing about it).
+        if !matches!(
+            route,
+            Route::Failed(_)
+                | Route::SpecialUse(_)
+                | Route::Mx {
+                    reach: Reach::Failed(_),
+                    ..
+                }
+        ) {
+            verdict.depth = Depth::Domain;
+        }
+        match route {
             Route::Mx { hosts, reach } => {
                 let mut buffer = itoa::Buffer::new();
                 let count = buffer.format(hosts.len());
@@ -256,6 +307,34 @@ impl Validator {
                 );
             }
         }
+        // A domain whose mail goes to a disposable service's exchangers is disposable,
+        // whatever its own name.
+        let disposable_exchanger = verdict
+            .mx_hosts
+            .iter()
+            .find_map(|host| lists.spam_match(host).filter(|hit| hit.disposable));
+        if let Some(hit) = disposable_exchanger {
+            verdict.disposable = true;
+            return verdict.decided(
+                Validity::Spam,
+                Reason::new(
+                    codes::LIST_DISPOSABLE,
+                    format!(
+                        "the domain's mail goes to the exchangers of {}, a disposable-mail service",
+                        hit.domain
+                    ),
+                ),
+            );
+        }
+        // The provider, from the most preferred exchanger a rule knows.
+        let provider = providers.of_exchangers(&verdict.mx_hosts);
+        if let Some(provider) = provider {
+            verdict.mail_provider = provider.name;
+            verdict.reasons.push(Reason::new(
+                provider.code,
+                ["the domain's mail is hosted by ", provider.name].concat(),
+            ));
+        }
         // 5. optional SMTP probe: only a permanent mailbox rejection is INVALID.
         if let Some(prober) = &self.prober {
             // Boxed: a probe's future is large, and most calls never make one.
@@ -264,23 +343,40 @@ impl Validator {
                     .await;
             ::metrics::counter!(crate::metrics::SMTP_PROBES, "outcome" => probe_label(&result.outcome))
                 .increment(1);
-            verdict.catch_all = result.catch_all;
+            let state = result.catch_all_state;
+            verdict.catch_all = state.is_yes();
+            verdict.catch_all_state = state;
             verdict.smtp_accepted = matches!(result.outcome, Outcome::Accepted);
             verdict.reasons.push(probe_reason(&result.outcome));
-            if result.catch_all {
-                verdict.reasons.push(Reason::new(
+            match state {
+                CatchAll::Yes => verdict.reasons.push(Reason::new(
                     codes::SMTP_CATCH_ALL,
                     "the domain accepts any mailbox: acceptance proves little",
-                ));
+                )),
+                CatchAll::Known => verdict.reasons.push(Reason::new(
+                    codes::SMTP_CATCH_ALL,
+                    "the domain's mail provider accepts any mailbox: acceptance proves \
+                     little, and no random mailbox was asked",
+                )),
+                CatchAll::NotChecked | CatchAll::No | CatchAll::Inconclusive => {}
             }
-            if matches!(result.outcome, Outcome::Rejected { .. }) {
+            verdict.retry_after = prober.retry_after(&result.outcome);
+            let about_mailbox = match result.outcome {
+                Outcome::Accepted => state == CatchAll::No,
+                ref outcome => outcome.refuses_mailbox(),
+            };
+            if about_mailbox {
+                verdict.depth = Depth::Mailbox;
+            }
+            if result.outcome.refuses_mailbox() {
                 verdict.validity = Validity::Invalid;
                 verdict.add_flags();
                 return verdict;
             }
         }
-        // 6. otherwise VALID, with flags.
+        // 6. otherwise VALID, with flags, and a warning when it is a risky one.
         verdict.add_flags();
+        verdict.add_risk();
         verdict
     }
 }
@@ -317,6 +413,30 @@ impl Verdict {
     }
 }
 
+impl Verdict {
+    /// Says why a VALID verdict is a risky one: a catch-all domain (acceptance proves
+    /// little), a role account (nobody in particular reads it), free mail (a sales lead
+    /// with a private address).
+    fn add_risk(&mut self) {
+        let mut risks = Vec::new();
+        if self.catch_all {
+            risks.push("the domain accepts any mailbox");
+        }
+        if self.role_account {
+            risks.push("a role account");
+        }
+        if self.free_provider {
+            risks.push("a free mail address");
+        }
+        if !risks.is_empty() {
+            self.reasons.push(Reason::new(
+                codes::VALID_RISKY,
+                ["valid, but risky: ", &risks.join("; ")].concat(),
+            ));
+        }
+    }
+}
+
 /// Explains a failure to ask DNS: UNKNOWN, never INVALID.
 fn failure_reason(failure: Failure, what: &str) -> Reason {
     let (code, message) = match failure {
@@ -341,6 +461,8 @@ fn probe_label(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::Accepted => "accepted",
         Outcome::Rejected { .. } => "rejected",
+        Outcome::Disabled { .. } => "disabled",
+        Outcome::FullInbox { .. } => "full_inbox",
         Outcome::Policy { .. } => "policy",
         Outcome::Temporary {
             greylisted: true, ..
@@ -357,6 +479,12 @@ fn probe_reason(outcome: &Outcome) -> Reason {
     let message = match outcome {
         Outcome::Accepted => "the mail server accepted the mailbox".to_string(),
         Outcome::Rejected { reply } => format!("the mail server rejected the mailbox: {reply}"),
+        Outcome::Disabled { reply } => {
+            format!("the mailbox is disabled and accepts no mail: {reply}")
+        }
+        Outcome::FullInbox { reply } => {
+            format!("the mailbox exists but is full; retry later: {reply}")
+        }
         Outcome::Policy { reply } => {
             format!("the mail server refused the probe itself, not the mailbox: {reply}")
         }
@@ -412,3 +540,7 @@ mod tests {
         assert_eq!(redact("ä@x.de"), "ä***@x.de");
     }
 }
+
+#[cfg(test)]
+#[path = "validator_tests.rs"]
+mod validator_tests;

@@ -176,6 +176,8 @@ fn reasons_to_pb(reasons: Vec<Reason>) -> Vec<pb::Reason> {
 }
 
 /// Converts an email verdict, moving its strings.
+// `catch_all` is deprecated in the contract for `catch_all_state`, and still filled.
+#[allow(deprecated)]
 pub fn email_to_pb(v: email::Verdict) -> pb::EmailVerdict {
     pb::EmailVerdict {
         validity: email_validity_to_pb(v.validity).into(),
@@ -189,6 +191,39 @@ pub fn email_to_pb(v: email::Verdict) -> pb::EmailVerdict {
         suggestion: v.suggestion.unwrap_or_default(),
         reasons: reasons_to_pb(v.reasons),
         smtp_accepted: v.smtp_accepted,
+        mail_provider: v.mail_provider.to_string(),
+        catch_all_state: catch_all_to_pb(v.catch_all_state).into(),
+        depth: depth_to_pb(v.depth).into(),
+        retry_after: v.retry_after.map(duration_to_pb),
+    }
+}
+
+/// A catch-all state's enum value: a provider known to accept anything is a catch-all.
+pub fn catch_all_to_pb(v: email::smtp::CatchAll) -> pb::CatchAllState {
+    use email::smtp::CatchAll as C;
+    match v {
+        C::NotChecked => pb::CatchAllState::NotChecked,
+        C::No => pb::CatchAllState::No,
+        C::Yes | C::Known => pb::CatchAllState::Yes,
+        C::Inconclusive => pb::CatchAllState::Inconclusive,
+    }
+}
+
+/// A `google.protobuf.Duration` (the contract's durations are never negative).
+pub fn duration_to_pb(d: std::time::Duration) -> pbjson_types::Duration {
+    pbjson_types::Duration {
+        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// A check depth's enum value.
+pub fn depth_to_pb(v: email::Depth) -> pb::CheckDepth {
+    match v {
+        email::Depth::None => pb::CheckDepth::Unspecified,
+        email::Depth::Syntax => pb::CheckDepth::Syntax,
+        email::Depth::Domain => pb::CheckDepth::Domain,
+        email::Depth::Mailbox => pb::CheckDepth::Mailbox,
     }
 }
 

@@ -328,6 +328,13 @@ impl Fields for email::Verdict {
         );
         out.messages(tag::REASONS, &self.reasons);
         out.uint(tag::SMTP_ACCEPTED, u64::from(self.smtp_accepted));
+        out.string(tag::MAIL_PROVIDER, self.mail_provider);
+        let catch_all_state = convert::catch_all_to_pb(self.catch_all_state) as i32;
+        out.enumeration(tag::CATCH_ALL_STATE, catch_all_state);
+        out.enumeration(tag::DEPTH, convert::depth_to_pb(self.depth) as i32);
+        if let Some(retry_after) = self.retry_after {
+            out.message(tag::RETRY_AFTER, &convert::duration_to_pb(retry_after));
+        }
     }
 }
 
@@ -372,6 +379,14 @@ impl Fields for Factor {
         out.string(tag::CODE, self.code);
         out.sint32(tag::POINTS, self.points);
         out.string(tag::DETAIL, &self.detail);
+    }
+}
+
+/// `google.protobuf.Duration`: its field numbers are fixed by the well-known type.
+impl Fields for pbjson_types::Duration {
+    fn fields(&self, out: &mut Writer<'_>) {
+        out.uint(1, self.seconds as u64);
+        out.uint(2, i64::from(self.nanos) as u64);
     }
 }
 

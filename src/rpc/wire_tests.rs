@@ -40,6 +40,8 @@ fn reasons() -> impl Strategy<Value = Vec<Reason>> {
 }
 
 fn email_verdict() -> impl Strategy<Value = email::Verdict> {
+    use email::smtp::CatchAll;
+    use email::Depth as D;
     use email::Validity as V;
     (
         prop::sample::select(vec![V::Valid, V::Invalid, V::Spam, V::Unknown]),
@@ -50,6 +52,18 @@ fn email_verdict() -> impl Strategy<Value = email::Verdict> {
             reasons(),
             prop::option::of(text()),
         ),
+        (
+            prop::sample::select(vec!["", "google", "microsoft", "mimecast"]),
+            prop::sample::select(vec![
+                CatchAll::NotChecked,
+                CatchAll::No,
+                CatchAll::Yes,
+                CatchAll::Known,
+                CatchAll::Inconclusive,
+            ]),
+            prop::sample::select(vec![D::None, D::Syntax, D::Domain, D::Mailbox]),
+            prop::option::of((0u64..100_000, 0u32..1_000_000_000)),
+        ),
     )
         .prop_map(
             |(
@@ -57,6 +71,7 @@ fn email_verdict() -> impl Strategy<Value = email::Verdict> {
                 (normalized, domain, mx_hosts),
                 flags,
                 (suggestion, reasons, canonical),
+                (mail_provider, catch_all_state, depth, retry_after),
             )| {
                 email::Verdict {
                     validity,
@@ -67,6 +82,11 @@ fn email_verdict() -> impl Strategy<Value = email::Verdict> {
                     free_provider: flags[1],
                     role_account: flags[2],
                     catch_all: flags[3],
+                    catch_all_state,
+                    mail_provider,
+                    depth,
+                    retry_after: retry_after
+                        .map(|(secs, nanos)| std::time::Duration::new(secs, nanos)),
                     smtp_accepted: flags[4],
                     suggestion,
                     reasons,
@@ -332,6 +352,10 @@ fn every_field_set() -> Assessment {
             free_provider: true,
             role_account: true,
             catch_all: true,
+            catch_all_state: email::smtp::CatchAll::Yes,
+            mail_provider: "google",
+            depth: email::Depth::Domain,
+            retry_after: Some(std::time::Duration::new(300, 500)),
             smtp_accepted: true,
             suggestion: Some("example.org".into()),
             reasons: vec![reason("dns.mx"), reason("flag.disposable")],
@@ -420,7 +444,7 @@ fn fields_present(
 }
 
 /// Whether a field holds a message of the contract; a well-known type's
-/// (google.protobuf.Timestamp) is checked by the byte comparison with prost alone.
+/// (google.protobuf.Timestamp, Duration) is checked by the byte comparison with prost alone.
 fn is_contract_message(field: &prost_types::FieldDescriptorProto) -> bool {
     field.r#type() == prost_types::field_descriptor_proto::Type::Message
         && field.type_name().starts_with(".leadcheck.v1.")

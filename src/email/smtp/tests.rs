@@ -2,9 +2,15 @@
 //! reading rules. Only 127.0.0.1 is ever dialled.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::reply::*;
+use super::session::*;
 use super::*;
 use crate::testkit::smtp_server::{Script, SmtpResponder, StaticResolver};
 
@@ -60,6 +66,7 @@ fn target(host: &str, port: u16) -> Target {
     Target {
         host: host.to_string(),
         addr: SocketAddr::new(LOOPBACK, port),
+        accepts_any: false,
     }
 }
 
@@ -95,6 +102,7 @@ async fn accepted_mailbox_at_a_domain_that_rejects_others() {
         ProbeResult {
             outcome: Outcome::Accepted,
             catch_all: false,
+            catch_all_state: CatchAll::No,
             host: Some("mx1.example.test".to_string()),
         }
     );
@@ -209,6 +217,7 @@ async fn refused_greeting_is_policy_and_still_gets_quit() {
                 reply: "554 5.7.1 no service for you".to_string()
             },
             catch_all: false,
+            catch_all_state: CatchAll::NotChecked,
             host: Some("mx1.example.test".to_string()),
         }
     );
@@ -276,12 +285,11 @@ async fn greylisting_is_temporary_with_the_flag() {
         .await;
     assert_eq!(
         full.outcome,
-        Outcome::Temporary {
+        Outcome::FullInbox {
             reply: "452 4.2.2 Mailbox full".to_string(),
-            greylisted: false,
         }
     );
-    assert_eq!(full.outcome.code(), codes::TEMPORARY);
+    assert_eq!(full.outcome.code(), codes::FULL_INBOX);
 }
 
 #[tokio::test]
@@ -992,8 +1000,24 @@ fn outcomes_depend_on_the_stage() {
     );
     assert_eq!(
         classify(Stage::RcptTo, &reply(552, "5.2.2 over quota")),
-        Outcome::Temporary {
+        Outcome::FullInbox {
             reply: "552 5.2.2 over quota".to_string(),
+        }
+    );
+    assert_eq!(
+        classify(Stage::RcptTo, &reply(550, "5.2.1 mailbox disabled")),
+        Outcome::Disabled {
+            reply: "550 5.2.1 mailbox disabled".to_string(),
+        }
+    );
+    // Without its enhanced code a 552 is 452, insufficient storage: temporary.
+    assert_eq!(
+        classify(
+            Stage::RcptTo,
+            &reply(552, "message size exceeds fixed maximum")
+        ),
+        Outcome::Temporary {
+            reply: "552 message size exceeds fixed maximum".to_string(),
             greylisted: false
         }
     );
