@@ -8,8 +8,9 @@
 #      drain that fits the termination grace period, auth on (tokens from a Secret) with
 #      reflection behind it, /metrics and health on ports the Service leaves out,
 #      NetworkPolicies for the server and for Redis, Redis with a password,
-#      kustomizations that list every manifest, and a multi-stage Dockerfile whose image
-#      runs as a non-root user.
+#      kustomizations that list every manifest, a PodMonitor on the metrics port and a
+#      PrometheusRule equal to deploy/prometheus/leadcheck-rules.yaml, and a multi-stage
+#      Dockerfile whose image runs as a non-root user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,10 +33,13 @@ if [ "${#manifests[@]}" -eq 0 ]; then
     echo "check_deploy: no manifests under deploy/kubernetes" >&2
     exit 1
 fi
+# monitoring/ holds the Prometheus Operator's kinds (PodMonitor, PrometheusRule): CRDs the
+# validator has no schema for. The structure check below covers them.
+mapfile -t core < <(printf '%s\n' "${manifests[@]}" | grep -v '^deploy/kubernetes/monitoring/')
 
 echo "== kubernetes-validate --strict, Kubernetes $K8S_VERSION"
 status=0
-output=$("$VENV/bin/kubernetes-validate" --strict -k "$K8S_VERSION" "${manifests[@]}" 2>&1) || status=$?
+output=$("$VENV/bin/kubernetes-validate" --strict -k "$K8S_VERSION" "${core[@]}" 2>&1) || status=$?
 echo "$output"
 # A kind or apiVersion it has no schema for (a misspelt kind) is only a warning to it: an
 # error here.
@@ -284,6 +288,31 @@ if redis and redis_policy and deployment:
 for kind, name in objects:
     if kind == "Secret":
         fail(f"Secret {name}: a Secret in the manifests; create it out of git (see deploy/kubernetes/README.md)")
+
+# Monitoring (Prometheus Operator): a PodMonitor on the pods' metrics port, and a
+# PrometheusRule holding exactly the rules of deploy/prometheus/leadcheck-rules.yaml.
+pod_monitor = get("PodMonitor", "leadcheck")
+if pod_monitor and deployment:
+    spec = pod_monitor.get("spec") or {}
+    if not selects(spec.get("selector"), pod_labels):
+        fail("PodMonitor leadcheck: does not select the leadcheck pods")
+    port_names = {
+        p.get("name")
+        for c in deployment["spec"]["template"]["spec"].get("containers", [])
+        for p in c.get("ports") or []
+        if p.get("containerPort") == served_ports.get("metrics")
+    }
+    endpoints = spec.get("podMetricsEndpoints") or []
+    if not endpoints or any(e.get("port") not in port_names for e in endpoints):
+        fail("PodMonitor leadcheck: an endpoint is not the container's metrics port")
+rule = get("PrometheusRule", "leadcheck")
+if rule:
+    with open("deploy/prometheus/leadcheck-rules.yaml", encoding="utf-8") as f:
+        rules = yaml.safe_load(f)
+    if rule.get("spec") != rules:
+        fail("PrometheusRule leadcheck: spec differs from deploy/prometheus/leadcheck-rules.yaml")
+if any("monitoring" in entry for entry in (load("deploy/kubernetes/kustomization.yaml")[0].get("resources") or [])):
+    fail("deploy/kubernetes/kustomization.yaml: includes the optional monitoring/ (it needs the Operator's CRDs)")
 
 get("PodDisruptionBudget", "leadcheck")
 get("ConfigMap", "leadcheck-lists")

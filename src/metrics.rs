@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use metrics::{Counter, Histogram};
+use metrics::{Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::pb;
@@ -16,8 +16,20 @@ use crate::pb;
 pub const GRPC_STARTED: &str = "grpc_server_started_total";
 /// gRPC calls finished, by the same labels and `grpc_code`.
 pub const GRPC_HANDLED: &str = "grpc_server_handled_total";
-/// Time to handle a call (to the response, for streams), seconds.
+/// Time from a call's first byte to its status (a stream's trailers), seconds.
 pub const GRPC_SECONDS: &str = "grpc_server_handling_seconds";
+/// gRPC calls started and not yet finished, by `grpc_service`, `grpc_method`, `grpc_type`.
+pub const GRPC_IN_FLIGHT: &str = "grpc_server_calls_in_flight";
+/// The server's `default_deadline_ms`, seconds: alerts compare the latency of unary calls
+/// with it.
+pub const DEFAULT_DEADLINE: &str = "leadcheck_default_deadline_seconds";
+/// Reloads of the domain list files, by `result` (`ok`, `error`).
+pub const LISTS_RELOADS: &str = "leadcheck_lists_reloads_total";
+/// 1 when the last load of the domain lists (at start-up, or a reload since) succeeded,
+/// 0 while the lists in force are older than a file that failed to load.
+pub const LISTS_LAST_RELOAD_OK: &str = "leadcheck_lists_last_reload_successful";
+/// When the domain lists were last loaded successfully, Unix seconds.
+pub const LISTS_LAST_RELOAD_SUCCESS: &str = "leadcheck_lists_last_reload_success_timestamp_seconds";
 /// Email verdicts by `validity`.
 pub const EMAIL_VERDICTS: &str = "leadcheck_email_verdicts_total";
 /// Phone verdicts by `validity`.
@@ -71,10 +83,19 @@ pub const CONNECTIONS_REFUSED: &str = "leadcheck_connections_refused_total";
 /// Connections open, by `listener`.
 pub const CONNECTIONS_OPEN: &str = "leadcheck_connections_open";
 
-/// Latency buckets, seconds: from a cache hit to a slow DNS server.
+/// CPU time the process has used, user and system, seconds (the name every Prometheus
+/// client library gives it; a gauge here, as the `metrics` facade's counters are whole).
+pub const PROCESS_CPU: &str = "process_cpu_seconds_total";
+/// Resident memory of the process, bytes.
+pub const PROCESS_RSS: &str = "process_resident_memory_bytes";
+/// File descriptors open (each DNS lookup in flight holds a socket).
+pub const PROCESS_OPEN_FDS: &str = "process_open_fds";
+
+/// Latency buckets, seconds: from a cache hit to past the default deadline (30 s), so a
+/// p99 at or over the deadline shows as such rather than as the last bucket's bound.
 const BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-    5.0, 10.0,
+    5.0, 10.0, 15.0, 30.0, 60.0, 120.0,
 ];
 
 /// Serves `/metrics` on `addr` and installs the global recorder.
@@ -103,6 +124,37 @@ fn register_limit_series() {
     for reason in ["limit", "preface_timeout", "tls_timeout", "tls_error"] {
         metrics::counter!(CONNECTIONS_REFUSED, "listener" => "grpc", "reason" => reason)
             .absolute(0);
+    }
+    for limit in ["domain", "ip", "global"] {
+        metrics::counter!(SMTP_SESSIONS_REFUSED, "limit" => limit).absolute(0);
+    }
+    for result in ["ok", "error"] {
+        metrics::counter!(LISTS_RELOADS, "result" => result).absolute(0);
+    }
+    // The lists loaded at start-up, or the server would not have started.
+    metrics::gauge!(LISTS_LAST_RELOAD_OK).set(1.0);
+    metrics::gauge!(LISTS_LAST_RELOAD_SUCCESS).set(unix_now());
+}
+
+/// Seconds since the Unix epoch, now.
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
+}
+
+/// Records the server's default deadline.
+pub fn record_default_deadline(deadline: Duration) {
+    metrics::gauge!(DEFAULT_DEADLINE).set(deadline.as_secs_f64());
+}
+
+/// Records a reload of the domain lists: `ok` when the new lists are in force.
+pub fn record_lists_reload(ok: bool) {
+    let result = if ok { "ok" } else { "error" };
+    metrics::counter!(LISTS_RELOADS, "result" => result).increment(1);
+    metrics::gauge!(LISTS_LAST_RELOAD_OK).set(if ok { 1.0 } else { 0.0 });
+    if ok {
+        metrics::gauge!(LISTS_LAST_RELOAD_SUCCESS).set(unix_now());
     }
 }
 
@@ -146,6 +198,9 @@ struct PerLead {
     calls: Vec<CallSeries>,
 }
 
+/// The service whose calls are counted.
+const SERVICE: &str = "leadcheck.v1.LeadCheck";
+
 /// The methods of `leadcheck.v1.LeadCheck` and their gRPC types, as calls record them.
 const METHODS: [(&str, &str); 4] = [
     ("ValidateEmail", "unary"),
@@ -154,13 +209,16 @@ const METHODS: [(&str, &str); 4] = [
     ("AssessLeads", "bidi_stream"),
 ];
 
-/// The series one call of a method ending OK touches: started, seconds, handled OK.
-/// Registered once, so that a call does not build, hash and search a vector of labels
-/// three times.
+/// The series one call of a method ending OK touches: started, in flight, seconds,
+/// handled OK. Registered once, so that a call does not build, hash and search a vector of
+/// labels each time.
 struct CallSeries {
+    /// The method's HTTP/2 path, `/leadcheck.v1.LeadCheck/<method>`.
+    path: String,
     method: &'static str,
     kind: &'static str,
     started: Counter,
+    in_flight: Gauge,
     seconds: Histogram,
     handled_ok: Counter,
 }
@@ -203,9 +261,11 @@ impl PerLead {
                 .map(|(method, kind)| {
                     let labels = call_labels(method, kind);
                     CallSeries {
+                        path: format!("/{SERVICE}/{method}"),
                         method,
                         kind,
                         started: metrics::counter!(GRPC_STARTED, &labels),
+                        in_flight: metrics::gauge!(GRPC_IN_FLIGHT, &labels),
                         seconds: metrics::histogram!(GRPC_SECONDS, &labels),
                         handled_ok: handled(method, kind, tonic::Code::Ok),
                     }
@@ -218,7 +278,7 @@ impl PerLead {
 /// The labels of `grpc_server_started_total` and `grpc_server_handling_seconds`.
 fn call_labels(method: &'static str, kind: &'static str) -> [(&'static str, &'static str); 3] {
     [
-        ("grpc_service", "leadcheck.v1.LeadCheck"),
+        ("grpc_service", SERVICE),
         ("grpc_method", method),
         ("grpc_type", kind),
     ]
@@ -228,40 +288,64 @@ fn call_labels(method: &'static str, kind: &'static str) -> [(&'static str, &'st
 fn handled(method: &'static str, kind: &'static str, code: tonic::Code) -> Counter {
     metrics::counter!(
         GRPC_HANDLED,
-        "grpc_service" => "leadcheck.v1.LeadCheck",
+        "grpc_service" => SERVICE,
         "grpc_method" => method,
         "grpc_type" => kind,
         "grpc_code" => code_name(code),
     )
 }
 
-/// Records one finished gRPC call.
-pub fn record_call(method: &'static str, kind: &'static str, code: tonic::Code, started: Instant) {
-    let Some(per_lead) = PER_LEAD.get() else {
-        // No recorder (no `metrics_listen`): nothing would keep it, and building the keys
-        // for nothing cost as much as recording them.
-        return;
-    };
-    let seconds = started.elapsed().as_secs_f64();
-    let series = per_lead
-        .calls
-        .iter()
-        .find(|c| c.method == method && c.kind == kind);
-    match series {
-        Some(series) => {
-            series.started.increment(1);
-            series.seconds.record(seconds);
-            match code {
-                tonic::Code::Ok => series.handled_ok.increment(1),
-                code => handled(method, kind, code).increment(1),
-            }
+/// One call of a LeadCheck method, counted started and in flight from [`start_call`]
+/// until [`CallRecord::finish`] records its status and time. Dropped unfinished (the
+/// client went away before the call's status was sent), it is recorded CANCELLED.
+#[derive(Debug)]
+pub struct CallRecord {
+    series: &'static CallSeries,
+    started: Instant,
+}
+
+impl std::fmt::Debug for CallSeries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallSeries")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// Starts recording the call to the HTTP/2 `path`: counts it started and in flight. `None`
+/// for a path that is not a LeadCheck method (health, reflection, unknown methods: their
+/// series would be as many as the paths clients send), and without a recorder.
+pub fn start_call(path: &str) -> Option<CallRecord> {
+    let series = PER_LEAD.get()?.calls.iter().find(|c| c.path == path)?;
+    series.started.increment(1);
+    series.in_flight.increment(1.0);
+    Some(CallRecord {
+        series,
+        started: Instant::now(),
+    })
+}
+
+impl CallRecord {
+    /// Records the call's status `code` and its time since [`start_call`].
+    pub fn finish(self, code: tonic::Code) {
+        self.record(code);
+        std::mem::forget(self);
+    }
+
+    fn record(&self, code: tonic::Code) {
+        let series = self.series;
+        series.in_flight.decrement(1.0);
+        series.seconds.record(self.started.elapsed().as_secs_f64());
+        match code {
+            tonic::Code::Ok => series.handled_ok.increment(1),
+            code => handled(series.method, series.kind, code).increment(1),
         }
-        None => {
-            let labels = call_labels(method, kind);
-            metrics::counter!(GRPC_STARTED, &labels).increment(1);
-            metrics::histogram!(GRPC_SECONDS, &labels).record(seconds);
-            handled(method, kind, code).increment(1);
-        }
+    }
+}
+
+impl Drop for CallRecord {
+    fn drop(&mut self) {
+        self.record(tonic::Code::Cancelled);
     }
 }
 
@@ -316,6 +400,44 @@ fn record_labelled(
     match handles(per_lead).get(value) {
         Some(counter) => counter.increment(1),
         None => metrics::counter!(name, label => value).increment(1),
+    }
+}
+
+/// Records the process's CPU time, resident memory and open files, from `/proc/self`
+/// (Linux; elsewhere nothing).
+pub fn record_process() {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+            return;
+        };
+        // The fields after the command name, which is in parentheses and may hold spaces:
+        // state is field 3 of proc(5), utime 14, stime 15, rss 24 (pages).
+        let Some((_, fields)) = stat.rsplit_once(')') else {
+            return;
+        };
+        let fields: Vec<&str> = fields.split_whitespace().collect();
+        let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<f64>().ok());
+        // SAFETY: sysconf reads a constant of the system; no memory is touched.
+        let (ticks, page) = unsafe {
+            (
+                libc::sysconf(libc::_SC_CLK_TCK),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        if let (Some(utime), Some(stime)) = (field(14), field(15)) {
+            if ticks > 0 {
+                metrics::gauge!(PROCESS_CPU).set((utime + stime) / ticks as f64);
+            }
+        }
+        if let Some(rss) = field(24) {
+            if page > 0 {
+                metrics::gauge!(PROCESS_RSS).set(rss * page as f64);
+            }
+        }
+        if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+            metrics::gauge!(PROCESS_OPEN_FDS).set(fds.count() as f64);
+        }
     }
 }
 

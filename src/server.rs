@@ -120,6 +120,7 @@ pub async fn serve(
     if let Some(addr) = config.metrics_listen {
         crate::metrics::install(addr)
             .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+        crate::metrics::record_default_deadline(Duration::from_millis(config.default_deadline_ms));
         tracing::info!(%addr, "metrics on /metrics");
     }
     let engines = build_engines(&config, Arc::new(SystemClock))?;
@@ -199,9 +200,12 @@ pub async fn serve(
                 code = tracing::field::Empty
             )
         })
-        // The first layer added is the outermost: deadlines count from when a call
-        // reached our layers, just before tonic started its own timer, and a call whose
-        // message never comes ends at the default deadline (`rpc::ArrivalLayer`).
+        // The first layer added is the outermost. Call metrics first, so that calls the
+        // deadline and auth layers answer are counted too (`rpc::calls`). Deadlines count
+        // from when a call reached our layers, just before tonic started its own timer,
+        // and a call whose message never comes ends at the default deadline
+        // (`rpc::ArrivalLayer`).
+        .layer(rpc::CallMetricsLayer)
         .layer(rpc::ArrivalLayer::new(Duration::from_millis(
             config.default_deadline_ms,
         )))
@@ -365,12 +369,14 @@ fn tls_acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, St
     Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls))))
 }
 
-/// Publishes the caches' sizes every few seconds (moka counts lazily; a gauge is enough).
+/// Publishes the caches' sizes and the process's CPU, memory and open files every few
+/// seconds (moka counts lazily; a gauge is enough).
 fn spawn_cache_gauges(assessor: Arc<Assessor>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(5));
         loop {
             every.tick().await;
+            crate::metrics::record_process();
             let routes = assessor.email().routes();
             crate::metrics::record_cache_size("dns", routes.cached_domains());
             crate::metrics::record_cache_size("exchanger", routes.cached_exchangers());

@@ -537,8 +537,9 @@ impl ListStore {
 
     /// Builds a snapshot off to the side and swaps it in whole.
     fn rebuild(&self) -> Result<(), ListError> {
-        let lists = Lists::with_files(self.spam.as_deref(), self.allow.as_deref(), self.mode)?;
-        self.current.store(Arc::new(lists));
+        let lists = Lists::with_files(self.spam.as_deref(), self.allow.as_deref(), self.mode);
+        crate::metrics::record_lists_reload(lists.is_ok());
+        self.current.store(Arc::new(lists?));
         Ok(())
     }
 

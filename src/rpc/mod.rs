@@ -1,5 +1,6 @@
 //! The gRPC layer: maps `leadcheck.v1` messages to domain types and back, and nothing else.
 
+pub mod calls;
 pub mod convert;
 pub mod limits;
 pub mod walk;
@@ -18,6 +19,7 @@ use tracing::Instrument;
 
 use crate::lead::Assessor;
 use crate::{metrics, pb};
+pub use calls::CallMetricsLayer;
 pub use convert::{
     assessment_to_pb, email_to_pb, lead_from_pb, phone_to_pb, time_from_pb, time_to_pb, BadField,
     FieldTooLong, MAX_FIELD_BYTES,
@@ -375,17 +377,16 @@ where
     })
 }
 
-/// Records a finished call's method, type and code.
+/// Logs a call's method and code, and records the code in the call's span. The call's
+/// metrics are [`calls`]'s, which see its true end.
 fn observed<T>(
     method: &'static str,
-    kind: &'static str,
     started: Instant,
     result: Result<T, Status>,
 ) -> Result<T, Status> {
     let code = result
         .as_ref()
         .map_or_else(Status::code, |_| tonic::Code::Ok);
-    metrics::record_call(method, kind, code, started);
     tracing::Span::current().record("code", metrics::code_name(code));
     tracing::debug!(
         method,
@@ -437,7 +438,7 @@ impl LeadCheck for Service {
             Ok(Response::new(verdict))
         }
         .await;
-        observed("ValidateEmail", "unary", started, result)
+        observed("ValidateEmail", started, result)
     }
 
     async fn validate_phone(
@@ -462,7 +463,7 @@ impl LeadCheck for Service {
             metrics::record_phone_verdict(verdict.validity());
             Ok(Response::new(verdict))
         })();
-        observed("ValidatePhone", "unary", started, result)
+        observed("ValidatePhone", started, result)
     }
 
     async fn assess_lead(
@@ -482,7 +483,7 @@ impl LeadCheck for Service {
             Ok(Response::new(within(deadline, work).await?))
         }
         .await;
-        observed("AssessLead", "unary", started, result)
+        observed("AssessLead", started, result)
     }
 
     type AssessLeadsStream = AssessmentStream;
@@ -496,9 +497,7 @@ impl LeadCheck for Service {
         // rightly run long: the client's own deadline bounds it too, when it sent one.
         let open = match self.limits.open_stream(request.remote_addr()) {
             Ok(open) => open,
-            Err(status) => {
-                return observed("AssessLeads", "bidi_stream", Instant::now(), Err(status))
-            }
+            Err(status) => return observed("AssessLeads", Instant::now(), Err(status)),
         };
         let deadline = client_deadline(&request).map(|limit| Deadline::of(&request, limit));
         let assessor = self.assessor.clone();
@@ -529,7 +528,7 @@ impl LeadCheck for Service {
             })
             .buffered(self.stream_in_flight)
             .map(|answer: Answer| answer.map_err(|s| *s));
-        observed::<()>("AssessLeads", "bidi_stream", Instant::now(), Ok(()))?;
+        observed::<()>("AssessLeads", Instant::now(), Ok(()))?;
         Ok(Response::new(match deadline {
             Some(deadline) => Box::pin(open.body(Box::pin(until_deadline(output, deadline)))),
             None => Box::pin(open.body(output)),

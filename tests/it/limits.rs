@@ -28,7 +28,7 @@ fn phone_request() -> pb::ValidatePhoneRequest {
     }
 }
 
-fn lead_request(i: usize) -> pb::AssessLeadRequest {
+pub(crate) fn lead_request(i: usize) -> pb::AssessLeadRequest {
     pb::AssessLeadRequest {
         request_id: format!("r{i}"),
         lead: Some(pb::Lead {
@@ -41,7 +41,7 @@ fn lead_request(i: usize) -> pb::AssessLeadRequest {
 }
 
 /// A free loopback port for a second listener (metrics, health).
-fn free_port() -> SocketAddr {
+pub(crate) fn free_port() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -49,7 +49,7 @@ fn free_port() -> SocketAddr {
 }
 
 /// Starts the server with these flags and metrics on a port of their own; that port.
-fn start_with_metrics(dns: &DnsServer, flags: &[&str]) -> (Server, SocketAddr) {
+pub(crate) fn start_with_metrics(dns: &DnsServer, flags: &[&str]) -> (Server, SocketAddr) {
     let metrics = free_port().to_string();
     let mut flags = flags.to_vec();
     flags.extend(["--metrics-listen", &metrics]);
@@ -89,7 +89,7 @@ async fn h2_connection(
 }
 
 /// The headers of a gRPC call to `path`, without a deadline.
-fn call_headers(addr: SocketAddr, path: &str) -> http::Request<()> {
+pub(crate) fn call_headers(addr: SocketAddr, path: &str) -> http::Request<()> {
     http::Request::post(format!("http://{addr}{path}"))
         .header("content-type", "application/grpc")
         .header("te", "trailers")
@@ -98,7 +98,7 @@ fn call_headers(addr: SocketAddr, path: &str) -> http::Request<()> {
 }
 
 /// One message in gRPC's framing: no compression, its length, its bytes.
-fn grpc_frame(message: &impl prost::Message) -> bytes::Bytes {
+pub(crate) fn grpc_frame(message: &impl prost::Message) -> bytes::Bytes {
     let body = message.encode_to_vec();
     let mut frame = vec![0u8];
     frame.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes());

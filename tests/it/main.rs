@@ -7,6 +7,7 @@ mod foundation;
 mod grpcurl;
 mod lead;
 mod limits;
+mod monitoring;
 mod phone;
 mod security;
 mod shared_cache;

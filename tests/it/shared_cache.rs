@@ -16,7 +16,7 @@ use crate::support::Server;
 const SECRET: &str = "test-secret-0123456789";
 
 /// A `redis-server` on 127.0.0.1 without persistence, killed on drop.
-struct Redis {
+pub(crate) struct Redis {
     child: Child,
     port: u16,
     /// With TLS: the CA that signed its certificate, in PEM.
@@ -31,7 +31,7 @@ fn free_port() -> u16 {
 }
 
 impl Redis {
-    fn start() -> Redis {
+    pub(crate) fn start() -> Redis {
         Redis::start_on(free_port())
     }
 
@@ -97,7 +97,7 @@ impl Redis {
         redis
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let scheme = if self.ca.is_some() { "rediss" } else { "redis" };
         format!("{scheme}://127.0.0.1:{}", self.port)
     }
