@@ -208,6 +208,17 @@ pub enum BatchError {
         #[source]
         source: tonic::Status,
     },
+    /// One chunk failed again and again without an answer between the failures.
+    #[error("AssessLeads failed {failures} times in a row at line {line}; giving up")]
+    GaveUp {
+        /// The first row of the chunk not answered.
+        line: u64,
+        /// The failures in a row.
+        failures: u32,
+        /// The last failure.
+        #[source]
+        source: tonic::Status,
+    },
     /// A server answered other than the contract says (more answers than leads, or out
     /// of order).
     #[error("the server's answers broke the AssessLeads contract at line {line}: {problem}")]
@@ -920,6 +931,11 @@ fn json_problem(text: &str, err: &serde_json::Error) -> String {
 /// The longest wait before a chunk is sent again (unless `--retry-backoff-ms` is longer).
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// Failures of one chunk in a row, no answer between them, before the run gives up on
+/// it: with the default backoff, a server away for about a minute. A dead server then
+/// fails the run in that time, not after the whole budget.
+const MAX_FAILURES_IN_A_ROW: u32 = 16;
+
 /// The servers of a run, each on a channel of its own (one HTTP/2 connection, made again
 /// after it breaks), and how each is faring: chunks go to the least busy server that has
 /// not just failed, so a server that restarts or drains is passed over while it is away.
@@ -1025,6 +1041,9 @@ fn jittered(base: Duration, attempt: u32) -> Duration {
 /// (INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, ...) would only come again.
 fn retryable(status: &tonic::Status) -> bool {
     use tonic::Code;
+    if tls_refused(status) {
+        return false;
+    }
     match status.code() {
         Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted => {
             true
@@ -1036,6 +1055,33 @@ fn retryable(status: &tonic::Status) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a TLS peer refused this client or its certificate (a fatal alert, such as
+/// "certificate required"), or the server's certificate is not valid: retrying would
+/// only be refused again. Transport errors wrap it in an `io::Error`, whose `source`
+/// passes over it, so each one's inner error is looked at too.
+fn tls_refused(status: &tonic::Status) -> bool {
+    use std::error::Error;
+    use tokio_rustls::rustls;
+    let mut next: Option<&(dyn Error + 'static)> = Error::source(status);
+    while let Some(error) = next {
+        let inner = error
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+            .map(|inner| inner as &(dyn Error + 'static));
+        let refused = [Some(error), inner].into_iter().flatten().any(|e| {
+            matches!(
+                e.downcast_ref::<rustls::Error>(),
+                Some(rustls::Error::AlertReceived(_) | rustls::Error::InvalidCertificate(_))
+            )
+        });
+        if refused {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// Reads the file a flag names.
@@ -1196,7 +1242,7 @@ async fn assess_chunk(
     // Room for every answer up front: growing the vector copied each one again.
     let mut answers: Vec<Answer> = Vec::with_capacity(expected);
     let mut avoid = None;
-    let mut attempt = 0;
+    let mut in_a_row = 0;
     while answers.len() < expected {
         let before = answers.len();
         let server = servers.pick(avoid);
@@ -1233,16 +1279,24 @@ async fn assess_chunk(
             });
         }
         servers.end(server, true);
+        // A stream that got somewhere starts the count and the backoff over.
+        if answers.len() > before {
+            in_a_row = 0;
+        }
+        in_a_row += 1;
+        if in_a_row > MAX_FAILURES_IN_A_ROW {
+            return Err(BatchError::GaveUp {
+                line,
+                failures: in_a_row,
+                source: failure,
+            });
+        }
         if !retries.take() {
             return Err(BatchError::RetriesSpent {
                 line,
                 budget: retries.budget,
                 source: failure,
             });
-        }
-        // A stream that got somewhere starts the backoff over.
-        if answers.len() > before {
-            attempt = 0;
         }
         tracing::warn!(
             server = %servers.urls[server],
@@ -1251,8 +1305,7 @@ async fn assess_chunk(
             status = failure.message(),
             "stream failed: its unanswered rows are sent again"
         );
-        tokio::time::sleep(jittered(servers.backoff, attempt)).await;
-        attempt += 1;
+        tokio::time::sleep(jittered(servers.backoff, in_a_row - 1)).await;
         avoid = Some(server);
     }
     drop(sent);
