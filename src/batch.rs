@@ -1070,11 +1070,16 @@ fn tls_refused(status: &tonic::Status) -> bool {
             .downcast_ref::<io::Error>()
             .and_then(io::Error::get_ref)
             .map(|inner| inner as &(dyn Error + 'static));
+        // The TLS connector may keep rustls's error or only its text.
         let refused = [Some(error), inner].into_iter().flatten().any(|e| {
             matches!(
                 e.downcast_ref::<rustls::Error>(),
                 Some(rustls::Error::AlertReceived(_) | rustls::Error::InvalidCertificate(_))
-            )
+            ) || {
+                let text = e.to_string();
+                text.starts_with("received fatal alert")
+                    || text.starts_with("invalid peer certificate")
+            }
         });
         if refused {
             return true;
@@ -2247,6 +2252,19 @@ mod tests {
         assert!(retryable(&Status::internal(
             "Unexpected EOF decoding stream."
         )));
+        // A server that wants a client certificate: refused again on every try, whether
+        // the connector keeps rustls's error or, as tonic's does, only its text.
+        use tokio_rustls::rustls::{AlertDescription, Error as TlsError};
+        let alert = TlsError::AlertReceived(AlertDescription::CertificateRequired);
+        let typed = io::Error::new(io::ErrorKind::InvalidData, alert);
+        assert!(!retryable(&Status::from_error(Box::new(typed))));
+        let text = io::Error::new(
+            io::ErrorKind::InvalidData,
+            "received fatal alert: CertificateRequired",
+        );
+        assert!(!retryable(&Status::from_error(Box::new(text))));
+        let closed = io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed connection");
+        assert!(retryable(&Status::from_error(Box::new(closed))));
     }
 
     #[test]
