@@ -8,10 +8,10 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasher, RandomState};
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Seek, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -19,7 +19,8 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::StreamExt;
 use prost::bytes::Bytes;
 use tokio::sync::mpsc;
-use tonic::transport::{Channel, Endpoint};
+use tonic::metadata::AsciiMetadataValue;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::pb;
 use crate::rpc::time_to_pb;
@@ -41,7 +42,8 @@ pub enum Format {
 /// The flags of `leadcheck batch`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BatchArgs {
-    /// A server URL, e.g. http://127.0.0.1:50051 (repeatable: load-balanced).
+    /// A server URL, e.g. http://127.0.0.1:50051 (repeatable: chunks spread over them, and
+    /// a chunk whose server fails is sent to another).
     #[arg(long = "server", required = true)]
     pub servers: Vec<String>,
     /// The input file; `-` for stdin.
@@ -65,49 +67,234 @@ pub struct BatchArgs {
     /// Time allowed to reach each server before giving up, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub connect_timeout_ms: u64,
-    /// Progress lines: `auto` (a bar on a terminal, lines otherwise), or none.
+    /// No progress lines on stderr (the summary is still printed).
     #[arg(long)]
     pub quiet: bool,
+    /// Carry on a run that stopped: keep the complete rows already in `--output` (a torn
+    /// last row is cut off), skip as many input rows unsent, and append the rest.
+    #[arg(long)]
+    pub resume: bool,
+    /// The moment every lead is assessed at (RFC 3339, e.g. 2026-11-20T10:00:00Z):
+    /// recency and the call window are measured from it [default: the run's start, the
+    /// same for every row; on `--resume` of JSON Lines, the moment the rows already
+    /// written were assessed at].
+    #[arg(long = "as-of", value_parser = parse_as_of)]
+    pub as_of: Option<SystemTime>,
+    /// Chunks the whole run may send again after a stream failed (UNAVAILABLE, a reset,
+    /// a GOAWAY, a deadline); past it the run fails.
+    #[arg(long, default_value_t = 500)]
+    pub retry_budget: u32,
+    /// Wait before a chunk is sent again, in milliseconds: doubled at each failure of the
+    /// same chunk, up to 5 s, jittered.
+    #[arg(long, default_value_t = 200)]
+    pub retry_backoff_ms: u64,
+    /// Bearer token sent with every call (`authorization: Bearer ...`).
+    #[arg(long, env = "LEADCHECK_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+    /// A file holding the bearer token (its first token; `#` comments ignored). Wins over
+    /// `--auth-token`.
+    #[arg(long)]
+    pub auth_token_file: Option<PathBuf>,
+    /// PEM CA certificates that sign the servers' certificates (needed for https://).
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate chain, for servers that require one (with `--tls-key`).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The name the servers' certificates must carry, when it is not the URL's host.
+    #[arg(long)]
+    pub tls_domain: Option<String>,
 }
 
 /// Why a batch run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
     /// A server URL is malformed.
-    #[error("invalid server URL {url}: {message}")]
+    #[error("invalid server URL {url}")]
     BadUrl {
         /// The URL.
         url: String,
         /// What is wrong.
-        message: String,
+        #[source]
+        source: tonic::transport::Error,
     },
     /// A server could not be reached.
-    #[error("cannot reach server {url}: {message}")]
+    #[error("cannot reach server {url}")]
     Unreachable {
         /// The URL.
         url: String,
         /// The cause.
-        message: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    /// An https:// server was given without the CA to check its certificate by.
+    #[error("{url} is https: give the CA that signs its certificate with --tls-ca")]
+    NoCa {
+        /// The URL.
+        url: String,
+    },
+    /// TLS options were given for a plain-text server.
+    #[error("{url} is not https, but TLS options were given")]
+    NotHttps {
+        /// The URL.
+        url: String,
+    },
+    /// The TLS options could not be applied.
+    #[error("the TLS options are not usable")]
+    Tls(#[source] tonic::transport::Error),
+    /// A file named by a flag could not be read.
+    #[error("cannot read {flag} {path}")]
+    File {
+        /// The flag that names it.
+        flag: &'static str,
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The bearer token is empty or not a valid header value (the token is never shown).
+    #[error("the bearer token of {from} is empty or not printable ASCII")]
+    BadToken {
+        /// Where the token came from: a flag or the environment.
+        from: &'static str,
     },
     /// The input could not be read.
-    #[error("cannot read {path}: {message}")]
+    #[error("cannot read {path}{}", after_line(*line))]
     Input {
         /// The input path.
         path: String,
+        /// The last line read before the failure, if any.
+        line: Option<u64>,
         /// The cause.
-        message: String,
+        #[source]
+        source: io::Error,
     },
     /// The output could not be written.
-    #[error("cannot write output: {0}")]
-    Output(String),
-    /// A stream failed.
-    #[error("AssessLeads failed: {0}")]
-    Rpc(String),
+    #[error("cannot write the output {path}")]
+    Output {
+        /// The output path (`-`: stdout).
+        path: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// `--resume` cannot carry on this output.
+    #[error("cannot resume {path}")]
+    Resume {
+        /// The output path.
+        path: String,
+        /// Why.
+        #[source]
+        source: ResumeError,
+    },
+    /// A server refused a chunk with a status that retrying will not change
+    /// (INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, ...).
+    #[error("AssessLeads refused the rows from line {line} with {code:?}, not retried{}", hint(*code))]
+    Refused {
+        /// The first row of the chunk not answered.
+        line: u64,
+        /// The status code.
+        code: tonic::Code,
+        /// The status.
+        #[source]
+        source: tonic::Status,
+    },
+    /// Streams kept failing until the run's retry budget was spent.
+    #[error("AssessLeads failed at line {line} and the run's {budget} retries are spent")]
+    RetriesSpent {
+        /// The first row of the chunk not answered.
+        line: u64,
+        /// The run's budget (`--retry-budget`).
+        budget: u32,
+        /// The last failure.
+        #[source]
+        source: tonic::Status,
+    },
+    /// One chunk failed again and again without an answer between the failures.
+    #[error("AssessLeads failed {failures} times in a row at line {line}; giving up")]
+    GaveUp {
+        /// The first row of the chunk not answered.
+        line: u64,
+        /// The failures in a row.
+        failures: u32,
+        /// The last failure.
+        #[source]
+        source: tonic::Status,
+    },
+    /// A server answered other than the contract says (more answers than leads, or out
+    /// of order).
+    #[error("the server's answers broke the AssessLeads contract at line {line}: {problem}")]
+    Contract {
+        /// The row where it showed.
+        line: u64,
+        /// What was wrong.
+        problem: &'static str,
+    },
+    /// Ctrl-C: the rows answered so far are written, complete.
+    #[error("interrupted after {written} rows written; run again with --resume to carry on")]
+    Interrupted {
+        /// Rows in the output (those of an earlier run resumed included).
+        written: u64,
+    },
+}
+
+/// Why `--resume` cannot carry on an output.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// Stdout cannot be read back.
+    #[error("--resume needs an output file, not stdout")]
+    Stdout,
+    /// The output's header is not the one this input gives.
+    #[error("its header is not this input's header with the verdict columns")]
+    Header,
+    /// A row written is not the input's next row.
+    #[error("its row {row} is not the input's line {line}: not the same input")]
+    Mismatch {
+        /// The output row (1 = the first after the header).
+        row: u64,
+        /// The input line compared with it.
+        line: u64,
+    },
+    /// The input ends before the rows already written.
+    #[error("it holds more rows than the input ({rows} matched): not the same input")]
+    InputShort {
+        /// Rows matched before the input ended.
+        rows: u64,
+    },
+    /// A JSON Lines output line without the request id that names its input line.
+    #[error("its line {line} is not a LeadAssessment with a requestId")]
+    NoRequestId {
+        /// The output line.
+        line: u64,
+    },
+    /// The output could not be read back.
+    #[error("cannot read it back")]
+    Read(#[source] io::Error),
+}
+
+fn after_line(line: Option<u64>) -> String {
+    line.map_or_else(String::new, |line| format!(" after line {line}"))
+}
+
+/// What to check when a server refuses a chunk.
+fn hint(code: tonic::Code) -> &'static str {
+    match code {
+        tonic::Code::Unauthenticated => " (check --auth-token or --auth-token-file)",
+        tonic::Code::PermissionDenied => " (the token is not allowed this call)",
+        tonic::Code::Unimplemented => " (is this a leadcheck server?)",
+        _ => "",
+    }
 }
 
 /// Counts of one run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
+    /// Rows already in the output when the run was resumed (not read again).
+    pub resumed: u64,
     /// Rows read.
     pub rows: u64,
     /// Rows assessed by the server.
@@ -128,6 +315,9 @@ pub struct Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.resumed > 0 {
+            writeln!(f, "resumed after {} rows already written", self.resumed)?;
+        }
         writeln!(
             f,
             "rows {} | assessed {} | written {} | rejected {} | duplicates dropped {}",
@@ -175,11 +365,11 @@ struct Request {
 }
 
 impl Request {
-    fn new(line: u64, lead: pb::Lead) -> Request {
+    fn new(line: u64, lead: pb::Lead, as_of: Option<pbjson_types::Timestamp>) -> Request {
         let request = pb::AssessLeadRequest {
             request_id: itoa::Buffer::new().format(line).to_string(),
             lead: Some(lead),
-            as_of: None,
+            as_of,
         };
         Request {
             id: line,
@@ -276,6 +466,8 @@ impl Answer {
 /// Which input column feeds which lead field.
 #[derive(Default)]
 struct Columns {
+    /// The moment every request is assessed at.
+    as_of: Option<pbjson_types::Timestamp>,
     first_name: Option<usize>,
     last_name: Option<usize>,
     email: Option<usize>,
@@ -338,10 +530,11 @@ impl Columns {
             created_at,
             ..Default::default()
         };
-        Request::new(line, lead)
+        Request::new(line, lead, self.as_of)
     }
 
-    /// The creation time, when the row has one that reads; a note when it does not.
+    /// The creation time, when the row has one that reads; a note when it does not (the
+    /// value is not repeated: it is in the row itself).
     fn created_at(
         &self,
         created: &str,
@@ -352,26 +545,49 @@ impl Columns {
         }
         let time = parse_time(created).map(time_to_pb);
         if time.is_none() {
-            notes.push(format!(
-                "{ROW_BAD_CREATED_AT}: cannot read the creation time {created:?}"
-            ));
+            notes.push(BAD_CREATED_AT_NOTE.to_string());
         }
         time
     }
 }
 
-/// Reads the creation times exports carry: RFC 3339, `YYYY-MM-DD HH:MM:SS`, or a date.
+/// The note of a creation time that does not read.
+const BAD_CREATED_AT_NOTE: &str = "row.bad_created_at: the creation time is not RFC 3339, \
+     YYYY-MM-DD HH:MM:SS or YYYY-MM-DD";
+
+/// Reads the creation times exports carry: RFC 3339 (its offset honoured), or
+/// `YYYY-MM-DD HH:MM:SS` and `YYYY-MM-DD` without an offset, read as UTC.
+/// `at` as a request's `as_of`, to the second: the same moment on every row, and one
+/// that a resumed run reads back exactly from the `assessedAt` written.
+fn as_of_timestamp(at: SystemTime) -> pbjson_types::Timestamp {
+    let seconds = match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    pbjson_types::Timestamp { seconds, nanos: 0 }
+}
+
+/// Reads `--as-of`: an RFC 3339 timestamp (or any form [`parse_time`] reads).
+fn parse_as_of(text: &str) -> Result<SystemTime, String> {
+    parse_time(text).ok_or_else(|| {
+        "expected an RFC 3339 time such as 2026-11-20T10:00:00Z (or a date, read as UTC)"
+            .to_string()
+    })
+}
+
 pub fn parse_time(text: &str) -> Option<SystemTime> {
     let text = text.trim();
-    humantime::parse_rfc3339_weak(text)
-        .or_else(|_| humantime::parse_rfc3339_weak(&format!("{text} 00:00:00")))
-        .ok()
-        .or_else(|| {
-            // `2024-05-01T10:00:00Z` with fractional seconds or an offset: keep the
-            // date and time, read as UTC.
-            let trimmed: String = text.chars().take(19).collect();
-            humantime::parse_rfc3339_weak(&trimmed.replace('T', " ")).ok()
-        })
+    // A timestamp needs an offset (or `Z`); a civil time would drop one, so it comes second.
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return Some(at.into());
+    }
+    let civil = text.parse::<jiff::civil::DateTime>().ok().or_else(|| {
+        text.parse::<jiff::civil::Date>()
+            .ok()
+            .map(|date| date.to_datetime(jiff::civil::Time::midnight()))
+    })?;
+    let at = civil.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some(at.into())
 }
 
 /// Bytes of CSV output buffered before they go to the output.
@@ -464,18 +680,114 @@ fn open_input(path: &PathBuf) -> Result<(Box<dyn Read + Send>, Option<u64>), Bat
     if path.as_os_str() == "-" {
         return Ok((Box::new(io::stdin()), None));
     }
-    let file = File::open(path).map_err(|e| BatchError::Input {
+    let file = File::open(path).map_err(|source| BatchError::Input {
         path: path.display().to_string(),
-        message: e.to_string(),
+        line: None,
+        source,
     })?;
     let size = file.metadata().ok().map(|m| m.len());
     Ok((Box::new(file), size))
 }
 
+/// Why the reader stopped before the end of the input.
+#[derive(Debug)]
+enum ReadFailure {
+    /// The input itself failed, after this line.
+    Io { line: u64, source: io::Error },
+    /// The rows already written are not this input's.
+    Resume(ResumeError),
+}
+
+/// The rows an earlier run already wrote (`--resume`), which the reader passes over
+/// unsent.
+enum Skip {
+    /// Nothing to skip.
+    Nothing,
+    /// CSV: the output's rows, read back one by one and matched with the input's rows;
+    /// with `dedup`, an input row that matches none was a duplicate dropped then.
+    Csv {
+        written: Box<csv::Reader<io::Take<File>>>,
+        next: csv::ByteRecord,
+        matched: u64,
+        dedup: bool,
+    },
+    /// JSON Lines: every input line up to this one is out (the last `requestId`).
+    Through(u64),
+}
+
+impl Skip {
+    /// Starts matching the output's rows (after its header) with the input's.
+    fn csv(mut written: csv::Reader<io::Take<File>>, dedup: bool) -> Result<Skip, ResumeError> {
+        let mut next = csv::ByteRecord::new();
+        let more = written
+            .read_byte_record(&mut next)
+            .map_err(|e| ResumeError::Read(e.into()))?;
+        Ok(if more {
+            Skip::Csv {
+                written: Box::new(written),
+                next,
+                matched: 0,
+                dedup,
+            }
+        } else {
+            Skip::Nothing
+        })
+    }
+
+    /// Whether `row` is already out: matched with the next written row (or, with dedup,
+    /// dropped as a duplicate then). An error when the rows written are not this input's.
+    fn passes(&mut self, row: &Row, width: usize) -> Result<bool, ResumeError> {
+        let (written, next, matched, dedup) = match self {
+            Skip::Nothing => return Ok(false),
+            Skip::Through(through) => return Ok(row.line <= *through),
+            Skip::Csv {
+                written,
+                next,
+                matched,
+                dedup,
+            } => (written, next, matched, dedup),
+        };
+        if !written_as(row, width, next) {
+            if *dedup {
+                return Ok(true);
+            }
+            return Err(ResumeError::Mismatch {
+                row: *matched + 1,
+                line: row.line,
+            });
+        }
+        *matched += 1;
+        let more = written
+            .read_byte_record(next)
+            .map_err(|e| ResumeError::Read(e.into()))?;
+        if !more {
+            *self = Skip::Nothing;
+        }
+        Ok(true)
+    }
+
+    /// At the end of the input: an error if rows written were never matched.
+    fn finish(&self) -> Result<(), ResumeError> {
+        match self {
+            Skip::Csv { matched, .. } => Err(ResumeError::InputShort { rows: *matched }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether `written` is how the output writes `row`: its fields, padded to the header's
+/// width, then the verdict columns.
+fn written_as(row: &Row, width: usize, written: &csv::ByteRecord) -> bool {
+    let fields = row.raw.len().max(width);
+    written.len() == fields + OUTPUT_COLUMNS.len()
+        && (0..fields).all(|i| row.raw.get(i).unwrap_or("").as_bytes() == &written[i])
+}
+
 /// Reads rows on a blocking thread and sends them in chunks; stops when the receiver goes.
 /// A malformed record or line becomes a row with its error; a failed read of the input
 /// itself ends the reading with that error (it would fail again at the same place, and
-/// the run must not report a file it did not read to the end as done).
+/// the run must not report a file it did not read to the end as done). Rows `skip` says
+/// are already out are read but not sent.
 fn read_rows(
     mut input: Input,
     columns: Columns,
@@ -483,7 +795,8 @@ fn read_rows(
     chunk: usize,
     progress: Arc<Progress>,
     tx: mpsc::Sender<Vec<Row>>,
-) -> Result<(), String> {
+    mut skip: Skip,
+) -> Result<(), ReadFailure> {
     let mut batch = Vec::with_capacity(chunk);
     let mut line: u64 = 1;
     // Each record becomes its row's `raw`; sized as the last one, it is not regrown field
@@ -508,7 +821,10 @@ fn read_rows(
                         csv_row(line, record, &columns, width)
                     }
                     Err(err) if err.is_io_error() => {
-                        failed = Some(format!("after line {line}: {err}"));
+                        failed = Some(ReadFailure::Io {
+                            line,
+                            source: err.into(),
+                        });
                         break;
                     }
                     Err(err) => {
@@ -534,10 +850,17 @@ fn read_rows(
                                 u64::try_from(text.len() + 1).unwrap_or(0),
                                 Ordering::Relaxed,
                             );
-                            json_row(n, text)
+                            if matches!(skip, Skip::Through(through) if n <= through) {
+                                progress.rows.fetch_add(1, Ordering::Relaxed);
+                                continue;
+                            }
+                            json_row(n, text, columns.as_of)
                         }
                         Err(err) if err.kind() != io::ErrorKind::InvalidData => {
-                            failed = Some(format!("at line {n}: {err}"));
+                            failed = Some(ReadFailure::Io {
+                                line: n - 1,
+                                source: err,
+                            });
                             break;
                         }
                         Err(err) => Row {
@@ -551,6 +874,9 @@ fn read_rows(
             },
         };
         progress.rows.fetch_add(1, Ordering::Relaxed);
+        if skip.passes(&row, width).map_err(ReadFailure::Resume)? {
+            continue;
+        }
         batch.push(row);
         if batch.len() >= chunk {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(chunk));
@@ -561,6 +887,9 @@ fn read_rows(
     }
     if !batch.is_empty() {
         let _ = tx.blocking_send(batch);
+    }
+    if failed.is_none() {
+        skip.finish().map_err(ReadFailure::Resume)?;
     }
     failed.map_or(Ok(()), Err)
 }
@@ -589,10 +918,10 @@ fn csv_row(line: u64, record: csv::ByteRecord, columns: &Columns, width: usize) 
     }
 }
 
-fn json_row(line: u64, text: String) -> Row {
+fn json_row(line: u64, text: String, as_of: Option<pbjson_types::Timestamp>) -> Row {
     let request = serde_json::from_str::<pb::Lead>(&text)
-        .map(|lead| Request::new(line, lead))
-        .map_err(|e| format!("not a Lead in proto3 JSON: {e}"));
+        .map(|lead| Request::new(line, lead, as_of))
+        .map_err(|e| json_problem(&text, &e));
     Row {
         line,
         raw: csv::StringRecord::from(vec![text]),
@@ -601,94 +930,418 @@ fn json_row(line: u64, text: String) -> Row {
     }
 }
 
-/// Connects to every server (failing fast on any that cannot be reached) and returns a
-/// channel balanced over them.
-async fn connect(servers: &[String], timeout: Duration) -> Result<Channel, BatchError> {
-    let mut endpoints = Vec::with_capacity(servers.len());
-    for url in servers {
-        let endpoint = Endpoint::from_shared(url.clone())
-            .map_err(|e| BatchError::BadUrl {
-                url: url.clone(),
-                message: e.to_string(),
-            })?
-            .connect_timeout(timeout)
-            .tcp_nodelay(true);
-        endpoint
-            .connect()
-            .await
-            .map_err(|e| BatchError::Unreachable {
-                url: url.clone(),
-                message: std::error::Error::source(&e)
-                    .map_or_else(|| e.to_string(), |s| s.to_string()),
-            })?;
-        endpoints.push(endpoint);
+/// Why a JSON line is not a `Lead`, naming the field at fault but never its value:
+/// serde's own messages quote it (`invalid type: integer `2025550199`, ...`), and a
+/// lead's phone must not reach a log.
+fn json_problem(text: &str, err: &serde_json::Error) -> String {
+    if err.is_syntax() || err.is_eof() {
+        return format!("not JSON (column {})", err.column());
     }
-    Ok(Channel::balance_list(endpoints.into_iter()))
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(text) else {
+        return "not a JSON object".to_string();
+    };
+    for (name, value) in fields {
+        let alone = serde_json::Value::Object(std::iter::once((name.clone(), value)).collect());
+        if serde_json::from_value::<pb::Lead>(alone).is_ok() {
+            continue;
+        }
+        // A name is shown only when it looks like one, not like data put in its place.
+        let plain = name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        return if plain {
+            format!("field {name} is not a Lead field of the right type")
+        } else {
+            "a field name is not a Lead field".to_string()
+        };
+    }
+    "not a Lead in proto3 JSON".to_string()
 }
 
-/// The `AssessLeads` call, requests sent as their bytes and answers decoded by `codec`:
-/// whole (prost's), or only the part CSV output writes ([`view::Codec`]).
+/// The longest wait before a chunk is sent again (unless `--retry-backoff-ms` is longer).
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Failures of one chunk in a row, no answer between them, before the run gives up on
+/// it: with the default backoff, a server away for about a minute. A dead server then
+/// fails the run in that time, not after the whole budget.
+const MAX_FAILURES_IN_A_ROW: u32 = 16;
+
+/// The servers of a run, each on a channel of its own (one HTTP/2 connection, made again
+/// after it breaks), and how each is faring: chunks go to the least busy server that has
+/// not just failed, so a server that restarts or drains is passed over while it is away.
+struct Servers {
+    urls: Vec<String>,
+    channels: Vec<Channel>,
+    state: Mutex<Vec<ServerState>>,
+    /// `Bearer TOKEN`, sent with every call.
+    token: Option<AsciiMetadataValue>,
+    /// The first wait after a failure.
+    backoff: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ServerState {
+    /// Streams open on it.
+    in_flight: usize,
+    /// Failures since its last success.
+    failures: u32,
+    /// Passed over until then, after a failure.
+    resting_until: Option<Instant>,
+}
+
+impl Servers {
+    /// The server for the next stream: one not resting after a failure, other than
+    /// `avoid` (the one the chunk just failed on) where there is a choice, least busy
+    /// first; when all rest, the one that is back soonest.
+    fn pick(&self, avoid: Option<usize>) -> usize {
+        let now = Instant::now();
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        (0..state.len())
+            .min_by_key(|&i| {
+                let s = &state[i];
+                let resting = s.resting_until.filter(|&until| until > now);
+                (resting.is_some(), resting, Some(i) == avoid, s.in_flight)
+            })
+            .unwrap_or(0)
+    }
+
+    fn begin(&self, server: usize) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state[server].in_flight += 1;
+    }
+
+    /// Ends a stream on `server`; a failure rests it for longer each time it fails again.
+    fn end(&self, server: usize, failed: bool) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let s = &mut state[server];
+        s.in_flight = s.in_flight.saturating_sub(1);
+        if failed {
+            s.resting_until = Some(Instant::now() + backoff(self.backoff, s.failures));
+            s.failures = s.failures.saturating_add(1);
+        } else {
+            s.failures = 0;
+            s.resting_until = None;
+        }
+    }
+}
+
+/// The run's retries left, shared by all its chunks.
+struct Retries {
+    budget: u32,
+    left: AtomicU64,
+}
+
+impl Retries {
+    fn new(budget: u32) -> Retries {
+        Retries {
+            budget,
+            left: AtomicU64::new(u64::from(budget)),
+        }
+    }
+
+    /// Takes one retry; false when none is left.
+    fn take(&self) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+/// The wait before the `attempt`th retry (0-based): `base` doubled each time, at most
+/// [`MAX_BACKOFF`] (or `base`, if longer).
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    base.saturating_mul(1 << attempt.min(20))
+        .min(MAX_BACKOFF.max(base))
+}
+
+/// [`backoff`] with full jitter over its upper half: chunks that failed together do not
+/// all come back at the same instant.
+fn jittered(base: Duration, attempt: u32) -> Duration {
+    use rand::Rng;
+    let full = backoff(base, attempt);
+    let millis = u64::try_from(full.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
+}
+
+/// Whether a stream that failed with `status` may be sent again: the server is away
+/// (UNAVAILABLE: down, restarting, draining, a GOAWAY), busy (RESOURCE_EXHAUSTED), out of
+/// time (DEADLINE_EXCEEDED), or the connection broke under it (a reset, an h2 protocol
+/// error, a closed connection: statuses made here from a transport error, which carry it
+/// as their source, where a server's own statuses carry none). A server's refusal
+/// (INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, ...) would only come again.
+fn retryable(status: &tonic::Status) -> bool {
+    use tonic::Code;
+    if tls_refused(status) {
+        return false;
+    }
+    match status.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted => {
+            true
+        }
+        Code::Unknown | Code::Internal | Code::Cancelled => {
+            std::error::Error::source(status).is_some()
+                // tonic's own status for a body that ended inside a message.
+                || status.message() == "Unexpected EOF decoding stream."
+        }
+        _ => false,
+    }
+}
+
+/// Whether a TLS peer refused this client or its certificate (a fatal alert, such as
+/// "certificate required"), or the server's certificate is not valid: retrying would
+/// only be refused again. Transport errors wrap it in an `io::Error`, whose `source`
+/// passes over it, so each one's inner error is looked at too.
+fn tls_refused(status: &tonic::Status) -> bool {
+    use std::error::Error;
+    use tokio_rustls::rustls;
+    let mut next: Option<&(dyn Error + 'static)> = Error::source(status);
+    while let Some(error) = next {
+        let inner = error
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+            .map(|inner| inner as &(dyn Error + 'static));
+        // The TLS connector may keep rustls's error or only its text.
+        let refused = [Some(error), inner].into_iter().flatten().any(|e| {
+            matches!(
+                e.downcast_ref::<rustls::Error>(),
+                Some(rustls::Error::AlertReceived(_) | rustls::Error::InvalidCertificate(_))
+            ) || {
+                let text = e.to_string();
+                text.starts_with("received fatal alert")
+                    || text.starts_with("invalid peer certificate")
+            }
+        });
+        if refused {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
+/// Reads the file a flag names.
+fn read_flag_file(flag: &'static str, path: &PathBuf) -> Result<Vec<u8>, BatchError> {
+    std::fs::read(path).map_err(|source| BatchError::File {
+        flag,
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The client's TLS settings, when any TLS flag is given.
+fn client_tls(args: &BatchArgs) -> Result<Option<ClientTlsConfig>, BatchError> {
+    if args.tls_ca.is_none() && args.tls_cert.is_none() && args.tls_domain.is_none() {
+        return Ok(None);
+    }
+    let mut tls = ClientTlsConfig::new();
+    if let Some(ca) = &args.tls_ca {
+        tls = tls.ca_certificate(Certificate::from_pem(read_flag_file("--tls-ca", ca)?));
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        tls = tls.identity(Identity::from_pem(
+            read_flag_file("--tls-cert", cert)?,
+            read_flag_file("--tls-key", key)?,
+        ));
+    }
+    if let Some(domain) = &args.tls_domain {
+        tls = tls.domain_name(domain.clone());
+    }
+    Ok(Some(tls))
+}
+
+/// The `authorization` value, when a token is given: `--auth-token-file`, else
+/// `--auth-token` (or `LEADCHECK_AUTH_TOKEN`). Marked sensitive, so it is never logged.
+fn bearer_token(args: &BatchArgs) -> Result<Option<AsciiMetadataValue>, BatchError> {
+    let (token, from) = match (&args.auth_token_file, &args.auth_token) {
+        (Some(path), _) => {
+            let text = read_flag_file("--auth-token-file", path)?;
+            let token = crate::auth::parse_tokens(&String::from_utf8_lossy(&text))
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            (token, "--auth-token-file")
+        }
+        (None, Some(token)) => (token.trim().to_string(), "--auth-token"),
+        (None, None) => return Ok(None),
+    };
+    let value = (!token.is_empty())
+        .then(|| format!("Bearer {token}").parse::<AsciiMetadataValue>().ok())
+        .flatten();
+    let Some(mut value) = value else {
+        return Err(BatchError::BadToken { from });
+    };
+    value.set_sensitive(true);
+    Ok(Some(value))
+}
+
+/// Connects to every server (failing fast on any that cannot be reached now: a wrong
+/// URL should not wait out the retries).
+async fn connect(args: &BatchArgs) -> Result<Servers, BatchError> {
+    let timeout = Duration::from_millis(args.connect_timeout_ms);
+    let tls = client_tls(args)?;
+    let token = bearer_token(args)?;
+    let mut channels = Vec::with_capacity(args.servers.len());
+    for url in &args.servers {
+        let bad_url = |source| BatchError::BadUrl {
+            url: url.clone(),
+            source,
+        };
+        let mut endpoint = Endpoint::from_shared(url.clone())
+            .map_err(bad_url)?
+            .connect_timeout(timeout)
+            .tcp_nodelay(true);
+        let https = endpoint.uri().scheme_str() == Some("https");
+        match (&tls, https) {
+            (Some(tls), true) if args.tls_ca.is_some() => {
+                endpoint = endpoint.tls_config(tls.clone()).map_err(BatchError::Tls)?;
+            }
+            (_, true) => return Err(BatchError::NoCa { url: url.clone() }),
+            (Some(_), false) => return Err(BatchError::NotHttps { url: url.clone() }),
+            (None, false) => {}
+        }
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|source| BatchError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        channels.push(channel);
+    }
+    Ok(Servers {
+        urls: args.servers.clone(),
+        state: Mutex::new(vec![ServerState::default(); channels.len()]),
+        channels,
+        token,
+        backoff: Duration::from_millis(args.retry_backoff_ms),
+    })
+}
+
+/// One `AssessLeads` call on `server`, requests sent as their bytes and answers decoded
+/// by `codec`: whole (prost's), or only the part CSV output writes ([`view::Codec`]).
+/// Answers are pushed onto `answers` as they come, so those before a failure are kept.
 async fn assess_leads<C>(
-    mut client: tonic::client::Grpc<Channel>,
+    servers: &Servers,
+    server: usize,
     requests: Vec<Bytes>,
     codec: C,
-) -> Result<Vec<Answer>, BatchError>
+    answers: &mut Vec<Answer>,
+) -> Result<(), tonic::Status>
 where
     C: tonic::codec::Codec<Encode = Bytes> + Send + 'static,
     C::Decode: Into<Answer> + Send + Sync + 'static,
 {
-    let rpc = |s: tonic::Status| BatchError::Rpc(s.message().to_string());
-    // Room for every answer up front: growing the vector copied each one again.
-    let expected = requests.len();
+    let mut client = tonic::client::Grpc::new(servers.channels[server].clone())
+        .max_decoding_message_size(16 * 1024 * 1024);
     client
         .ready()
         .await
-        .map_err(|e| BatchError::Rpc(format!("the channel is not ready: {e}")))?;
+        .map_err(|e| tonic::Status::from_error(Box::new(e)))?;
     let mut request = tonic::Request::new(tokio_stream::iter(requests));
     request.extensions_mut().insert(tonic::GrpcMethod::new(
         "leadcheck.v1.LeadCheck",
         "AssessLeads",
     ));
+    if let Some(token) = &servers.token {
+        request
+            .metadata_mut()
+            .insert("authorization", token.clone());
+    }
     let path =
         tonic::codegen::http::uri::PathAndQuery::from_static("/leadcheck.v1.LeadCheck/AssessLeads");
-    let mut stream = client
-        .streaming(request, path, codec)
-        .await
-        .map_err(rpc)?
-        .into_inner();
-    let mut answers = Vec::with_capacity(expected);
+    let mut stream = client.streaming(request, path, codec).await?.into_inner();
     while let Some(answer) = stream.next().await {
-        answers.push(answer.map_err(rpc)?.into());
+        answers.push(answer?.into());
     }
-    Ok(answers)
+    Ok(())
 }
 
-/// Sends one chunk as one stream and pairs every row with its assessment, whole or only
-/// what CSV output writes (`whole` false).
+/// Sends one chunk and pairs every row with its assessment, whole or only what CSV output
+/// writes (`whole` false). A stream that fails in a way worth retrying is sent again, to
+/// another server where there is one, after a backoff: only its unanswered rows, the
+/// answers already in kept (a stream answers in order).
 async fn assess_chunk(
-    client: tonic::client::Grpc<Channel>,
+    servers: &Servers,
+    retries: &Retries,
     rows: Vec<Row>,
     whole: bool,
 ) -> Result<Vec<(Row, Option<Answer>)>, BatchError> {
     // The rows keep their requests, to pair the answers; the stream sends their bytes
     // (shared, not copied).
-    let requests: Vec<Bytes> = rows
+    let sent: Vec<(u64, &Bytes)> = rows
         .iter()
         .filter_map(|row| row.request.as_ref().ok())
-        .map(|request| request.bytes.clone())
+        .map(|request| (request.id, &request.bytes))
         .collect();
-    let expected = requests.len();
-    let answers = match (expected, whole) {
-        (0, _) => Vec::new(),
-        (_, true) => assess_leads(client, requests, view::Whole).await?,
-        (_, false) => assess_leads(client, requests, view::Codec).await?,
-    };
-    if answers.len() != expected {
-        return Err(BatchError::Rpc(format!(
-            "the server answered {} of {expected} leads",
-            answers.len()
-        )));
+    let expected = sent.len();
+    // Room for every answer up front: growing the vector copied each one again.
+    let mut answers: Vec<Answer> = Vec::with_capacity(expected);
+    let mut avoid = None;
+    let mut in_a_row = 0;
+    while answers.len() < expected {
+        let before = answers.len();
+        let server = servers.pick(avoid);
+        let pending: Vec<Bytes> = sent[before..].iter().map(|(_, b)| (*b).clone()).collect();
+        servers.begin(server);
+        let result = if whole {
+            assess_leads(servers, server, pending, view::Whole, &mut answers).await
+        } else {
+            assess_leads(servers, server, pending, view::Codec, &mut answers).await
+        };
+        if answers.len() > expected {
+            servers.end(server, false);
+            return Err(BatchError::Contract {
+                line: sent[before].0,
+                problem: "more answers than leads",
+            });
+        }
+        let failure = match result {
+            Ok(()) if answers.len() == expected => {
+                servers.end(server, false);
+                break;
+            }
+            // Ended early without an error: the server handed the stream back.
+            Ok(()) => tonic::Status::unavailable("the stream ended before every lead was answered"),
+            Err(status) => status,
+        };
+        let line = sent[answers.len()].0;
+        if !retryable(&failure) {
+            servers.end(server, false);
+            return Err(BatchError::Refused {
+                line,
+                code: failure.code(),
+                source: failure,
+            });
+        }
+        servers.end(server, true);
+        // A stream that got somewhere starts the count and the backoff over.
+        if answers.len() > before {
+            in_a_row = 0;
+        }
+        in_a_row += 1;
+        if in_a_row > MAX_FAILURES_IN_A_ROW {
+            return Err(BatchError::GaveUp {
+                line,
+                failures: in_a_row,
+                source: failure,
+            });
+        }
+        if !retries.take() {
+            return Err(BatchError::RetriesSpent {
+                line,
+                budget: retries.budget,
+                source: failure,
+            });
+        }
+        tracing::warn!(
+            server = %servers.urls[server],
+            line,
+            code = ?failure.code(),
+            status = failure.message(),
+            "stream failed: its unanswered rows are sent again"
+        );
+        tokio::time::sleep(jittered(servers.backoff, in_a_row - 1)).await;
+        avoid = Some(server);
     }
+    drop(sent);
     let mut answers = answers.into_iter();
     let mut paired = Vec::with_capacity(rows.len());
     for row in rows {
@@ -696,10 +1349,10 @@ async fn assess_chunk(
             Ok(request) => {
                 let answer = answers.next();
                 if !answer.as_ref().is_some_and(|a| request.answered_by(a)) {
-                    return Err(BatchError::Rpc(format!(
-                        "answers out of order at line {}",
-                        row.line
-                    )));
+                    return Err(BatchError::Contract {
+                        line: row.line,
+                        problem: "answers out of order",
+                    });
                 }
                 answer
             }
@@ -773,6 +1426,36 @@ fn csv_writer(out: Box<dyn Write + Send>) -> csv::Writer<Box<dyn Write + Send>> 
         .from_writer(out)
 }
 
+/// The output, written only when told, at the end of a chunk: what reaches it is whole
+/// rows, so a run stopped any way short of the system failing mid-write leaves complete
+/// rows only (and `--resume` cuts off a torn one).
+struct WholeRows {
+    out: Box<dyn Write + Send>,
+    pending: Vec<u8>,
+}
+
+impl WholeRows {
+    fn new(out: Box<dyn Write + Send>) -> WholeRows {
+        WholeRows {
+            out,
+            pending: Vec::with_capacity(OUTPUT_BUFFER),
+        }
+    }
+}
+
+impl Write for WholeRows {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.pending)?;
+        self.pending.clear();
+        self.out.flush()
+    }
+}
+
 /// Where results go, in the chosen format.
 enum Output {
     Csv {
@@ -783,7 +1466,7 @@ enum Output {
         /// The reasons column of the row being written, its buffer kept from row to row.
         reasons: Vec<u8>,
     },
-    Jsonl(io::BufWriter<Box<dyn Write + Send>>),
+    Jsonl(WholeRows),
 }
 
 impl Output {
@@ -919,14 +1602,174 @@ fn spawn_progress(progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// The length of the complete rows at the start of an output: up to its last line end
+/// outside quotes (CSV, as the csv crate writes it: a quote inside a field is doubled, so
+/// quotes pair up) or its last line end (JSON Lines). What follows is a torn row.
+fn complete_prefix(mut out: impl Read, csv: bool) -> io::Result<u64> {
+    let mut buf = vec![0; OUTPUT_BUFFER];
+    let (mut offset, mut keep, mut quoted) = (0u64, 0u64, false);
+    loop {
+        let n = match out.read(&mut buf) {
+            Ok(0) => return Ok(keep),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        for (i, &byte) in buf[..n].iter().enumerate() {
+            match byte {
+                b'"' if csv => quoted = !quoted,
+                b'\n' if !quoted => keep = offset + i as u64 + 1,
+                _ => {}
+            }
+        }
+        offset += n as u64;
+    }
+}
+
+/// What an earlier run left in the output, for `--resume`.
+struct Resumed {
+    /// Rows kept, the header not counted.
+    rows: u64,
+    /// Hashes of the dedup keys written, for `--dedup`.
+    seen: HashSet<u64>,
+    /// Where the input's rows that are already out are passed over.
+    skip: Skip,
+    /// The moment the rows written were assessed at, where the output says it (JSON Lines'
+    /// `assessedAt`).
+    assessed_at: Option<SystemTime>,
+}
+
+/// Reads back the complete rows of an output that `--resume` carries on, the first
+/// `keep` bytes: checks the CSV header is `header`, counts the rows, notes their dedup
+/// keys, and says which input rows they are.
+fn read_back(
+    path: &Path,
+    keep: u64,
+    header: Option<&[String]>,
+    dedup: bool,
+    hasher: &RandomState,
+) -> Result<Resumed, ResumeError> {
+    let open = || {
+        File::open(path)
+            .map(|f| f.take(keep))
+            .map_err(ResumeError::Read)
+    };
+    let mut seen = HashSet::new();
+    let mut rows = 0;
+    let Some(header) = header else {
+        // JSON Lines: each answer echoes its input line as its request id.
+        let mut through = 0;
+        let mut assessed_at = None;
+        for line in BufReader::new(open()?).split(b'\n') {
+            let line = line.map_err(ResumeError::Read)?;
+            rows += 1;
+            let answer: serde_json::Value = serde_json::from_slice(&line)
+                .map_err(|_| ResumeError::NoRequestId { line: rows })?;
+            through = answer["requestId"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .ok_or(ResumeError::NoRequestId { line: rows })?;
+            if let Some(key) = answer["dedupKey"].as_str().filter(|k| !k.is_empty()) {
+                seen.insert(hasher.hash_one(key.as_bytes()));
+            }
+            assessed_at = answer["assessedAt"].as_str().and_then(parse_time);
+        }
+        return Ok(Resumed {
+            rows,
+            seen,
+            skip: Skip::Through(through),
+            assessed_at,
+        });
+    };
+    let reader = |input| csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let mut written = reader(open()?);
+    let headers = written
+        .byte_headers()
+        .map_err(|e| ResumeError::Read(e.into()))?;
+    let expected = header.iter().map(String::as_str).chain(OUTPUT_COLUMNS);
+    if !headers.iter().eq(expected.map(str::as_bytes)) {
+        return Err(ResumeError::Header);
+    }
+    let mut record = csv::ByteRecord::new();
+    while written
+        .read_byte_record(&mut record)
+        .map_err(|e| ResumeError::Read(e.into()))?
+    {
+        rows += 1;
+        if let Some(key) = record
+            .get(record.len().wrapping_sub(1))
+            .filter(|k| !k.is_empty())
+        {
+            seen.insert(hasher.hash_one(key));
+        }
+    }
+    // Read again as the input is read: each row written is matched with the input's.
+    let skip = Skip::csv(reader(open()?), dedup)?;
+    Ok(Resumed {
+        rows,
+        seen,
+        skip,
+        assessed_at: None,
+    })
+}
+
+/// Opens the output: a new file, stdout, or with `--resume` the file an earlier run
+/// wrote, its torn last row cut off, to append to. `header` is the CSV header it must
+/// have (None for JSON Lines). With nothing complete in it, the run starts afresh.
+fn open_output(
+    args: &BatchArgs,
+    header: Option<&[String]>,
+    hasher: &RandomState,
+) -> Result<(Box<dyn Write + Send>, Option<Resumed>), BatchError> {
+    let path = &args.output;
+    let shown = path.display().to_string();
+    let output = |source| BatchError::Output {
+        path: shown.clone(),
+        source,
+    };
+    let resume = |source| BatchError::Resume {
+        path: shown.clone(),
+        source,
+    };
+    if path.as_os_str() == "-" {
+        if args.resume {
+            return Err(resume(ResumeError::Stdout));
+        }
+        return Ok((Box::new(io::stdout()), None));
+    }
+    if !args.resume {
+        return Ok((Box::new(File::create(path).map_err(output)?), None));
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(output)?;
+    let keep =
+        complete_prefix(&mut file, header.is_some()).map_err(|e| resume(ResumeError::Read(e)))?;
+    let resumed = if keep == 0 {
+        None
+    } else {
+        Some(read_back(path, keep, header, args.dedup, hasher).map_err(resume)?)
+    };
+    file.set_len(keep).map_err(output)?;
+    file.seek(io::SeekFrom::End(0)).map_err(output)?;
+    Ok((Box::new(file), resumed))
+}
+
+/// Completes on Ctrl-C; never, where it cannot be listened for.
+async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Runs a batch job and returns its summary.
 pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
-    let channel = connect(
-        &args.servers,
-        Duration::from_millis(args.connect_timeout_ms),
-    )
-    .await?;
-    let client = tonic::client::Grpc::new(channel).max_decoding_message_size(16 * 1024 * 1024);
+    let servers = connect(&args).await?;
+    let retries = Retries::new(args.retry_budget);
     let (reader, total_bytes) = open_input(&args.input)?;
     let progress = Arc::new(Progress {
         rows: AtomicU64::new(0),
@@ -934,15 +1777,21 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
         total_bytes,
     });
     let input_path = args.input.display().to_string();
-
-    let out: Box<dyn Write + Send> = if args.output.as_os_str() == "-" {
-        Box::new(io::stdout())
-    } else {
-        Box::new(File::create(&args.output).map_err(|e| BatchError::Output(e.to_string()))?)
+    let output_path = args.output.display().to_string();
+    let output_error = |source: io::Error| BatchError::Output {
+        path: output_path.clone(),
+        source,
     };
+    // The dedup keys' hasher: the output's keys, read back on `--resume`, and the new
+    // ones' hashes must agree.
+    let hasher = RandomState::new();
+
     // CSV output writes part of each answer: only that part is decoded (see `view`).
     let whole = !matches!(args.format, Format::Csv);
-    let (input, columns, width, output) = match args.format {
+    // Every row is assessed at one moment, so that the run's answers do not depend on when
+    // each chunk happened to be sent.
+    let started = SystemTime::now();
+    let (input, mut columns, width, output, resumed) = match args.format {
         Format::Csv => {
             let (counted, lines) = LineCounter::new(reader);
             let mut reader = csv::ReaderBuilder::new()
@@ -952,17 +1801,21 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
                 .headers()
                 .map_err(|e| BatchError::Input {
                     path: input_path.clone(),
-                    message: e.to_string(),
+                    line: None,
+                    source: e.into(),
                 })?
                 .iter()
                 .map(str::to_string)
                 .collect();
             let columns = Columns::from_headers(&headers);
-            let mut writer = csv_writer(out);
-            let header_out = headers.iter().map(String::as_str).chain(OUTPUT_COLUMNS);
-            writer
-                .write_record(header_out)
-                .map_err(|e| BatchError::Output(e.to_string()))?;
+            let (out, resumed) = open_output(&args, Some(&headers), &hasher)?;
+            let mut writer = csv_writer(Box::new(WholeRows::new(out)));
+            if resumed.is_none() {
+                let header_out = headers.iter().map(String::as_str).chain(OUTPUT_COLUMNS);
+                writer
+                    .write_record(header_out)
+                    .map_err(|e| output_error(e.into()))?;
+            }
             (
                 Input::Csv(reader, lines),
                 columns,
@@ -972,46 +1825,70 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
                     width: headers.len(),
                     reasons: Vec::new(),
                 },
+                resumed,
             )
         }
-        Format::Jsonl => (
-            Input::Jsonl(BufReader::new(reader).lines()),
-            Columns::default(),
-            0,
-            Output::Jsonl(io::BufWriter::new(out)),
-        ),
+        Format::Jsonl => {
+            let (out, resumed) = open_output(&args, None, &hasher)?;
+            (
+                Input::Jsonl(BufReader::new(reader).lines()),
+                Columns::default(),
+                0,
+                Output::Jsonl(WholeRows::new(out)),
+                resumed,
+            )
+        }
     };
+    let (skip, seen, already, assessed_at) = match resumed {
+        Some(r) => (r.skip, r.seen, r.rows, r.assessed_at),
+        None => (Skip::Nothing, HashSet::new(), 0, None),
+    };
+    let as_of = args.as_of.or(assessed_at).unwrap_or(started);
+    columns.as_of = Some(as_of_timestamp(as_of));
 
     let streams = args.streams.unwrap_or(2 * args.servers.len()).max(1);
     let chunk = args.chunk.max(1);
     let (tx, rx) = mpsc::channel::<Vec<Row>>(streams);
     let reader_progress = progress.clone();
     let reader_task = tokio::task::spawn_blocking(move || {
-        read_rows(input, columns, width, chunk, reader_progress, tx)
+        read_rows(input, columns, width, chunk, reader_progress, tx, skip)
     });
     let ticker = (!args.quiet).then(|| spawn_progress(progress.clone()));
 
     let mut results = tokio_stream::wrappers::ReceiverStream::new(rx)
-        .map(|rows| assess_chunk(client.clone(), rows, whole))
+        .map(|rows| assess_chunk(&servers, &retries, rows, whole))
         .buffered(streams);
     // Output is written on a thread of its own: while this one wrote a chunk's rows, the
     // runtime polled no stream, and the server waited for requests and window updates.
     let (done_tx, done_rx) = mpsc::channel::<Vec<(Row, Option<Answer>)>>(streams);
-    let dedup = args.dedup;
+    let dedup = args.dedup.then_some((hasher, seen));
     let writer = tokio::task::spawn_blocking(move || write_rows(done_rx, output, dedup));
-    let outcome = async {
-        while let Some(chunk) = results.next().await {
-            if done_tx.send(chunk?).await.is_err() {
-                break; // the writer stopped: its error is the one to report
+    // Ctrl-C stops the streams; the rows answered before it are written and flushed.
+    let interrupt = interrupted();
+    tokio::pin!(interrupt);
+    let mut stopped = false;
+    let outcome = loop {
+        let chunk = tokio::select! {
+            chunk = results.next() => chunk,
+            () = &mut interrupt => {
+                stopped = true;
+                break Ok(());
+            }
+        };
+        match chunk {
+            None => break Ok(()),
+            Some(Err(err)) => break Err(err),
+            Some(Ok(chunk)) => {
+                if done_tx.send(chunk).await.is_err() {
+                    break Ok(()); // the writer stopped: its error is the one to report
+                }
             }
         }
-        Ok(())
-    }
-    .await;
+    };
     drop(done_tx);
     let written = writer
         .await
-        .unwrap_or_else(|e| Err(BatchError::Output(format!("the writer failed: {e}"))));
+        .unwrap_or_else(|e| Err(output_error(io::Error::other(e))));
     if let Some(ticker) = ticker {
         ticker.abort();
         if io::stderr().is_terminal() {
@@ -1023,52 +1900,83 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     // writer's: it fails only of itself, and a stream error after it is a consequence.
     let read = reader_task
         .await
-        .unwrap_or_else(|e| Err(format!("the reader failed: {e}")))
-        .map_err(|message| BatchError::Input {
-            path: input_path,
-            message,
+        .unwrap_or_else(|e| {
+            Err(ReadFailure::Io {
+                line: 0,
+                source: io::Error::other(e),
+            })
+        })
+        .map_err(|failure| match failure {
+            ReadFailure::Io { line, source } => BatchError::Input {
+                path: input_path,
+                line: (line > 0).then_some(line),
+                source,
+            },
+            ReadFailure::Resume(source) => BatchError::Resume {
+                path: output_path.clone(),
+                source,
+            },
         });
-    read.and(written)
-        .and_then(|summary| outcome.map(|()| summary))
+    let mut summary = read.and(written).map_err(|e| e.with_output(&output_path))?;
+    summary.resumed = already;
+    if stopped {
+        return Err(BatchError::Interrupted {
+            written: already + summary.written,
+        });
+    }
+    outcome.map(|()| summary)
 }
 
 /// Writes the assessed rows in the order they come, counting them, and dropping a row
-/// whose dedup key was seen before when `dedup` is on. Returns the run's counts.
+/// whose dedup key was seen before when `dedup` gives the keys' hasher and those seen
+/// already. Each chunk is flushed whole. Returns the run's counts.
 fn write_rows(
     mut chunks: mpsc::Receiver<Vec<(Row, Option<Answer>)>>,
     mut output: Output,
-    dedup: bool,
+    dedup: Option<(RandomState, HashSet<u64>)>,
 ) -> Result<Summary, BatchError> {
+    let failed = |source: io::Error| BatchError::Output {
+        path: String::new(),
+        source,
+    };
     let mut summary = Summary::default();
-    let hasher = RandomState::new();
-    let mut seen: HashSet<u64> = HashSet::new();
+    let mut dedup = dedup;
     while let Some(chunk) = chunks.blocking_recv() {
         for (row, answer) in chunk {
             summary.rows += 1;
             if let Some(a) = &answer {
                 tally(&mut summary, a);
                 // Only a hash of the key is kept: 8 bytes a person, not the key.
-                if dedup
-                    && !a.dedup_key().is_empty()
-                    && !seen.insert(hasher.hash_one(a.dedup_key()))
-                {
-                    summary.duplicates += 1;
-                    continue;
+                if let Some((hasher, seen)) = &mut dedup {
+                    if !a.dedup_key().is_empty() && !seen.insert(hasher.hash_one(a.dedup_key())) {
+                        summary.duplicates += 1;
+                        continue;
+                    }
                 }
             } else if let Err(problem) = &row.request {
                 summary.rejected += 1;
                 tracing::warn!(line = row.line, %problem, "malformed row written with a reason");
             }
-            output
-                .write(&row, answer.as_ref())
-                .map_err(|e| BatchError::Output(e.to_string()))?;
+            output.write(&row, answer.as_ref()).map_err(failed)?;
             summary.written += 1;
         }
+        output.flush().map_err(failed)?;
     }
-    output
-        .flush()
-        .map_err(|e| BatchError::Output(e.to_string()))?;
+    output.flush().map_err(failed)?;
     Ok(summary)
+}
+
+impl BatchError {
+    /// Names the output in an output error made where its path was not known.
+    fn with_output(self, path: &str) -> BatchError {
+        match self {
+            BatchError::Output { path: p, source } if p.is_empty() => BatchError::Output {
+                path: path.to_string(),
+                source,
+            },
+            other => other,
+        }
+    }
 }
 
 #[path = "batch_view.rs"]
@@ -1205,15 +2113,16 @@ mod tests {
         columns: Columns,
         width: usize,
         chunk: usize,
-    ) -> (Vec<u64>, Result<(), String>) {
+    ) -> (Vec<u64>, Result<(), ReadFailure>) {
         let (tx, mut rx) = mpsc::channel(1);
         let progress = Arc::new(Progress {
             rows: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             total_bytes: None,
         });
-        let reader =
-            std::thread::spawn(move || read_rows(input, columns, width, chunk, progress, tx));
+        let reader = std::thread::spawn(move || {
+            read_rows(input, columns, width, chunk, progress, tx, Skip::Nothing)
+        });
         let mut lines = Vec::new();
         while let Some(rows) = rx.blocking_recv() {
             lines.extend(rows.iter().map(|r| r.line));
@@ -1236,15 +2145,18 @@ mod tests {
         // A chunk bigger than the rows: the partial chunk before the error still goes.
         let (sent, read) = read_all(input, Columns::from_headers(&headers), 2, 1000);
         assert_eq!(sent, [2]);
-        let err = read.unwrap_err();
-        assert!(err.contains("the disk is gone"), "{err}");
+        let gone = |read: Result<(), ReadFailure>| match read {
+            Err(ReadFailure::Io { line, source }) => (line, source.to_string()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(gone(read), (2, "the disk is gone".to_string()));
 
         let input = Input::Jsonl(
             BufReader::new(Box::new(FailsAfter(b"{}\n{}\n")) as Box<dyn Read + Send>).lines(),
         );
         let (sent, read) = read_all(input, Columns::default(), 0, 1000);
         assert_eq!(sent, [1, 2]);
-        assert!(read.unwrap_err().contains("the disk is gone"));
+        assert_eq!(gone(read), (2, "the disk is gone".to_string()));
     }
 
     #[test]
@@ -1253,7 +2165,7 @@ mod tests {
         let input = Input::Jsonl(BufReader::new(Box::new(data) as Box<dyn Read + Send>).lines());
         let (sent, read) = read_all(input, Columns::default(), 0, 1);
         assert_eq!(sent, [1, 2, 3]);
-        assert_eq!(read, Ok(()));
+        assert!(read.is_ok());
     }
 
     /// The line of each record as `read_rows` computes it.
@@ -1326,6 +2238,141 @@ mod tests {
         assert_eq!(t("2024-05-01"), Some(1_714_521_600));
         assert_eq!(t("yesterday"), None);
         assert_eq!(t(""), None);
+        // An offset is honoured: 10:00 at +02:00 is 08:00 UTC (it was once read as 10:00Z).
+        assert_eq!(t("2026-11-20T10:00:00+02:00"), t("2026-11-20T08:00:00Z"));
+        assert_eq!(t("2026-11-20T08:00:00Z"), Some(1_795_161_600));
+        assert_eq!(t("2026-11-20T10:00:00.5+02:00"), Some(1_795_161_600));
+        assert_eq!(t("2026-11-20 03:00:00-05:00"), Some(1_795_161_600));
+        assert_eq!(t("2026-11-20T08:00:00"), Some(1_795_161_600));
+        assert!(BAD_CREATED_AT_NOTE.starts_with(ROW_BAD_CREATED_AT));
+    }
+
+    /// A torn last row is cut off: CSV up to the last line end outside quotes (a field
+    /// may hold line ends), JSON Lines up to the last line end.
+    #[test]
+    fn the_complete_prefix_ends_at_the_last_whole_row() {
+        let csv = |text: &str| complete_prefix(text.as_bytes(), true).unwrap();
+        assert_eq!(csv(""), 0);
+        assert_eq!(csv("h,i"), 0);
+        assert_eq!(csv("h,i\n"), 4);
+        assert_eq!(csv("h,i\na,1\nb,"), 8);
+        assert_eq!(csv("h,i\na,\"two\nlines"), 4);
+        assert_eq!(csv("h,i\na,\"two\nlines\"\n"), 18);
+        assert_eq!(csv("h,i\na,\"say \"\"hi\"\"\n\"\nb"), 20);
+        let jsonl = |text: &str| complete_prefix(text.as_bytes(), false).unwrap();
+        assert_eq!(jsonl("{\"a\":\"\\\"\"}\n{\"b"), 11);
+        // Bigger than the read buffer, the tear in the second block.
+        let big = "x,\"1\n2\"\n".repeat(OUTPUT_BUFFER / 4) + "y,\"";
+        assert_eq!(csv(&big), (big.len() - 3) as u64);
+    }
+
+    /// Retried: what a restart, a drain, a reset or a deadline gives. Not retried: a
+    /// server's refusal, and its own INTERNAL (no transport error under it).
+    #[test]
+    fn only_failures_of_the_way_there_are_retried() {
+        use tonic::{Code, Status};
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::ResourceExhausted,
+            Code::Aborted,
+        ] {
+            assert!(retryable(&Status::new(code, "")), "{code:?}");
+        }
+        for code in [
+            Code::InvalidArgument,
+            Code::Unauthenticated,
+            Code::PermissionDenied,
+            Code::Unimplemented,
+            Code::Internal,
+            Code::Unknown,
+            Code::FailedPrecondition,
+        ] {
+            assert!(!retryable(&Status::new(code, "")), "{code:?}");
+        }
+        let reset = Status::from_error(Box::new(io::Error::from(io::ErrorKind::ConnectionReset)));
+        assert_eq!(reset.code(), Code::Unknown);
+        assert!(retryable(&reset));
+        assert!(retryable(&Status::internal(
+            "Unexpected EOF decoding stream."
+        )));
+        // A server that wants a client certificate: refused again on every try, whether
+        // the connector keeps rustls's error or, as tonic's does, only its text.
+        use tokio_rustls::rustls::{AlertDescription, Error as TlsError};
+        let alert = TlsError::AlertReceived(AlertDescription::CertificateRequired);
+        let typed = io::Error::new(io::ErrorKind::InvalidData, alert);
+        assert!(!retryable(&Status::from_error(Box::new(typed))));
+        let text = io::Error::new(
+            io::ErrorKind::InvalidData,
+            "received fatal alert: CertificateRequired",
+        );
+        assert!(!retryable(&Status::from_error(Box::new(text))));
+        let closed = io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed connection");
+        assert!(retryable(&Status::from_error(Box::new(closed))));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_jitter_stays_in_its_upper_half() {
+        let ms = Duration::from_millis;
+        assert_eq!(backoff(ms(200), 0), ms(200));
+        assert_eq!(backoff(ms(200), 3), ms(1600));
+        assert_eq!(backoff(ms(200), 10), MAX_BACKOFF);
+        assert_eq!(backoff(ms(200), u32::MAX), MAX_BACKOFF);
+        assert_eq!(backoff(ms(9000), 4), ms(9000));
+        for attempt in 0..8 {
+            let full = backoff(ms(100), attempt);
+            let wait = jittered(ms(100), attempt);
+            assert!(wait >= full / 2 && wait <= full, "{wait:?} of {full:?}");
+        }
+        let retries = Retries::new(2);
+        assert!(retries.take() && retries.take());
+        assert!(!retries.take());
+    }
+
+    /// A chunk goes to the least busy server, away from one that just failed.
+    #[test]
+    fn a_failed_server_is_passed_over_while_it_rests() {
+        let servers = Servers {
+            urls: vec![String::new(); 3],
+            channels: Vec::new(),
+            state: Mutex::new(vec![ServerState::default(); 3]),
+            token: None,
+            backoff: Duration::from_secs(60),
+        };
+        assert_eq!(servers.pick(None), 0);
+        servers.begin(0);
+        assert_eq!(servers.pick(None), 1);
+        assert_eq!(servers.pick(Some(1)), 2);
+        servers.begin(1);
+        servers.end(1, true);
+        servers.begin(2);
+        // 0 and 2 are busy, 1 is idle but rests after its failure.
+        assert_eq!(servers.pick(None), 0);
+        servers.end(0, true);
+        servers.end(2, true);
+        // All rest: the one back soonest.
+        assert_eq!(servers.pick(None), 1);
+        servers.begin(1);
+        servers.end(1, false);
+        assert_eq!(servers.pick(None), 1);
+    }
+
+    /// A JSON line that is not a lead names the field, never the value.
+    #[test]
+    fn a_bad_json_lead_names_its_field_not_its_value() {
+        let problem = |text: &str| match json_row(7, text.to_string(), None).request {
+            Err(problem) => problem,
+            Ok(_) => panic!("{text} read as a lead"),
+        };
+        let named = problem(r#"{"email":"ann@contoso.test","phone":2025550199}"#);
+        assert!(named.contains("field phone"), "{named}");
+        assert!(!named.contains("2025550199"), "{named}");
+        let named = problem(r#"{"createdAt":"2025550199 at noon"}"#);
+        assert!(named.contains("field createdAt"), "{named}");
+        assert!(!named.contains("2025550199"), "{named}");
+        assert!(!problem(r#"{"+12025550199":1}"#).contains("2025550199"));
+        assert!(problem("[1]").contains("not a JSON object"));
+        assert!(problem(r#"{"phone":"+1 202"#).starts_with("not JSON"));
     }
 
     use std::time::UNIX_EPOCH;
@@ -1393,9 +2440,7 @@ mod tests {
                 "2024-05-01" => (at(1_714_521_600), vec![]),
                 other => match parse_time(other) {
                     Some(time) => (Some(time_to_pb(time)), vec![]),
-                    None => (None, vec![format!(
-                        "{ROW_BAD_CREATED_AT}: cannot read the creation time {other:?}"
-                    )]),
+                    None => (None, vec![BAD_CREATED_AT_NOTE.to_string()]),
                 },
             };
             let lead = pb::Lead {

@@ -235,26 +235,28 @@ fn assessment() -> impl Strategy<Value = Assessment> {
         )),
     )
         .prop_map(
-            |(email, phone, source, score, (model_version, dedup_key), assessed_at, window)| Assessment {
-                email,
-                phone: phone.into(),
-                source: source.into(),
-                score,
-                model_version,
-                dedup_key,
-                assessed_at,
-                call_window: window.map(|(local_time, business_hours, reason)| {
-                    phone::window::CallWindow {
-                        time_zone: if business_hours {
-                            "America/Sao_Paulo"
-                        } else {
-                            ""
-                        },
-                        local_time,
-                        business_hours,
-                        reason,
-                    }
-                }),
+            |(email, phone, source, score, (model_version, dedup_key), assessed_at, window)| {
+                Assessment {
+                    email,
+                    phone: phone.into(),
+                    source: source.into(),
+                    score,
+                    model_version,
+                    dedup_key,
+                    assessed_at,
+                    call_window: window.map(|(local_time, business_hours, reason)| {
+                        phone::window::CallWindow {
+                            time_zone: if business_hours {
+                                "America/Sao_Paulo"
+                            } else {
+                                ""
+                            },
+                            local_time,
+                            business_hours,
+                            reason,
+                        }
+                    }),
+                }
             },
         )
 }

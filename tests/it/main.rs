@@ -2,6 +2,7 @@
 //! clients and grpcurl. One test binary, so it links once.
 
 mod batch;
+mod batch_robust;
 mod email;
 mod foundation;
 mod grpcurl;

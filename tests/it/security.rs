@@ -61,8 +61,8 @@ pub(crate) struct Pki {
     pub(crate) ca: String,
     pub(crate) server_cert: String,
     pub(crate) server_key: String,
-    client_cert: String,
-    client_key: String,
+    pub(crate) client_cert: String,
+    pub(crate) client_key: String,
 }
 
 impl Pki {
