@@ -14,7 +14,8 @@
 //! - [`auth`]: bearer-token authentication, a tower layer; health stays open.
 //! - [`limits`]: counted slots refused at once past their ceiling (calls, streams,
 //!   connections), and the registry of open connections.
-//! - [`config`]: the one configuration struct: defaults, TOML file, environment, flags.
+//! - [`config`]: the one configuration struct and its table of keys: defaults, TOML file,
+//!   environment, flags.
 //! - [`batch`]: the `leadcheck batch` client that streams CSV or JSON Lines exports through
 //!   `AssessLeads`.
 //! - [`metrics`]: Prometheus metric names and the exporter.

@@ -48,7 +48,7 @@ pub const BREAKER_FAILURES: u32 = 3;
 /// Largest value read from or written to Redis, in bytes: the largest entry (a domain's
 /// route of at most a few exchanger names, a quoted SMTP reply) is well under it.
 pub const MAX_VALUE_BYTES: usize = 16 * 1024;
-/// Shortest `redis_key_secret`, in bytes.
+/// Shortest `redis.key_secret`, in bytes.
 pub const MIN_SECRET_BYTES: usize = 16;
 /// Length of a value's seal: HMAC-SHA256 in hex, before the value's JSON.
 const SEAL_HEX: usize = 64;

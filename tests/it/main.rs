@@ -2,6 +2,7 @@
 //! clients and grpcurl. One test binary, so it links once.
 
 mod batch;
+mod config;
 mod email;
 mod foundation;
 mod grpcurl;
