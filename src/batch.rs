@@ -65,7 +65,8 @@ pub struct BatchArgs {
     /// Time allowed to reach each server before giving up, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub connect_timeout_ms: u64,
-    /// Progress lines: `auto` (a bar on a terminal, lines otherwise), or none.
+    /// No progress lines (without it: a bar on a terminal, a plain line every 10 s
+    /// otherwise).
     #[arg(long)]
     pub quiet: bool,
 }
