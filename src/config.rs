@@ -1547,6 +1547,7 @@ impl Kind {
 impl clap::Args for Sources {
     fn augment_args(cmd: clap::Command) -> clap::Command {
         use clap::{Arg, ArgAction};
+        let defaults = default_values();
         let mut cmd = cmd.args_override_self(true).arg(
             Arg::new("config")
                 .long("config")
@@ -1560,7 +1561,12 @@ impl clap::Args for Sources {
                 .long(key.flag)
                 .value_name(key.kind.placeholder())
                 .value_parser(clap::value_parser!(String))
-                .help(format!("{} [env: {}]", key.doc, key.env));
+                .help(format!(
+                    "{} [default: {}] [env: {}]",
+                    key.doc,
+                    default_text(key, &defaults).replace('`', ""),
+                    key.env
+                ));
             arg = match key.kind {
                 Kind::Bool => arg
                     .num_args(0..=1)
@@ -1612,32 +1618,45 @@ impl clap::FromArgMatches for Sources {
 
 /// The Markdown table of every key, as `docs/configuration.md` holds it.
 pub fn markdown_table() -> String {
-    let defaults = toml::Value::try_from(Config::default()).unwrap_or(toml::Value::Integer(0));
+    let defaults = default_values();
     let mut out =
         String::from("| key | environment | flag | default | meaning |\n|---|---|---|---|---|\n");
     for key in KEYS {
-        let (section, field) = key.path();
-        let value = match section {
-            Some(s) => defaults.get(s).and_then(|t| t.get(field)),
-            None => defaults.get(field),
-        };
-        let default = match value {
-            Some(toml::Value::String(s)) if !s.is_empty() => format!("`{s}`"),
-            Some(toml::Value::Array(a)) if !a.is_empty() => a
-                .iter()
-                .map(|v| format!("`{}`", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Some(toml::Value::Integer(n)) => n.to_string(),
-            Some(toml::Value::Boolean(b)) => b.to_string(),
-            _ => key.unset.to_string(),
-        };
         out.push_str(&format!(
             "| `{}` | `{}` | `--{}` | {} | {} |\n",
-            key.name, key.env, key.flag, default, key.doc
+            key.name,
+            key.env,
+            key.flag,
+            default_text(key, &defaults),
+            key.doc
         ));
     }
     out
+}
+
+/// The defaults as a TOML value, to read each key's default from.
+fn default_values() -> toml::Value {
+    toml::Value::try_from(Config::default()).unwrap_or(toml::Value::Integer(0))
+}
+
+/// A key's default as the documentation and `--help` show it.
+fn default_text(key: &Key, defaults: &toml::Value) -> String {
+    let (section, field) = key.path();
+    let value = match section {
+        Some(s) => defaults.get(s).and_then(|t| t.get(field)),
+        None => defaults.get(field),
+    };
+    match value {
+        Some(toml::Value::String(s)) if !s.is_empty() => format!("`{s}`"),
+        Some(toml::Value::Array(a)) if !a.is_empty() => a
+            .iter()
+            .map(|v| format!("`{}`", v.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(toml::Value::Integer(n)) => n.to_string(),
+        Some(toml::Value::Boolean(b)) => b.to_string(),
+        _ => key.unset.to_string(),
+    }
 }
 
 /// The Markdown table of the old names still read, as `docs/configuration.md` holds it.
