@@ -186,8 +186,11 @@ fn bench(c: &mut Criterion) {
     // benchmark's unary run.
     let engines = leadcheck::server::build_engines(
         &leadcheck::config::Config {
-            dns_servers: vec![dns.addr()],
-            dns_allow_suffixes: vec!["test".into()],
+            dns: leadcheck::config::Dns {
+                servers: vec![dns.addr()],
+                allow_suffixes: vec!["test".into()],
+                ..Default::default()
+            },
             ..Default::default()
         },
         std::sync::Arc::new(leadcheck::lead::SystemClock),

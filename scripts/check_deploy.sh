@@ -111,11 +111,32 @@ def selects(selector, labels):
     return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
 
 
-def env_value(container, name, default):
+# The server's duration syntax (humantime), as far as manifests use it: `5s`, `250ms`,
+# `1m 30s`, or a bare 0.
+DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def seconds(text):
+    text = str(text).strip()
+    if text == "0":
+        return 0
+    parts = re.findall(r"(\d+)\s*(ms|s|m|h)\s*", text)
+    if not parts or "".join(re.findall(r"\d+\s*(?:ms|s|m|h)\s*", text)) != text:
+        fail(f"Deployment leadcheck: `{text}` is not a duration like 5s or 250ms")
+        return 0
+    return sum(int(n) * DURATION_UNITS[unit] for n, unit in parts)
+
+
+def env_seconds(container, name, default):
     for var in container.get("env") or []:
         if var.get("name") == name and "value" in var:
-            return int(var["value"])
+            return seconds(var["value"])
     return default
+
+
+# Names the server reads only with a deprecation warning (docs/configuration.md, "Old
+# names"): the manifests use the current ones.
+OLD_ENV = re.compile(r"^LEADCHECK_[A-Z_]+_(MS|SECS)$")
 
 
 deployment = get("Deployment", "leadcheck")
@@ -193,8 +214,11 @@ if deployment:
             if "subPath" in m or "subPathExpr" in m:
                 fail("Deployment leadcheck: leadcheck-lists is mounted with subPath")
         # The drain (shutdown delay + grace) must end before the kubelet's SIGKILL.
-        drain_secs = env_value(c, "LEADCHECK_SHUTDOWN_DELAY_MS", 0) / 1000 + env_value(
-            c, "LEADCHECK_SHUTDOWN_GRACE_SECS", 10
+        for var in c.get("env") or []:
+            if OLD_ENV.match(var.get("name", "")):
+                fail(f"Deployment leadcheck: {var['name']} is an old name (docs/configuration.md)")
+        drain_secs = env_seconds(c, "LEADCHECK_SHUTDOWN_DELAY", 0) + env_seconds(
+            c, "LEADCHECK_SHUTDOWN_GRACE", 10
         )
         if pod.get("terminationGracePeriodSeconds", 30) <= drain_secs:
             fail(

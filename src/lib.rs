@@ -14,7 +14,8 @@
 //! - [`auth`]: bearer-token authentication, a tower layer; health stays open.
 //! - [`limits`]: counted slots refused at once past their ceiling (calls, streams,
 //!   connections), and the registry of open connections.
-//! - [`config`]: the one configuration struct: defaults, TOML file, environment, flags.
+//! - [`config`]: the one configuration struct and its table of keys: defaults, TOML file,
+//!   environment, flags.
 //! - [`batch`]: the `leadcheck batch` client that streams CSV or JSON Lines exports through
 //!   `AssessLeads`.
 //! - [`metrics`]: Prometheus metric names and the exporter.
@@ -36,6 +37,10 @@ pub mod reason;
 pub mod rpc;
 pub mod server;
 pub mod shared_cache;
+/// The loopback test servers, for this crate's own tests, benchmarks and examples only:
+/// behind the `testkit` feature, which the dev-dependency on the crate itself turns on,
+/// so the shipped library and binary do not carry them.
+#[cfg(any(test, feature = "testkit"))]
 #[doc(hidden)]
 pub mod testkit;
 

@@ -20,7 +20,7 @@ pub const GRPC_HANDLED: &str = "grpc_server_handled_total";
 pub const GRPC_SECONDS: &str = "grpc_server_handling_seconds";
 /// gRPC calls started and not yet finished, by `grpc_service`, `grpc_method`, `grpc_type`.
 pub const GRPC_IN_FLIGHT: &str = "grpc_server_calls_in_flight";
-/// The server's `default_deadline_ms`, seconds: alerts compare the latency of unary calls
+/// The server's `limits.default_deadline`, in seconds: alerts compare the latency of unary calls
 /// with it.
 pub const DEFAULT_DEADLINE: &str = "leadcheck_default_deadline_seconds";
 /// Reloads of the domain list files, by `result` (`ok`, `error`).

@@ -1,19 +1,19 @@
 //! The optional second-level cache in Redis, shared by every replica (`--redis-url`).
 //!
-//! It sits behind the in-process moka caches: a local miss asks Redis, a fresh finding is
-//! written to it. Four kinds of entries live there, each with its own lifetime: a
-//! domain's mail route (DNS), an exchanger's addresses, a mailbox's SMTP probe result, a
-//! domain's catch-all finding.
+//! It sits behind the in-process caches (quick_cache for DNS routes and exchangers, moka
+//! for SMTP results): a local miss asks Redis, a fresh finding is written to it. Four
+//! kinds of entries live there, each with its own lifetime: a domain's mail route (DNS),
+//! an exchanger's addresses, a mailbox's SMTP probe result, a domain's catch-all finding.
 //!
 //! Redis is an optimisation, never a dependency:
-//! - every command is bounded by a short timeout (`redis_timeout_ms`), after which the
+//! - every command is bounded by a short timeout (`redis.timeout`), after which the
 //!   caller goes on as if Redis had no entry;
 //! - a circuit breaker opens after [`BREAKER_FAILURES`] failures in a row and skips Redis
-//!   for `redis_breaker_secs`; then one call tries again, and a success closes it;
+//!   for `redis.breaker`; then one call tries again, and a success closes it;
 //! - writes are sent from a spawned task: a request never waits for one.
 //!
 //! Redis is not trusted: whoever can write to it could otherwise plant a verdict every
-//! replica believes. Every replica holds the same secret (`redis_key_secret`, required),
+//! replica believes. Every replica holds the same secret (`redis.key_secret`, required),
 //! and from it two keys:
 //! - values are sealed with an HMAC-SHA256 over the entry's Redis key and its text, so a
 //!   value that was not written by a replica, or was copied from another key, fails the
@@ -48,7 +48,7 @@ pub const BREAKER_FAILURES: u32 = 3;
 /// Largest value read from or written to Redis, in bytes: the largest entry (a domain's
 /// route of at most a few exchanger names, a quoted SMTP reply) is well under it.
 pub const MAX_VALUE_BYTES: usize = 16 * 1024;
-/// Shortest `redis_key_secret`, in bytes.
+/// Shortest `redis.key_secret`, in bytes.
 pub const MIN_SECRET_BYTES: usize = 16;
 /// Length of a value's seal: HMAC-SHA256 in hex, before the value's JSON.
 const SEAL_HEX: usize = 64;

@@ -109,7 +109,7 @@ struct Arrived(Instant);
 /// A handler's own deadline starts after tonic has read the request message, and tonic
 /// has no timer at all when the client sent no `grpc-timeout`: a client that sends a
 /// call's headers and never its message would hold the call for ever. This layer's
-/// deadline (`default_deadline_ms` from arrival) is never later than the handlers' own,
+/// deadline (`limits.default_deadline` from arrival) is never later than the handlers' own,
 /// which are polled first and so answer for themselves; it ends the rest with
 /// DEADLINE_EXCEEDED. A stream's handler answers at once, so streams are not bounded here
 /// (see [`limits`]).

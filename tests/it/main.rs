@@ -3,6 +3,7 @@
 
 mod batch;
 mod batch_robust;
+mod config;
 mod email;
 mod foundation;
 mod grpcurl;

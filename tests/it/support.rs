@@ -18,8 +18,12 @@ fn serve_args(dns: SocketAddr, extra: &[&str]) -> Vec<String> {
         "--dns-server".into(),
         dns.to_string(),
     ];
-    for (flag, value) in [("--dns-timeout-ms", "300"), ("--dns-attempts", "1")] {
-        if !extra.contains(&flag) {
+    // Each default also gives way to the old name of its flag (`--dns-timeout-ms`).
+    for (flag, value, old) in [
+        ("--dns-timeout", "300ms", "--dns-timeout-ms"),
+        ("--dns-attempts", "1", "--dns-attempts"),
+    ] {
+        if !extra.contains(&flag) && !extra.contains(&old) {
             args.extend([flag.to_string(), value.to_string()]);
         }
     }
@@ -69,6 +73,7 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
             .args(args)
             .env_remove("LEADCHECK_LOG")
+            .env_remove("RUST_LOG")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

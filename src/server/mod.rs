@@ -11,9 +11,9 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::auth::{self, AuthLayer};
-use crate::config::{Config, ListsMode, Reflection};
+use crate::config::{Config, Reflection};
 use crate::email::dns::MailRoutes;
-use crate::email::lists::{ListMode, ListStore};
+use crate::email::lists::ListStore;
 use crate::email::smtp::Prober;
 use crate::lead::score::Model;
 use crate::lead::{Assessor, Clock, SystemClock};
@@ -49,20 +49,16 @@ pub struct Engines {
 /// Everything slow or fallible happens here, before the server reports SERVING: a bad
 /// list or model file stops the start with a message naming the file and line.
 pub fn build_engines(config: &Config, clock: Arc<dyn Clock>) -> Result<Engines, StartError> {
-    let mode = match config.lists_mode {
-        ListsMode::Extend => ListMode::Extend,
-        ListsMode::Replace => ListMode::Replace,
-    };
     let lists = Arc::new(ListStore::new(
-        config.spam_domains.clone(),
-        config.allow_domains.clone(),
-        mode,
+        config.lists.spam_domains.clone(),
+        config.lists.allow_domains.clone(),
+        config.lists.mode,
     )?);
     let shared = match config.shared_cache() {
         Some(shared) => {
             let cache = SharedCache::new(&shared).map_err(|err| {
                 format!(
-                    "redis_url {}: {err}",
+                    "redis.url {}: {err}",
                     crate::shared_cache::redacted_url(&shared.url)
                 )
             })?;
@@ -75,12 +71,13 @@ pub fn build_engines(config: &Config, clock: Arc<dyn Clock>) -> Result<Engines, 
         }
         None => None,
     };
-    crate::email::dns::check_allow_suffixes(&config.dns_allow_suffixes)?;
-    crate::email::dns::raise_open_files_limit(config.dns_max_queries);
-    let routes = Arc::new(MailRoutes::new(config.dns())?.with_shared(shared.clone()));
+    crate::email::dns::check_allow_suffixes(&config.dns.allow_suffixes)?;
+    crate::email::dns::raise_open_files_limit(config.dns.max_queries);
+    let routes = Arc::new(MailRoutes::new(config.dns_config())?.with_shared(shared.clone()));
     let prober = config
-        .smtp_probe
-        .then(|| Prober::new(config.probe(), routes.clone()).with_shared(shared));
+        .smtp
+        .probe
+        .then(|| Prober::new(config.probe_config(), routes.clone()).with_shared(shared));
     let validator = Arc::new(email::Validator::new(lists.clone(), routes, prober));
     let phone = Arc::new(phone::Engine::new(config.phone_cache_capacity));
     let model = Arc::new(match &config.scoring {
@@ -120,7 +117,7 @@ pub async fn serve(
     if let Some(addr) = config.metrics_listen {
         crate::metrics::install(addr)
             .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
-        crate::metrics::record_default_deadline(Duration::from_millis(config.default_deadline_ms));
+        crate::metrics::record_default_deadline(config.limits.default_deadline);
         tracing::info!(%addr, "metrics on /metrics");
     }
     let engines = build_engines(&config, Arc::new(SystemClock))?;
@@ -129,7 +126,7 @@ pub async fn serve(
     spawn_cache_gauges(engines.assessor.clone());
     let _watcher = engines
         .lists
-        .spawn_watcher(Duration::from_secs(config.lists_poll_secs.max(1)));
+        .spawn_watcher(config.lists.poll.max(Duration::from_secs(1)));
     spawn_sighup_reload(engines.lists.clone());
 
     let auth = auth_layer(&config)?;
@@ -153,21 +150,21 @@ pub async fn serve(
     // life; past either bound a call is answered RESOURCE_EXHAUSTED at once, never queued.
     // Health and reflection take none: they answer whatever the load.
     let limits = rpc::Limits::new(
-        config.max_concurrent_calls,
-        config.max_lead_streams,
+        config.limits.max_concurrent_calls,
+        config.limits.max_lead_streams,
         config.stream_limits(),
     )
     .with_connections(connections.clone());
     let service = LeadCheckServer::new(
         rpc::Service::new(
             engines.assessor.clone(),
-            config.stream_in_flight,
-            Duration::from_millis(config.default_deadline_ms),
+            config.limits.stream_in_flight,
+            config.limits.default_deadline,
         )
         .with_limits(limits),
     )
-    .max_decoding_message_size(config.max_message_bytes)
-    .max_encoding_message_size(config.max_message_bytes);
+    .max_decoding_message_size(config.limits.max_message_bytes)
+    .max_encoding_message_size(config.limits.max_message_bytes);
 
     let addr = listener.local_addr()?;
     // Stopped (its task aborted) when `serve` returns.
@@ -177,7 +174,7 @@ pub async fn serve(
         phone_metadata = phone::metadata_version(),
         phone_warmed_threads = phone_warmed,
         scoring_model = engines.assessor.model().version(),
-        smtp_probe = config.smtp_probe,
+        smtp_probe = config.smtp.probe,
         "leadcheck ready"
     );
     // A stable line on stdout: scripts and tests read the bound port from it.
@@ -187,7 +184,7 @@ pub async fn serve(
     health.set_service_status("", ServingStatus::Serving).await;
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let keepalive = (config.keepalive_secs > 0).then(|| Duration::from_secs(config.keepalive_secs));
+    let keepalive = (!config.limits.keepalive.is_zero()).then_some(config.limits.keepalive);
     let server = Server::builder()
         // One span per call: its method, and its status code once the handler records it
         // (`rpc::observed`), so every event of a call carries both. At debug level: the
@@ -206,10 +203,8 @@ pub async fn serve(
         // and a call whose message never comes ends at the default deadline
         // (`rpc::ArrivalLayer`).
         .layer(rpc::CallMetricsLayer)
-        .layer(rpc::ArrivalLayer::new(Duration::from_millis(
-            config.default_deadline_ms,
-        )))
-        .max_concurrent_streams(config.max_streams_per_connection)
+        .layer(rpc::ArrivalLayer::new(config.limits.default_deadline))
+        .max_concurrent_streams(config.limits.max_streams_per_connection)
         .http2_keepalive_interval(keepalive)
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .layer(tower::util::option_layer(auth))
@@ -238,11 +233,11 @@ pub async fn serve(
     // Calls are still taken during the delay; probes and balancers see NOT_SERVING first.
     tokio::select! {
         result = &mut server => return result.map_err(Into::into),
-        () = tokio::time::sleep(Duration::from_millis(config.shutdown_delay_ms)) => {}
+        () = tokio::time::sleep(config.shutdown_delay) => {}
     }
     let _ = stop_tx.send(());
     // tonic waits for every connection to close, without bound: bound it.
-    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let grace = config.shutdown_grace;
     match tokio::time::timeout(grace, server).await {
         Ok(result) => result.map_err(Into::into),
         Err(_) => {
@@ -283,10 +278,8 @@ async fn serve_health<H: tonic_health::pb::health_server::Health>(
     );
     server.spawn(
         Server::builder()
-            .layer(rpc::ArrivalLayer::new(Duration::from_millis(
-                config.default_deadline_ms,
-            )))
-            .max_concurrent_streams(config.max_streams_per_connection)
+            .layer(rpc::ArrivalLayer::new(config.limits.default_deadline))
+            .max_concurrent_streams(config.limits.max_streams_per_connection)
             .add_service(health)
             .serve_with_incoming(incoming),
     );
@@ -294,15 +287,13 @@ async fn serve_health<H: tonic_health::pb::health_server::Health>(
     Ok(server)
 }
 
-/// Builds the auth layer when tokens are configured (file or `LEADCHECK_AUTH_TOKENS`).
+/// Builds the auth layer when tokens are configured (`auth_tokens_file`, `auth_tokens`).
 fn auth_layer(config: &Config) -> Result<Option<AuthLayer>, StartError> {
     let mut tokens = match &config.auth_tokens_file {
         Some(path) => auth::load_tokens(path)?,
         None => Vec::new(),
     };
-    if let Ok(env) = std::env::var("LEADCHECK_AUTH_TOKENS") {
-        tokens.extend(auth::parse_tokens(&env));
-    }
+    tokens.extend(auth::parse_tokens(&config.auth_tokens.join("\n")));
     if tokens.is_empty() {
         return Ok(None);
     }
@@ -315,7 +306,7 @@ fn auth_layer(config: &Config) -> Result<Option<AuthLayer>, StartError> {
 }
 
 /// Builds the TLS acceptor when a certificate is configured: rustls with the ring
-/// provider, HTTP/2 by ALPN, client certificates required when `tls_client_ca` is set.
+/// provider, HTTP/2 by ALPN, client certificates required when `tls.client_ca` is set.
 fn tls_acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, StartError> {
     use tokio_rustls::rustls;
     use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -333,15 +324,15 @@ fn tls_acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, St
             }
             Ok(certs)
         };
-    let (cert, key) = match (&config.tls_cert, &config.tls_key) {
+    let (cert, key) = match (&config.tls.cert, &config.tls.key) {
         (Some(cert), Some(key)) => (cert, key),
         (None, None) => {
-            if config.tls_client_ca.is_some() {
-                return Err("tls_client_ca needs tls_cert and tls_key".into());
+            if config.tls.client_ca.is_some() {
+                return Err("tls.client_ca needs tls.cert and tls.key".into());
             }
             return Ok(None);
         }
-        _ => return Err("tls_cert and tls_key go together".into()),
+        _ => return Err("tls.cert and tls.key go together".into()),
     };
     let chain = certificates(cert)?;
     let key = PrivateKeyDer::from_pem_slice(&read(key)?)
@@ -352,7 +343,7 @@ fn tls_acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, St
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()?;
-    let builder = match &config.tls_client_ca {
+    let builder = match &config.tls.client_ca {
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
@@ -364,13 +355,13 @@ fn tls_acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, St
     };
     let mut tls = builder
         .with_single_cert(chain, key)
-        .map_err(|e| format!("tls_cert and tls_key: {e}"))?;
+        .map_err(|e| format!("tls.cert and tls.key: {e}"))?;
     tls.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls))))
 }
 
 /// Publishes the caches' sizes and the process's CPU, memory and open files every few
-/// seconds (moka counts lazily; a gauge is enough).
+/// seconds: a gauge read now and then is enough.
 fn spawn_cache_gauges(assessor: Arc<Assessor>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(5));
