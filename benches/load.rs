@@ -32,7 +32,13 @@
 //!    and what the lead's messages and assessment cost; requests/s, p50/p99, ratios;
 //! 7. the server's peak RSS (VmHWM) after all of the above;
 //! 8. the Python stack (email-validator + dnspython, phonenumbers, disposable-email-domains)
-//!    on leads of step 3, with a warm DNS cache, via `scripts/bench_python_stack.py`.
+//!    on leads of step 3, with a warm DNS cache, via `scripts/bench_python_stack.py`;
+//! 9. cold `leadcheck batch` runs as a B2B export makes them: 20,000 leads (`--cold-leads`)
+//!    over as many distinct domains, with the client's defaults, each on a fresh server
+//!    against the DNS server answering after a delay (`--cold-delays`, 0, 20 and 100 ms):
+//!    leads/s at each delay, the ratio of each to the undelayed run, the peak RSS of server
+//!    and client, and the most queries the DNS server held at once. `--only-cold` runs
+//!    this step alone.
 //!
 //! Results print as a table and land in `target/loadbench.json`.
 
@@ -76,6 +82,12 @@ struct Options {
     python_leads: usize,
     skip_python: bool,
     skip_batch: bool,
+    /// Leads (over as many distinct domains) of each cold batch run.
+    cold_leads: usize,
+    /// The DNS delays of the cold batch runs, in milliseconds.
+    cold_delays: Vec<u64>,
+    /// Run only the cold batch runs.
+    only_cold: bool,
     /// A configuration file given to the server (`--config`).
     server_config: Option<String>,
     /// Another `leadcheck` binary to serve (an older build, to compare in one sitting).
@@ -98,6 +110,9 @@ impl Default for Options {
             python_leads: 20_000,
             skip_python: false,
             skip_batch: false,
+            cold_leads: 20_000,
+            cold_delays: vec![0, 20, 100],
+            only_cold: false,
             server_config: None,
             server_bin: None,
             batch_bin: None,
@@ -117,6 +132,9 @@ const HELP: &str = "cargo bench --bench load -- [flags]
   --python-leads N   leads given to the Python stack (default 20000)
   --skip-python      leave the Python stack out
   --skip-batch       leave `leadcheck batch` out
+  --cold-leads N     leads over as many distinct domains of each cold batch run (default 20000)
+  --cold-delays L    DNS delays of the cold batch runs, in ms, comma-separated (default 0,20,100)
+  --only-cold        run only the cold batch runs
   --server-config F  start the server with --config F (to compare settings)
   --server-bin PATH  serve with another leadcheck binary (to compare builds)
   --batch-bin PATH   run `leadcheck batch` with another leadcheck binary (likewise)";
@@ -133,6 +151,8 @@ fn parse_options() -> Options {
             seconds: 1,
             python_leads: 0,
             skip_python: true,
+            cold_leads: 500,
+            cold_delays: vec![0, 20],
             ..Options::default()
         }
     };
@@ -155,6 +175,16 @@ fn parse_options() -> Options {
             "--python-leads" => options.python_leads = number("--python-leads"),
             "--skip-python" => options.skip_python = true,
             "--skip-batch" => options.skip_batch = true,
+            "--cold-leads" => options.cold_leads = number("--cold-leads").max(1),
+            "--cold-delays" => {
+                options.cold_delays = args
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|d| d.trim().parse().expect("--cold-delays wants numbers"))
+                    .collect()
+            }
+            "--only-cold" => options.only_cold = true,
             "--server-config" => options.server_config = args.next(),
             "--server-bin" => options.server_bin = args.next(),
             "--batch-bin" => options.batch_bin = args.next(),
@@ -1115,22 +1145,16 @@ async fn run(options: Options) {
     let scratch = tempfile::tempdir().expect("temp dir");
     let mut report = serde_json::Map::new();
 
-    // The real server, as a user would start it, asking only the loopback DNS server.
-    let server = {
-        let binary = options
-            .server_bin
-            .as_deref()
-            .unwrap_or(env!("CARGO_BIN_EXE_leadcheck"));
-        let mut command = Command::new(binary);
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--dns-server"])
-            .arg(dns.addr().to_string())
-            .env_remove("LEADCHECK_LOG");
-        if let Some(config) = &options.server_config {
-            command.args(["--config", config]);
-        }
-        Process::start(command, "leadcheck listening on ")
-    };
+    if options.only_cold {
+        let cold = cold_batches(&dns, &options, scratch.path());
+        print_cold(&options, &cold);
+        report.insert("options".into(), format!("{options:?}").into());
+        report.insert("cold_batch".into(), cold_json(&cold));
+        write_report(&report, "loadbench-cold.json");
+        return;
+    }
+
+    let server = start_server(&dns, &options);
     let url = server.url();
     eprintln!("server started; peak RSS {} KiB", server.peak_rss_kib());
 
@@ -1485,17 +1509,162 @@ async fn run(options: Options) {
     );
     report.insert("server_peak_rss_kib".into(), peak_rss_kib.into());
     report.insert("python".into(), python.unwrap_or_default());
+
+    // 9. Cold batch runs, each on a fresh server (the others are stopped).
+    let cold = cold_batches(&dns, &options, scratch.path());
+    print_cold(&options, &cold);
+    report.insert("cold_batch".into(), cold_json(&cold));
+
     let name = if options.skip_python {
         "loadbench-partial.json"
     } else {
         "loadbench.json"
     };
+    write_report(&report, name);
+}
+
+/// Writes the report as `target/NAME`.
+fn write_report(report: &serde_json::Map<String, serde_json::Value>, name: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join(name);
     let _ = std::fs::write(
         &path,
-        serde_json::to_string_pretty(&report).unwrap_or_default(),
+        serde_json::to_string_pretty(report).unwrap_or_default(),
     );
     eprintln!("report written to {}", path.display());
+}
+
+/// The real server, as a user would start it, asking only the loopback DNS server.
+fn start_server(dns: &DnsServer, options: &Options) -> Process {
+    let binary = options
+        .server_bin
+        .as_deref()
+        .unwrap_or(env!("CARGO_BIN_EXE_leadcheck"));
+    let mut command = Command::new(binary);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--dns-server"])
+        .arg(dns.addr().to_string())
+        .env_remove("LEADCHECK_LOG");
+    if let Some(config) = &options.server_config {
+        command.args(["--config", config]);
+    }
+    Process::start(command, "leadcheck listening on ")
+}
+
+// ---------------------------------------------------------------------------------------
+// Cold batch runs: every lead at a domain of its own, DNS answering after a delay.
+
+/// One cold `leadcheck batch` run.
+struct ColdRun {
+    delay_ms: u64,
+    rate: f64,
+    server_peak_rss_kib: u64,
+    client_peak_rss_kib: u64,
+    /// The most queries the DNS server held at once during the run.
+    dns_peak: usize,
+}
+
+/// A cold batch run at each of `options.cold_delays`: a fresh server (nothing cached) and
+/// fresh leads each time, over `options.cold_leads` distinct domains, with the client's
+/// defaults.
+fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> {
+    let domains = set_up_domains(dns, options.cold_leads);
+    let input = dir.join("cold-leads.csv");
+    let output = dir.join("cold-assessed.csv");
+    let mut runs = Vec::new();
+    for (i, &delay_ms) in options.cold_delays.iter().enumerate() {
+        write_csv(&input, &leads(&domains, 100 + i, options.cold_leads));
+        dns.set_delay(Duration::from_millis(delay_ms));
+        dns.reset_peak_in_flight();
+        let server = start_server(dns, options);
+        let started = Instant::now();
+        let mut child = Command::new(
+            options
+                .batch_bin
+                .as_deref()
+                .unwrap_or(env!("CARGO_BIN_EXE_leadcheck")),
+        )
+        .args(["batch", "--server", &server.url(), "--quiet", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .spawn()
+        .expect("leadcheck batch");
+        // The client's peak RSS is read while it runs: it is gone once it has exited.
+        let mut client_peak_rss_kib = 0;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for leadcheck batch") {
+                break status;
+            }
+            if let Some(rss) = process::peak_rss_kib(child.id()) {
+                client_peak_rss_kib = client_peak_rss_kib.max(rss);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(status.success(), "leadcheck batch failed");
+        let rows = BufReader::new(std::fs::File::open(&output).expect("output"))
+            .lines()
+            .count();
+        assert_eq!(rows, options.cold_leads + 1, "one output row a lead");
+        let run = ColdRun {
+            delay_ms,
+            rate: options.cold_leads as f64 / seconds,
+            server_peak_rss_kib: server.peak_rss_kib(),
+            client_peak_rss_kib,
+            dns_peak: dns.peak_in_flight(),
+        };
+        eprintln!(
+            "cold batch, DNS delay {delay_ms} ms: {:.0} leads/s",
+            run.rate
+        );
+        runs.push(run);
+    }
+    dns.set_delay(Duration::ZERO);
+    runs
+}
+
+fn print_cold(options: &Options, runs: &[ColdRun]) {
+    let undelayed = runs.iter().find(|r| r.delay_ms == 0).map(|r| r.rate);
+    println!();
+    println!(
+        "| cold `leadcheck batch`, {} leads over as many domains, defaults | leads/s | of the undelayed rate | peak RSS server / client | DNS queries held at once |",
+        options.cold_leads
+    );
+    println!("|---|---|---|---|---|");
+    for run in runs {
+        let ratio = undelayed.map_or(String::from("-"), |u| format!("{:.2}", run.rate / u));
+        println!(
+            "| DNS delay {} ms | {:.0} | {ratio} | {:.1} MiB / {:.1} MiB | {} |",
+            run.delay_ms,
+            run.rate,
+            run.server_peak_rss_kib as f64 / 1024.0,
+            run.client_peak_rss_kib as f64 / 1024.0,
+            run.dns_peak
+        );
+    }
+    if let (Some(undelayed), Some(slowest)) = (undelayed, runs.iter().max_by_key(|r| r.delay_ms)) {
+        if slowest.delay_ms > 0 {
+            println!(
+                "| ratio at {} ms / 0 ms | {:.2} (target ≥ 0.8, aim 0.9) | | | |",
+                slowest.delay_ms,
+                slowest.rate / undelayed
+            );
+        }
+    }
+}
+
+fn cold_json(runs: &[ColdRun]) -> serde_json::Value {
+    runs.iter()
+        .map(|r| {
+            serde_json::json!({
+                "dns_delay_ms": r.delay_ms,
+                "leads_per_s": r.rate,
+                "server_peak_rss_kib": r.server_peak_rss_kib,
+                "client_peak_rss_kib": r.client_peak_rss_kib,
+                "dns_peak_in_flight": r.dns_peak,
+            })
+        })
+        .collect()
 }

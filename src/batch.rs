@@ -12,13 +12,13 @@ use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use prost::bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
@@ -61,9 +61,14 @@ pub struct BatchArgs {
     /// Leads per AssessLeads stream.
     #[arg(long, default_value_t = 1000)]
     pub chunk: usize,
-    /// Streams in flight at once [default: 2 per server].
+    /// Most streams in flight at once [default: as many as `--in-flight` needs, up to 32].
     #[arg(long)]
     pub streams: Option<usize>,
+    /// Leads in flight at once over all streams: each stream holds as many as the server's
+    /// window (its `leadcheck-stream-in-flight` header) lets it validate at once, and more
+    /// streams start until this many are in flight. Enough to hide a resolver's latency.
+    #[arg(long, default_value_t = 8192)]
+    pub in_flight: usize,
     /// Time allowed to reach each server before giving up, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub connect_timeout_ms: u64,
@@ -1339,6 +1344,7 @@ async fn assess_leads<C>(
     requests: Vec<Bytes>,
     codec: C,
     answers: &mut Vec<Answer>,
+    in_flight: &InFlight,
 ) -> Result<(), tonic::Status>
 where
     C: tonic::codec::Codec<Encode = Bytes> + Send + 'static,
@@ -1362,11 +1368,56 @@ where
     }
     let path =
         tonic::codegen::http::uri::PathAndQuery::from_static("/leadcheck.v1.LeadCheck/AssessLeads");
-    let mut stream = client.streaming(request, path, codec).await?.into_inner();
+    let response = client.streaming(request, path, codec).await?;
+    in_flight.announced(response.metadata());
+    let mut stream = response.into_inner();
     while let Some(answer) = stream.next().await {
         answers.push(answer?.into());
     }
     Ok(())
+}
+
+/// Streams in flight at most, unless `--streams` says otherwise.
+const MAX_STREAMS: usize = 32;
+
+/// The leads in flight over all streams (`--in-flight`), and the window the servers
+/// announce for each stream: a chunk holds a place for each of its leads the server
+/// validates at once, so a server with a small window gets more streams, and one with a
+/// wide window fewer.
+struct InFlight {
+    leads: Arc<Semaphore>,
+    most: usize,
+    /// The last window announced; until one is, the chunk size.
+    window: AtomicUsize,
+}
+
+impl InFlight {
+    fn new(most: usize, chunk: usize) -> Arc<InFlight> {
+        let most = most.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+        Arc::new(InFlight {
+            leads: Arc::new(Semaphore::new(most)),
+            most,
+            window: AtomicUsize::new(chunk),
+        })
+    }
+
+    /// Waits until a chunk may start; the places it holds are given back when dropped.
+    async fn admit(self: Arc<Self>, rows: Vec<Row>) -> (Vec<Row>, Option<OwnedSemaphorePermit>) {
+        let window = self.window.load(Ordering::Relaxed);
+        let places = rows.len().min(window).clamp(1, self.most) as u32;
+        let permit = self.leads.clone().acquire_many_owned(places).await.ok();
+        (rows, permit)
+    }
+
+    /// Reads a stream's window from its response headers (an older server sends none).
+    fn announced(&self, headers: &tonic::metadata::MetadataMap) {
+        let window = headers
+            .get(crate::rpc::STREAM_IN_FLIGHT_HEADER)
+            .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
+        if let Some(window) = window {
+            self.window.store(window.max(1), Ordering::Relaxed);
+        }
+    }
 }
 
 /// Sends one chunk and pairs every row with its assessment, whole or only what CSV output
@@ -1378,6 +1429,7 @@ async fn assess_chunk(
     retries: &Retries,
     rows: Vec<Row>,
     whole: bool,
+    in_flight: &InFlight,
 ) -> Result<Vec<(Row, Option<Answer>)>, BatchError> {
     // The rows keep their requests, to pair the answers; the stream sends their bytes
     // (shared, not copied).
@@ -1397,9 +1449,25 @@ async fn assess_chunk(
         let pending: Vec<Bytes> = sent[before..].iter().map(|(_, b)| (*b).clone()).collect();
         servers.begin(server);
         let result = if whole {
-            assess_leads(servers, server, pending, view::Whole, &mut answers).await
+            assess_leads(
+                servers,
+                server,
+                pending,
+                view::Whole,
+                &mut answers,
+                in_flight,
+            )
+            .await
         } else {
-            assess_leads(servers, server, pending, view::Codec, &mut answers).await
+            assess_leads(
+                servers,
+                server,
+                pending,
+                view::Codec,
+                &mut answers,
+                in_flight,
+            )
+            .await
         };
         if answers.len() > expected {
             servers.end(server, false);
@@ -1961,21 +2029,32 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     let as_of = args.as_of.or(assessed_at).unwrap_or(started);
     columns.as_of = Some(as_of_timestamp(as_of));
 
-    let streams = args.streams.unwrap_or(2 * args.servers.len()).max(1);
+    let streams = args.streams.unwrap_or(MAX_STREAMS).max(1);
     let chunk = args.chunk.max(1);
-    let (tx, rx) = mpsc::channel::<Vec<Row>>(streams);
+    let in_flight = InFlight::new(args.in_flight, chunk);
+    let (tx, rx) = mpsc::channel::<Vec<Row>>(2);
     let reader_progress = progress.clone();
     let reader_task = tokio::task::spawn_blocking(move || {
         read_rows(input, columns, width, chunk, reader_progress, tx, skip)
     });
     let ticker = (!args.quiet).then(|| spawn_progress(progress.clone()));
 
-    let mut results = tokio_stream::wrappers::ReceiverStream::new(rx)
-        .map(|rows| assess_chunk(&servers, &retries, rows, whole))
-        .buffered(streams);
+    // A chunk starts once it has its places among the leads in flight, and gives them
+    // back when its stream ends.
+    let admitted = tokio_stream::wrappers::ReceiverStream::new(rx)
+        .then(|rows| in_flight.clone().admit(rows))
+        .map(|(rows, places)| {
+            let (servers, retries, in_flight) = (&servers, &retries, &in_flight);
+            async move {
+                let answers = assess_chunk(servers, retries, rows, whole, in_flight).await;
+                drop(places);
+                answers
+            }
+        });
+    let mut results = Box::pin(admitted.buffered(streams));
     // Output is written on a thread of its own: while this one wrote a chunk's rows, the
     // runtime polled no stream, and the server waited for requests and window updates.
-    let (done_tx, done_rx) = mpsc::channel::<Vec<(Row, Option<Answer>)>>(streams);
+    let (done_tx, done_rx) = mpsc::channel::<Vec<(Row, Option<Answer>)>>(2);
     let dedup = args.dedup.then_some((hasher, seen));
     let writer = tokio::task::spawn_blocking(move || write_rows(done_rx, output, dedup));
     // Ctrl-C stops the streams; the rows answered before it are written and flushed.

@@ -218,8 +218,11 @@ pub struct Limits {
     pub max_lead_streams: usize,
     /// Most connections open at once on `listen`.
     pub max_connections: usize,
-    /// Most leads of one `AssessLeads` stream validated at once.
+    /// Most leads of one `AssessLeads` stream validated at once: the stream's window, told
+    /// to the client in the `leadcheck-stream-in-flight` response header.
     pub stream_in_flight: usize,
+    /// Most leads in flight across every `AssessLeads` stream.
+    pub max_leads_in_flight: usize,
     /// Longest quiet time of a stream (0: no limit).
     #[serde(with = "humantime_serde")]
     pub stream_idle: Duration,
@@ -341,7 +344,8 @@ impl Default for Limits {
             max_streams_per_connection: 256,
             max_lead_streams: 256,
             max_connections: 1024,
-            stream_in_flight: 64,
+            stream_in_flight: 1024,
+            max_leads_in_flight: 8192,
             stream_idle: Duration::from_secs(120),
             stream_max: Duration::from_secs(3600),
             preface_timeout: Duration::from_secs(10),
@@ -1103,9 +1107,19 @@ pub const KEYS: &[Key] = &[
         "LEADCHECK_STREAM_IN_FLIGHT",
         "stream-in-flight",
         Number,
-        "most leads of one `AssessLeads` stream validated at once",
+        "most leads of one `AssessLeads` stream validated at once: the stream's window, told \
+         to the client in the `leadcheck-stream-in-flight` response header",
     )
     .was("stream_in_flight"),
+    key(
+        "limits.max_leads_in_flight",
+        "LEADCHECK_MAX_LEADS_IN_FLIGHT",
+        "max-leads-in-flight",
+        Number,
+        "most leads in flight across every `AssessLeads` stream (validated, or answered and \
+         waiting to be sent); past it a stream takes no new lead until an answer goes out, \
+         and its client's further leads wait in HTTP/2 flow control",
+    ),
     key(
         "limits.stream_idle",
         "LEADCHECK_STREAM_IDLE",

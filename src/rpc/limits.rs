@@ -1,6 +1,6 @@
 //! What one call or stream may hold: a slot among the calls in progress, a slot among the
-//! open `AssessLeads` streams for the stream's whole life, and a stream's idle and total
-//! time limits.
+//! open `AssessLeads` streams for the stream's whole life, a stream's idle and total
+//! time limits, and a share of the leads in flight across every stream.
 //!
 //! The slots are taken in the handlers, once the request has arrived, not by a tower
 //! layer in front of the routes: such a layer takes its permit before the request body is
@@ -11,13 +11,14 @@
 
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::task::AtomicWaker;
 use futures::{Stream, StreamExt};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tonic::Status;
 
@@ -45,6 +46,7 @@ pub struct Limits {
     streams: Arc<Slots>,
     stream: StreamLimits,
     connections: Option<Arc<Connections>>,
+    leads: Arc<Semaphore>,
 }
 
 impl Default for Limits {
@@ -63,6 +65,26 @@ impl Limits {
             streams: Arc::new(Slots::new(streams)),
             stream,
             connections: None,
+            leads: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
+        }
+    }
+
+    /// At most `leads` leads in flight across every stream: validated, or answered and
+    /// waiting for the leads before them. A stream at the bound takes no new lead until
+    /// one is sent on; its client's further leads wait in HTTP/2 flow control, so the
+    /// server's memory stays bounded whatever the streams' windows add up to.
+    pub fn with_leads_in_flight(self, leads: usize) -> Limits {
+        Limits {
+            leads: Arc::new(Semaphore::new(leads.clamp(1, Semaphore::MAX_PERMITS))),
+            ..self
+        }
+    }
+
+    /// A new stream's share of the leads in flight.
+    pub(super) fn stream_leads(&self) -> StreamLeads {
+        StreamLeads {
+            semaphore: self.leads.clone(),
+            held: AtomicUsize::new(0),
         }
     }
 
@@ -114,6 +136,59 @@ impl Limits {
             watchdog: Some(AbortOnDrop(watchdog)),
             limits,
         })
+    }
+}
+
+/// The leads one stream holds among the leads in flight of every stream
+/// ([`Limits::with_leads_in_flight`]): a lead takes its place before its work starts and
+/// gives it back once its answer has been sent on. Places still held when the stream is
+/// dropped (cancelled, timed out, its connection gone) are given back then.
+#[derive(Debug)]
+pub(super) struct StreamLeads {
+    semaphore: Arc<Semaphore>,
+    held: AtomicUsize,
+}
+
+impl StreamLeads {
+    /// Waits for a place for one more lead: at once while the bound is far, else in turn
+    /// with the other streams' waiting leads, so every stream gets its share.
+    pub(super) async fn take(&self) {
+        let permit = match self.semaphore.try_acquire() {
+            Ok(permit) => Ok(permit),
+            Err(_) => self.semaphore.acquire().await,
+        };
+        // The semaphore is never closed; were it, the lead would go without a place.
+        if let Ok(permit) = permit {
+            permit.forget();
+            self.held.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Gives back the place of a lead whose answer was sent on.
+    pub(super) fn give_back(&self) {
+        let given = self
+            .held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                held.checked_sub(1)
+            });
+        if given.is_ok() {
+            self.semaphore.add_permits(1);
+        }
+    }
+
+    /// The places this stream holds.
+    #[cfg(test)]
+    pub(super) fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for StreamLeads {
+    fn drop(&mut self) {
+        let held = *self.held.get_mut();
+        if held > 0 {
+            self.semaphore.add_permits(held);
+        }
     }
 }
 
@@ -422,6 +497,31 @@ mod tests {
         // Five idle limits went by with a lead every 50 ms: none of them ended it.
         assert!(started.elapsed() >= Duration::from_millis(1500));
         assert!(answered >= 3, "answered {answered}");
+    }
+
+    #[tokio::test]
+    async fn streams_share_the_leads_in_flight_and_give_them_back() {
+        let limits = Limits::default().with_leads_in_flight(3);
+        let (one, two) = (limits.stream_leads(), limits.stream_leads());
+        one.take().await;
+        one.take().await;
+        two.take().await;
+        // The bound is reached: a fourth lead waits, whichever stream it belongs to.
+        let waiting = tokio::time::timeout(Duration::from_millis(50), two.take()).await;
+        assert!(waiting.is_err(), "a lead past the bound did not wait");
+        one.give_back();
+        tokio::time::timeout(Duration::from_secs(5), two.take())
+            .await
+            .expect("a place given back is taken");
+        assert_eq!((one.held(), two.held()), (1, 2));
+        // A dropped stream gives back what it held.
+        drop(two);
+        for _ in 0..2 {
+            tokio::time::timeout(Duration::from_secs(5), one.take())
+                .await
+                .expect("the dropped stream's places are free");
+        }
+        assert_eq!(one.held(), 3);
     }
 
     #[tokio::test]

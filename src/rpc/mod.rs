@@ -316,7 +316,7 @@ fn lead_task(
     request_id: String,
     checked: Checked,
     span: tracing::Span,
-) -> impl Future<Output = EncodedAssessment> + Send + 'static {
+) -> impl Future<Output = EncodedAssessment> + Send + Unpin + 'static {
     Box::pin(assess(assessor, request_id, checked)).instrument(span)
 }
 
@@ -359,6 +359,97 @@ impl Future for Spawned {
             })
         })
     }
+}
+
+/// The leads of one stream started and not yet waiting on anything: those that compete for
+/// the CPU. A stream's window (`limits.stream_in_flight`) is wide, to hide a resolver's
+/// latency, but only leads that wait (on DNS, SMTP, Redis) should open it: a thousand warm
+/// leads runnable at once overflow the scheduler's local queues and cost more CPU each.
+/// So a lead takes one of these places before it starts and gives it back at its task's
+/// first poll, answered or waiting.
+const RUNNABLE_LEADS: usize = 64;
+
+/// A lead's task that gives back its place among the runnable leads at its first poll.
+struct Started<F> {
+    task: F,
+    runnable: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl<F: Future + Unpin> Future for Started<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let polled = Pin::new(&mut self.task).poll(cx);
+        self.runnable = None;
+        polled
+    }
+}
+
+/// The response header of `AssessLeads` that tells the client the stream's window: the
+/// most leads of one stream the server validates at once (`limits.stream_in_flight`). A
+/// client hides its resolver's latency by keeping about that many leads of each stream in
+/// flight, over as many streams as it needs; more wait in HTTP/2 flow control.
+pub const STREAM_IN_FLIGHT_HEADER: &str = "leadcheck-stream-in-flight";
+
+/// A stream's answers to its `requests`, in request order.
+///
+/// `buffered` validates up to `window` leads at once and yields them in request order.
+/// It is driven by the response body: when the client stops reading, no new requests are
+/// pulled (backpressure), and when the client cancels, the body and every lead in flight
+/// are dropped (the work stops: `Spawned` aborts its task). Each lead runs as its own task,
+/// so one stream's leads use every worker thread rather than only the one polling the
+/// body; at most [`RUNNABLE_LEADS`] of them not yet waiting. Each lead also takes a place among the leads in flight of every
+/// stream (`leads`) before it is pulled on, and gives it back once its answer is sent on.
+fn answers<S>(
+    requests: S,
+    assessor: Arc<Assessor>,
+    window: usize,
+    leads: limits::StreamLeads,
+    span: tracing::Span,
+) -> impl Stream<Item = Result<EncodedAssessment, Status>> + Send + 'static
+where
+    S: Stream<Item = Result<pb::AssessLeadRequest, Status>> + Send + 'static,
+{
+    let leads = Arc::new(leads);
+    let taking = leads.clone();
+    let runnable = Arc::new(tokio::sync::Semaphore::new(RUNNABLE_LEADS));
+    requests
+        .then(move |item| {
+            let (leads, runnable) = (taking.clone(), runnable.clone());
+            async move {
+                leads.take().await;
+                let place = match runnable.clone().try_acquire_owned() {
+                    Ok(place) => Ok(place),
+                    Err(_) => runnable.acquire_owned().await,
+                };
+                // Never closed; without a place the lead still runs.
+                (item, place.ok())
+            }
+        })
+        .map(move |(item, runnable)| match item {
+            Ok(request) => match checked(request) {
+                (request_id, Ok(checked)) => {
+                    let task = lead_task(assessor.clone(), request_id, checked, span.clone());
+                    let task = Started { task, runnable };
+                    Either::Left(Spawned(tokio::spawn(task)))
+                }
+                (request_id, Err(err)) => {
+                    let rejected = convert::rejected_assessment(request_id, &err);
+                    count_assessment(None, None, rejected.quality());
+                    let rejected = EncodedAssessment::of_message(&rejected);
+                    Either::Right(futures::future::ready(Ok(rejected)))
+                }
+            },
+            Err(status) => Either::Right(futures::future::ready(Err(Box::new(status)))),
+        })
+        .buffered(window.max(1))
+        .map(move |answer: Answer| {
+            leads.give_back();
+            answer.map_err(|s| *s)
+        })
 }
 
 /// Ends a stream with DEADLINE_EXCEEDED when its deadline passes; the work in flight is
@@ -500,39 +591,25 @@ impl LeadCheck for Service {
             Err(status) => return observed("AssessLeads", Instant::now(), Err(status)),
         };
         let deadline = client_deadline(&request).map(|limit| Deadline::of(&request, limit));
-        let assessor = self.assessor.clone();
         // The call's `rpc` span, so the leads' own events still carry method and code.
         let span = tracing::Span::current();
-        // `buffered` validates up to `stream_in_flight` leads at once and yields them in
-        // request order. It is driven by the response body: when the client stops reading,
-        // no new requests are pulled (backpressure), and when the client cancels, the body
-        // and every lead in flight are dropped (the work stops: `Spawned` aborts its task).
-        // Each lead runs as its own task, so one stream's leads use every worker thread
-        // rather than only the one polling the body.
-        let output = open
-            .requests(request.into_inner())
-            .map(move |item| match item {
-                Ok(request) => match checked(request) {
-                    (request_id, Ok(checked)) => {
-                        let task = lead_task(assessor.clone(), request_id, checked, span.clone());
-                        Either::Left(Spawned(tokio::spawn(task)))
-                    }
-                    (request_id, Err(err)) => {
-                        let rejected = convert::rejected_assessment(request_id, &err);
-                        count_assessment(None, None, rejected.quality());
-                        let rejected = EncodedAssessment::of_message(&rejected);
-                        Either::Right(futures::future::ready(Ok(rejected)))
-                    }
-                },
-                Err(status) => Either::Right(futures::future::ready(Err(Box::new(status)))),
-            })
-            .buffered(self.stream_in_flight)
-            .map(|answer: Answer| answer.map_err(|s| *s));
+        let output = Box::pin(answers(
+            open.requests(request.into_inner()),
+            self.assessor.clone(),
+            self.stream_in_flight,
+            self.limits.stream_leads(),
+            span,
+        ));
         observed::<()>("AssessLeads", Instant::now(), Ok(()))?;
-        Ok(Response::new(match deadline {
+        let body: AssessmentStream = match deadline {
             Some(deadline) => Box::pin(open.body(Box::pin(until_deadline(output, deadline)))),
             None => Box::pin(open.body(output)),
-        }))
+        };
+        let mut response = Response::new(body);
+        response
+            .metadata_mut()
+            .insert(STREAM_IN_FLIGHT_HEADER, self.stream_in_flight.into());
+        Ok(response)
     }
 }
 
@@ -566,6 +643,88 @@ mod tests {
         assert!(size <= 64, "a streamed lead's task is {size} bytes");
         let size = std::mem::size_of::<super::Answer>();
         assert!(size <= 32, "a streamed lead's answer is {size} bytes");
+    }
+
+    /// Counts the wake-ups of the task polling a stream.
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl futures::task::ArcWake for Wakes {
+        fn wake_by_ref(wakes: &Arc<Self>) {
+            wakes.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_open_stream_with_nothing_to_answer_waits_without_spinning() {
+        use futures::StreamExt;
+        use prost::Message;
+
+        let config = crate::config::Config::default();
+        let engines = crate::server::build_engines(&config, Arc::new(crate::lead::SystemClock))
+            .unwrap_or_else(|e| panic!("engines: {e}"));
+        // One lead in flight across every stream: each answer must give its place back
+        // for the next lead to be taken.
+        let limits = super::Limits::default().with_leads_in_flight(1);
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        let mut answers = Box::pin(super::answers(
+            rx,
+            engines.assessor.clone(),
+            64,
+            limits.stream_leads(),
+            tracing::Span::none(),
+        ));
+        let request = |id: &str| crate::pb::AssessLeadRequest {
+            request_id: id.to_string(),
+            ..Default::default()
+        };
+        let answered = |answer: Option<Result<super::EncodedAssessment, tonic::Status>>| {
+            let bytes = answer.expect("an answer").expect("not an error");
+            crate::pb::LeadAssessment::decode(bytes.as_bytes())
+                .expect("an assessment")
+                .request_id
+        };
+        for id in ["one", "two"] {
+            tx.unbounded_send(Ok(request(id))).expect("send");
+            let answer = tokio::time::timeout(Duration::from_secs(10), answers.next())
+                .await
+                .expect("answered in time");
+            assert_eq!(answered(answer), id);
+            // The client keeps its stream open and sends nothing more: the stream is
+            // pending and does not wake itself to look again.
+            let wakes = Arc::new(Wakes(Default::default()));
+            let waker = futures::task::waker(wakes.clone());
+            let mut cx = std::task::Context::from_waker(&waker);
+            for _ in 0..3 {
+                assert!(answers.poll_next_unpin(&mut cx).is_pending());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert_eq!(wakes.0.load(std::sync::atomic::Ordering::Relaxed), 0);
+        }
+        drop(tx);
+        assert!(answers.next().await.is_none(), "ends with its requests");
+    }
+
+    #[tokio::test]
+    async fn a_lead_gives_back_its_runnable_place_once_it_waits() {
+        let runnable = Arc::new(tokio::sync::Semaphore::new(1));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let place = runnable.clone().try_acquire_owned().expect("a free place");
+        let task = super::Started {
+            task: Box::pin(async move {
+                let _ = rx.await;
+                7
+            }),
+            runnable: Some(place),
+        };
+        let task = tokio::spawn(task);
+        // The task waits on its channel: its place is free for the next lead.
+        let next = tokio::time::timeout(Duration::from_secs(10), runnable.acquire())
+            .await
+            .expect("the waiting lead gave its place back");
+        drop(next);
+        assert!(!task.is_finished(), "the lead still waits");
+        tx.send(()).expect("the lead waits");
+        assert_eq!(task.await.expect("the lead ends"), 7);
     }
 
     #[test]

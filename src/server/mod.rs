@@ -154,6 +154,7 @@ pub async fn serve(
         config.limits.max_lead_streams,
         config.stream_limits(),
     )
+    .with_leads_in_flight(config.limits.max_leads_in_flight)
     .with_connections(connections.clone());
     let service = LeadCheckServer::new(
         rpc::Service::new(

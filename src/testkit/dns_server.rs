@@ -3,7 +3,9 @@
 //!
 //! An answer too large for the client's UDP payload goes back truncated (TC), so the
 //! client asks again over TCP, as with a real server. A delay can be set on every answer,
-//! and the server keeps the peak of queries it held at once.
+//! and the server keeps the peak of queries it held at once. Its UDP receive buffer is
+//! large, so that thousands of queries sent at once wait there rather than being dropped
+//! (a dropped query costs its client a timeout, which a real resolver would not).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -92,6 +94,8 @@ async fn serve(state: Arc<Mutex<State>>) -> std::io::Result<(SocketAddr, Vec<Joi
         }
     };
     let addr = udp.local_addr()?;
+    // Best effort: the kernel caps it (net.core.rmem_max), and a smaller buffer still works.
+    let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(UDP_RECEIVE_BUFFER);
     let udp = Arc::new(udp);
     let udp_task = {
         let state = state.clone();
@@ -124,6 +128,9 @@ async fn serve(state: Arc<Mutex<State>>) -> std::io::Result<(SocketAddr, Vec<Joi
     });
     Ok((addr, vec![udp_task, tcp_task]))
 }
+
+/// The UDP receive buffer asked for: room for tens of thousands of queries.
+const UDP_RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     // A panicking test thread must not wedge the server for the others.
@@ -287,6 +294,12 @@ impl DnsServer {
     /// Returns the most queries the server held at once (waiting out the delay).
     pub fn peak_in_flight(&self) -> usize {
         lock(&self.state).peak_in_flight
+    }
+
+    /// Starts counting the peak again from the queries held now.
+    pub fn reset_peak_in_flight(&self) {
+        let mut state = lock(&self.state);
+        state.peak_in_flight = state.in_flight;
     }
 
     /// Stops answering anything (an outage) or starts again.

@@ -4,6 +4,7 @@
 mod batch;
 mod batch_robust;
 mod config;
+mod dns_delay;
 mod email;
 mod foundation;
 mod grpcurl;
