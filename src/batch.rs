@@ -39,6 +39,52 @@ pub enum Format {
     Jsonl,
 }
 
+/// The least lead quality `--min-quality` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MinQuality {
+    /// Only HIGH leads.
+    High,
+    /// Every assessed lead (LOW or better).
+    Low,
+}
+
+/// Which assessed rows are written (`--only-valid`, `--min-quality`): the seeds' use of
+/// the validity columns, loading only the contacts worth a call into a CRM.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Filter {
+    only_valid: bool,
+    high_only: bool,
+}
+
+impl Filter {
+    fn of(args: &BatchArgs) -> Filter {
+        Filter {
+            only_valid: args.only_valid,
+            high_only: args.min_quality == Some(MinQuality::High),
+        }
+    }
+
+    /// Whether any filter is on: rows may then be missing from the output.
+    fn any(self) -> bool {
+        self.only_valid || self.high_only
+    }
+
+    /// Whether a row with this answer is written. A row without one (it could not be read
+    /// as a lead) has no valid contact, so a filter leaves it out.
+    fn keeps(self, answer: Option<&Answer>) -> bool {
+        if !self.any() {
+            return true;
+        }
+        let Some(answer) = answer else {
+            return false;
+        };
+        let (email, phone, quality) = answer.validities();
+        let valid = email == Some(pb::EmailValidity::Valid as i32)
+            || phone == Some(pb::PhoneValidity::Valid as i32);
+        (valid || !self.only_valid) && (quality == pb::LeadQuality::High as i32 || !self.high_only)
+    }
+}
+
 /// The flags of `leadcheck batch`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BatchArgs {
@@ -85,6 +131,14 @@ pub struct BatchArgs {
     /// written were assessed at].
     #[arg(long = "as-of", value_parser = parse_as_of)]
     pub as_of: Option<SystemTime>,
+    /// Write only the rows whose email or phone is VALID; the rows left out are counted in
+    /// the summary.
+    #[arg(long)]
+    pub only_valid: bool,
+    /// Write only the rows of at least this lead quality (`high`); the rows left out are
+    /// counted in the summary.
+    #[arg(long, value_enum)]
+    pub min_quality: Option<MinQuality>,
     /// Chunks the whole run may send again after a stream failed (UNAVAILABLE, a reset,
     /// a GOAWAY, a deadline); past it the run fails.
     #[arg(long, default_value_t = 500)]
@@ -310,6 +364,9 @@ pub struct Summary {
     pub rejected: u64,
     /// Rows dropped as duplicates (`--dedup`).
     pub duplicates: u64,
+    /// Rows left out by `--only-valid` or `--min-quality` (those that could not be read as
+    /// a lead included); `None` when neither is given.
+    pub filtered: Option<u64>,
     /// Email verdicts: valid, invalid, spam, unknown.
     pub email: [u64; 4],
     /// Phone verdicts: valid, invalid, unknown.
@@ -323,11 +380,15 @@ impl fmt::Display for Summary {
         if self.resumed > 0 {
             writeln!(f, "resumed after {} rows already written", self.resumed)?;
         }
-        writeln!(
+        write!(
             f,
             "rows {} | assessed {} | written {} | rejected {} | duplicates dropped {}",
             self.rows, self.assessed, self.written, self.rejected, self.duplicates
         )?;
+        match self.filtered {
+            Some(filtered) => writeln!(f, " | filtered out {filtered}")?,
+            None => writeln!(f)?,
+        }
         writeln!(
             f,
             "email: valid {} invalid {} spam {} unknown {}",
@@ -824,12 +885,13 @@ enum Skip {
     /// Nothing to skip.
     Nothing,
     /// CSV: the output's rows, read back one by one and matched with the input's rows;
-    /// with `dedup`, an input row that matches none was a duplicate dropped then.
+    /// with `gaps`, an input row that matches none was left out then (a duplicate dropped,
+    /// or a row a filter left out).
     Csv {
         written: Box<csv::Reader<io::Take<File>>>,
         next: csv::ByteRecord,
         matched: u64,
-        dedup: bool,
+        gaps: bool,
     },
     /// JSON Lines: every input line up to this one is out (the last `requestId`).
     Through(u64),
@@ -837,7 +899,7 @@ enum Skip {
 
 impl Skip {
     /// Starts matching the output's rows (after its header) with the input's.
-    fn csv(mut written: csv::Reader<io::Take<File>>, dedup: bool) -> Result<Skip, ResumeError> {
+    fn csv(mut written: csv::Reader<io::Take<File>>, gaps: bool) -> Result<Skip, ResumeError> {
         let mut next = csv::ByteRecord::new();
         let more = written
             .read_byte_record(&mut next)
@@ -847,28 +909,28 @@ impl Skip {
                 written: Box::new(written),
                 next,
                 matched: 0,
-                dedup,
+                gaps,
             }
         } else {
             Skip::Nothing
         })
     }
 
-    /// Whether `row` is already out: matched with the next written row (or, with dedup,
-    /// dropped as a duplicate then). An error when the rows written are not this input's.
+    /// Whether `row` is already out: matched with the next written row (or, with gaps,
+    /// left out then). An error when the rows written are not this input's.
     fn passes(&mut self, row: &Row, width: usize) -> Result<bool, ResumeError> {
-        let (written, next, matched, dedup) = match self {
+        let (written, next, matched, gaps) = match self {
             Skip::Nothing => return Ok(false),
             Skip::Through(through) => return Ok(row.line <= *through),
             Skip::Csv {
                 written,
                 next,
                 matched,
-                dedup,
-            } => (written, next, matched, dedup),
+                gaps,
+            } => (written, next, matched, gaps),
         };
         if !written_as(row, width, next) {
-            if *dedup {
+            if *gaps {
                 return Ok(true);
             }
             return Err(ResumeError::Mismatch {
@@ -1829,7 +1891,7 @@ fn read_back(
     path: &Path,
     keep: u64,
     header: Option<&[String]>,
-    dedup: bool,
+    gaps: bool,
     hasher: &RandomState,
 ) -> Result<Resumed, ResumeError> {
     let open = || {
@@ -1887,7 +1949,7 @@ fn read_back(
         }
     }
     // Read again as the input is read: each row written is matched with the input's.
-    let skip = Skip::csv(reader(open()?), dedup)?;
+    let skip = Skip::csv(reader(open()?), gaps)?;
     Ok(Resumed {
         rows,
         seen,
@@ -1935,7 +1997,8 @@ fn open_output(
     let resumed = if keep == 0 {
         None
     } else {
-        Some(read_back(path, keep, header, args.dedup, hasher).map_err(resume)?)
+        let gaps = args.dedup || Filter::of(args).any();
+        Some(read_back(path, keep, header, gaps, hasher).map_err(resume)?)
     };
     file.set_len(keep).map_err(output)?;
     file.seek(io::SeekFrom::End(0)).map_err(output)?;
@@ -2056,7 +2119,8 @@ pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
     // runtime polled no stream, and the server waited for requests and window updates.
     let (done_tx, done_rx) = mpsc::channel::<Vec<(Row, Option<Answer>)>>(2);
     let dedup = args.dedup.then_some((hasher, seen));
-    let writer = tokio::task::spawn_blocking(move || write_rows(done_rx, output, dedup));
+    let filter = Filter::of(&args);
+    let writer = tokio::task::spawn_blocking(move || write_rows(done_rx, output, dedup, filter));
     // Ctrl-C stops the streams; the rows answered before it are written and flushed.
     let interrupt = interrupted();
     tokio::pin!(interrupt);
@@ -2128,16 +2192,34 @@ fn write_rows(
     mut chunks: mpsc::Receiver<Vec<(Row, Option<Answer>)>>,
     mut output: Output,
     dedup: Option<(RandomState, HashSet<u64>)>,
+    filter: Filter,
 ) -> Result<Summary, BatchError> {
     let failed = |source: io::Error| BatchError::Output {
         path: String::new(),
         source,
     };
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        filtered: filter.any().then_some(0),
+        ..Summary::default()
+    };
     let mut dedup = dedup;
     while let Some(chunk) = chunks.blocking_recv() {
         for (row, answer) in chunk {
             summary.rows += 1;
+            // Filtered before dedup: the keys seen are those of rows written, as `--resume`
+            // reads them back.
+            if !filter.keeps(answer.as_ref()) {
+                if let Some(a) = &answer {
+                    tally(&mut summary, a);
+                } else if let Err(problem) = &row.request {
+                    summary.rejected += 1;
+                    tracing::warn!(line = row.line, %problem, "malformed row left out by the filter");
+                }
+                if let Some(filtered) = &mut summary.filtered {
+                    *filtered += 1;
+                }
+                continue;
+            }
             if let Some(a) = &answer {
                 tally(&mut summary, a);
                 // Only a hash of the key is kept: 8 bytes a person, not the key.
@@ -2496,6 +2578,56 @@ mod tests {
                 HEADERS[..i].iter().all(|(n, f)| n != name || f == field),
                 "{name} maps to two fields"
             );
+        }
+    }
+
+    #[test]
+    fn filters_keep_a_valid_contact_and_a_high_lead() {
+        let answer =
+            |email: pb::EmailValidity, phone: pb::PhoneValidity, quality: pb::LeadQuality| {
+                Answer::Whole(Box::new(pb::LeadAssessment {
+                    email: Some(pb::EmailVerdict {
+                        validity: email as i32,
+                        ..Default::default()
+                    }),
+                    phone: Some(pb::PhoneVerdict {
+                        validity: phone as i32,
+                        ..Default::default()
+                    }),
+                    quality: quality as i32,
+                    ..Default::default()
+                }))
+            };
+        use pb::{EmailValidity as E, LeadQuality as Q, PhoneValidity as P};
+        let valid_phone_low = answer(E::Invalid, P::Valid, Q::Low);
+        let valid_email_high = answer(E::Valid, P::Invalid, Q::High);
+        let none_valid_high = answer(E::Spam, P::Unknown, Q::High);
+        let only_valid = Filter {
+            only_valid: true,
+            high_only: false,
+        };
+        let high_only = Filter {
+            only_valid: false,
+            high_only: true,
+        };
+        let both = Filter {
+            only_valid: true,
+            high_only: true,
+        };
+        let cases = [
+            (Filter::default(), [true, true, true, true]),
+            (only_valid, [true, true, false, false]),
+            (high_only, [false, true, true, false]),
+            (both, [false, true, false, false]),
+        ];
+        for (filter, want) in cases {
+            let got = [
+                filter.keeps(Some(&valid_phone_low)),
+                filter.keeps(Some(&valid_email_high)),
+                filter.keeps(Some(&none_valid_high)),
+                filter.keeps(None),
+            ];
+            assert_eq!(got, want, "{filter:?}");
         }
     }
 

@@ -284,3 +284,145 @@ async fn batch_memory_stays_flat_as_the_export_grows() {
         "peak memory grew from {small_kib} KiB to {large_kib} KiB for 10x the rows"
     );
 }
+
+/// Runs `leadcheck batch` over `input` into `output` with `extra` flags; returns stderr.
+fn run_batch(
+    server: &Server,
+    input: &std::path::Path,
+    output: &std::path::Path,
+    extra: &[&str],
+) -> String {
+    let run = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args(["batch", "--server", &server.url(), "--quiet", "--input"])
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .args(["--as-of", "2026-12-01T00:00:00Z"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "batch failed: {stderr}");
+    stderr
+}
+
+/// A Partner Center export as the localized portal writes it: its columns named in the
+/// portal's language, each read as its field (scored as the English export is, and not as
+/// an export whose company, call to action and lead type columns are unknown); the
+/// filters then keep the rows a CRM wants, and a filtered run resumes to the same bytes.
+#[tokio::test]
+async fn localized_exports_load_and_filters_keep_what_a_crm_wants() {
+    let dns = DnsServer::start().await.unwrap();
+    dns.mx("contoso.test", &[(10, "mx.contoso.test")]);
+    let server = Server::start(dns.addr(), &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let headers = [
+        "First name,Job title,Email,Phone,Country or region,Customer name,Call to action,Lead type,Created",
+        "Nombre,Cargo,Correo electrónico,Teléfono,País o región,Nombre del cliente,Llamada a la acción,Tipo de cliente potencial,Created",
+        "Nome,Cargo,Endereço de email,Telefone,País ou região,Nome do cliente,Chamada para ação,Tipo de lead,Created",
+        "Имя,Должность,Электронная почта,Телефон,Страна или регион,Имя клиента,Призыв к действию,Тип потенциального клиента,Created",
+        // The control: company, call to action and lead type in columns nobody knows.
+        "First name,Job title,Email,Phone,Country or region,Column A,Column B,Column C,Created",
+    ];
+    // A month old on the as-of day: available as a Free-trial offer lead, expired as a
+    // profile lead; the third row has no contact that works.
+    let rows = [
+        (
+            "ana@contoso.test",
+            "+44 20 7183 8750",
+            "Free trial",
+            "Offer",
+        ),
+        (
+            "rui@contoso.test",
+            "+44 20 7183 8751",
+            "Contact me",
+            "Profile",
+        ),
+        ("x@nowhere.test", "12", "Free trial", "Offer"),
+    ];
+    let localized = |language: usize, value: &'static str| match (language, value) {
+        (1 | 2, "Offer") => "Oferta",
+        (1 | 2, "Profile") => "Perfil",
+        (3, "Offer") => "Предложение",
+        (3, "Profile") => "Профиль",
+        _ => value,
+    };
+    let mut english_scores = Vec::new();
+    for (language, header) in headers.iter().enumerate() {
+        let input = dir.path().join(format!("export{language}.csv"));
+        let mut file = std::fs::File::create(&input).unwrap();
+        writeln!(file, "{header}").unwrap();
+        for (email, phone, action, kind) in rows {
+            writeln!(
+                file,
+                "Ann,CEO,{email},{phone},GB,Contoso,{action},{},2026-11-01T00:00:00Z",
+                localized(language, kind)
+            )
+            .unwrap();
+        }
+        drop(file);
+
+        let all = dir.path().join(format!("all{language}.csv"));
+        run_batch(&server, &input, &all, &[]);
+        let records: Vec<csv::StringRecord> = csv::Reader::from_path(&all)
+            .unwrap()
+            .records()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(records.len(), 3, "{header}");
+        assert_eq!(&records[2][9], "Invalid", "{header}");
+        assert_eq!(&records[2][10], "Invalid", "{header}");
+        let scores: Vec<String> = records.iter().map(|r| r[12].to_string()).collect();
+        if language == 0 {
+            let score = |i: usize| scores[i].parse::<u32>().unwrap();
+            assert!(
+                score(0) > score(1),
+                "an available offer lead outscores an expired profile lead: {scores:?}"
+            );
+            english_scores = scores;
+        } else if language < 4 {
+            assert_eq!(scores, english_scores, "{header}");
+        } else {
+            assert_ne!(scores, english_scores, "the control reads the same fields");
+            continue;
+        }
+
+        // Only rows with a valid contact, of high quality.
+        let kept = dir.path().join(format!("kept{language}.csv"));
+        let flags = ["--only-valid", "--min-quality", "high"];
+        let stderr = run_batch(&server, &input, &kept, &flags);
+        let records: Vec<csv::StringRecord> = csv::Reader::from_path(&kept)
+            .unwrap()
+            .records()
+            .map(Result::unwrap)
+            .collect();
+        assert!(!records.is_empty(), "{header}: {stderr}");
+        for r in &records {
+            assert!(&r[9] == "Valid" || &r[10] == "Valid", "{r:?}");
+            assert_eq!(&r[11], "High", "{r:?}");
+        }
+        assert!(records.iter().all(|r| &r[2] != "x@nowhere.test"));
+        let left_out = 3 - records.len();
+        assert!(
+            stderr.contains(&format!("filtered out {left_out}")),
+            "{stderr}"
+        );
+
+        // A filtered run stopped after its first row written resumes to the same bytes.
+        let full = std::fs::read(&kept).unwrap();
+        let first_row_end = full
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'\n')
+            .nth(1)
+            .map(|(i, _)| i + 1)
+            .unwrap();
+        let resumed = dir.path().join(format!("resumed{language}.csv"));
+        std::fs::write(&resumed, &full[..first_row_end]).unwrap();
+        let mut flags = flags.to_vec();
+        flags.push("--resume");
+        run_batch(&server, &input, &resumed, &flags);
+        assert!(std::fs::read(&resumed).unwrap() == full, "{header}");
+    }
+}
