@@ -15,7 +15,8 @@
 //!
 //! Guards, each where it is applied: exchangers that resolve to loopback, private,
 //! link-local or other non-public addresses are never dialled unless `allow_private` is
-//! set (SSRF); every connect and every command has a timeout, and a whole session a time
+//! set (SSRF), and through a SOCKS5 proxy (`proxy`) the proxy is asked for the checked
+//! address, never for a name it would resolve; every connect and every command has a timeout, and a whole session a time
 //! limit of its own; replies are read through a byte budget per session ([`Capped`]);
 //! concurrent sessions are bounded per domain, per exchanger address and for the process,
 //! and a probe that finds no free slot within `slot_wait` gives up ([`Outcome::Busy`]);
@@ -43,10 +44,12 @@ use crate::metrics;
 use crate::shared_cache::{Kind, SharedCache};
 
 mod guard;
+mod proxy;
 mod reply;
 mod session;
 
 pub use guard::is_public_address;
+pub use proxy::SocksProxy;
 use reply::redact_text;
 use session::Session;
 
@@ -161,6 +164,10 @@ pub struct ProbeConfig {
     pub transient_ttl: Duration,
     /// How many MX hosts are tried, most preferred first. Default 3.
     pub max_hosts: usize,
+    /// A SOCKS5 proxy every session goes through, asked to CONNECT to the exchanger
+    /// address the SSRF guard passed, never to a name. Default none: sessions connect
+    /// directly.
+    pub proxy: Option<SocksProxy>,
 }
 
 impl Default for ProbeConfig {
@@ -179,6 +186,7 @@ impl Default for ProbeConfig {
             cache_ttl: Duration::from_secs(3600),
             transient_ttl: Duration::from_secs(300),
             max_hosts: 3,
+            proxy: None,
         }
     }
 }
@@ -460,15 +468,16 @@ impl Prober {
                         return Ok(result);
                     }
                 }
-                let result = self.probe_uncached(address, domain, mx_hosts).await;
+                let (result, shareable) = self.probe_uncached(address, domain, mx_hosts).await;
                 // Busy is this replica's load: neither cached nor shared, so that the
                 // next request for the address probes it.
                 if matches!(result.outcome, Outcome::Busy { .. }) {
                     return Err(result);
                 }
-                // A skip by the SSRF guard is this replica's configuration, not a finding.
+                // A skip by the SSRF guard, or a failure of the proxy, is this replica's
+                // configuration or network, not a finding.
                 if let Some(shared) = &self.shared {
-                    if result.outcome != Outcome::SkippedPrivate {
+                    if shareable && result.outcome != Outcome::SkippedPrivate {
                         let ttl = self.lifetimes.of(&result.outcome);
                         shared.put(Kind::Mailbox, &key, &result, ttl);
                     }
@@ -479,16 +488,18 @@ impl Prober {
         found.unwrap_or_else(|busy| ProbeResult::clone(&busy))
     }
 
-    /// Resolves the exchangers, drops the ones the SSRF guard forbids and probes the rest.
+    /// Resolves the exchangers, drops the ones the SSRF guard forbids and probes the rest;
+    /// also tells whether other replicas may share the result (not when only the proxy
+    /// failed).
     async fn probe_uncached(
         &self,
         address: &str,
         domain: &str,
         mx_hosts: &[String],
-    ) -> ProbeResult {
-        let result = match self.targets(mx_hosts).await {
+    ) -> (ProbeResult, bool) {
+        let (result, shareable) = match self.targets(mx_hosts).await {
             Ok(targets) => self.probe_targets(address, domain, &targets).await,
-            Err(outcome) => ProbeResult::without_host(outcome),
+            Err(outcome) => (ProbeResult::without_host(outcome), true),
         };
         tracing::debug!(
             domain,
@@ -497,15 +508,22 @@ impl Prober {
             catch_all = result.catch_all,
             "smtp probe"
         );
-        result
+        (result, shareable)
     }
 
-    /// Probes `address` through `targets` in order, within the session limits.
-    async fn probe_targets(&self, address: &str, domain: &str, targets: &[Target]) -> ProbeResult {
+    /// Probes `address` through `targets` in order, within the session limits; also tells
+    /// whether the result says something about the exchangers, not only about the proxy.
+    async fn probe_targets(
+        &self,
+        address: &str,
+        domain: &str,
+        targets: &[Target],
+    ) -> (ProbeResult, bool) {
         let Ok(rcpt) = address.parse::<Address>() else {
-            return ProbeResult::without_host(Outcome::Unreachable {
+            let outcome = Outcome::Unreachable {
                 detail: "not probed: the address cannot be written in an SMTP command".to_string(),
-            });
+            };
+            return (ProbeResult::without_host(outcome), true);
         };
         let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
         // The domain's slot is held across every exchanger tried; each session also holds
@@ -516,26 +534,34 @@ impl Prober {
             .acquire(domain.clone(), self.slot_deadline())
             .await
         else {
-            return busy(Limit::Domain);
+            return (busy(Limit::Domain), false);
         };
         let mut failures = Vec::new();
         let mut deferred = None;
+        let mut proxy_only = true;
         for target in targets {
             let _session_slots = match self.session_slots(target.addr.ip()).await {
                 Ok(slots) => slots,
                 // An answer already had says more than "busy".
-                Err(limit) => return deferred.unwrap_or_else(|| busy(limit)),
+                Err(limit) => {
+                    return match deferred {
+                        Some(deferred) => (deferred, true),
+                        None => (busy(limit), false),
+                    }
+                }
             };
             match self.session(target, &rcpt, &domain).await {
                 Session::Answered { outcome, catch_all } => {
-                    return ProbeResult {
+                    let result = ProbeResult {
                         outcome,
                         catch_all: catch_all.is_yes(),
                         catch_all_state: catch_all,
                         host: Some(target.host.clone()),
                     };
+                    return (result, true);
                 }
                 Session::Deferred(outcome) => {
+                    proxy_only = false;
                     failures.push(format!("{}: temporarily unavailable", target.host));
                     deferred.get_or_insert(ProbeResult {
                         outcome,
@@ -553,15 +579,17 @@ impl Prober {
                         error = %redact_text(&broke.error),
                         "smtp session failed"
                     );
+                    proxy_only &= broke.failure.is_proxy();
                     failures.push(format!("{}: {}", target.host, broke.failure));
                 }
             }
         }
-        deferred.unwrap_or_else(|| {
+        let result = deferred.unwrap_or_else(|| {
             ProbeResult::without_host(Outcome::Unreachable {
                 detail: clip(&failures.join("; "), MAX_DETAIL_CHARS),
             })
-        })
+        });
+        (result, !proxy_only)
     }
 
     /// Returns when the wait for a session slot that starts now must end.

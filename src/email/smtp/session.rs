@@ -30,13 +30,9 @@ impl Prober {
     /// Holds one SMTP session with one exchanger address and closes it politely.
     pub(super) async fn session(&self, target: &Target, rcpt: &Address, domain: &str) -> Session {
         let wait = self.cfg.command_timeout;
-        let tcp = match timeout(self.cfg.connect_timeout, TcpStream::connect(target.addr)).await {
-            Err(_) => return Session::failed(Failure::ConnectTimeout, "connect timed out"),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                return Session::failed(Failure::Refused, e);
-            }
-            Ok(Err(e)) => return Session::failed(Failure::ConnectFailed, e),
-            Ok(Ok(tcp)) => tcp,
+        let tcp = match self.connect(target.addr).await {
+            Ok(tcp) => tcp,
+            Err(broke) => return Session::Failed(broke),
         };
         let deadline = tokio::time::Instant::now() + wait.saturating_mul(SESSION_TIMEOUTS);
         // lettre keeps the socket when it fails to connect, so a refused greeting could
@@ -117,6 +113,23 @@ impl Prober {
             let _ = timeout_at(quit_by, conn.smtp.quit()).await;
         }
         session
+    }
+
+    /// Opens a connection to `addr`, directly or through the proxy, within the connect
+    /// timeout (one for the proxy, one for its CONNECT).
+    async fn connect(&self, addr: SocketAddr) -> Result<TcpStream, Broke> {
+        let wait = self.cfg.connect_timeout;
+        if let Some(proxy) = &self.cfg.proxy {
+            return proxy.connect(addr, wait).await;
+        }
+        match timeout(wait, TcpStream::connect(addr)).await {
+            Err(_) => Err(Broke::new(Failure::ConnectTimeout, "connect timed out")),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                Err(Broke::new(Failure::Refused, e))
+            }
+            Ok(Err(e)) => Err(Broke::new(Failure::ConnectFailed, e)),
+            Ok(Ok(tcp)) => Ok(tcp),
+        }
     }
 
     /// Says MAIL FROM and RCPT TO, and on acceptance finds out whether the domain is a
@@ -305,9 +318,29 @@ pub(super) enum Failure {
     Unexpected,
     /// The address needs SMTPUTF8 and the server does not offer it.
     NoSmtpUtf8,
+    /// The SOCKS5 proxy could not be connected to.
+    ProxyUnreachable,
+    /// The SOCKS5 proxy did not answer the CONNECT within the connect timeout.
+    ProxyTimeout,
+    /// The SOCKS5 proxy refused to connect (its rules, its own failure).
+    ProxyRefused,
+    /// The SOCKS5 proxy broke off or did not speak SOCKS5.
+    ProxyFailed,
 }
 
 impl Failure {
+    /// Tells whether the failure is the proxy's, which says nothing about the exchanger:
+    /// such a result is this replica's and is not shared with others.
+    pub(super) fn is_proxy(self) -> bool {
+        matches!(
+            self,
+            Failure::ProxyUnreachable
+                | Failure::ProxyTimeout
+                | Failure::ProxyRefused
+                | Failure::ProxyFailed
+        )
+    }
+
     /// Tells what a lettre error that carries no SMTP reply means; `spent` is the
     /// session's read budget flag.
     pub(super) fn of(error: &lettre::transport::smtp::Error, spent: &AtomicBool) -> Failure {
@@ -346,6 +379,10 @@ impl std::fmt::Display for Failure {
             Failure::Dropped => "dropped the connection",
             Failure::Unexpected => "sent a reply no probe command expects",
             Failure::NoSmtpUtf8 => "lacks SMTPUTF8, which the address needs",
+            Failure::ProxyUnreachable => "the SOCKS5 proxy could not be reached",
+            Failure::ProxyTimeout => "the SOCKS5 proxy did not connect to it in time",
+            Failure::ProxyRefused => "the SOCKS5 proxy refused to connect to it",
+            Failure::ProxyFailed => "the SOCKS5 proxy failed or broke off",
         })
     }
 }
