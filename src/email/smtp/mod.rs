@@ -140,7 +140,8 @@ pub struct ProbeConfig {
     pub connect_timeout: Duration,
     /// Longest wait for any one reply (the greeting, EHLO, MAIL, RCPT, RSET, QUIT).
     /// Default 10 s: some servers delay their greeting on purpose to catch impatient
-    /// spam software.
+    /// spam software. A known provider's own timeouts (data/mail_providers.txt) take the
+    /// place of this one and of `connect_timeout` for its exchangers.
     pub command_timeout: Duration,
     /// Let the probe dial exchangers that resolve to loopback, private, link-local or
     /// other non-public addresses. Default false (SSRF guard); tests set it.
@@ -404,6 +405,8 @@ struct Target {
     /// The host belongs to a provider whose exchangers accept any recipient: the
     /// catch-all question is not asked.
     accepts_any: bool,
+    /// The provider's own waits, in place of the configured ones where set.
+    timeouts: super::provider::Timeouts,
 }
 
 impl Prober {

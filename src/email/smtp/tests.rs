@@ -67,6 +67,7 @@ fn target(host: &str, port: u16) -> Target {
         host: host.to_string(),
         addr: SocketAddr::new(LOOPBACK, port),
         accepts_any: false,
+        timeouts: Default::default(),
     }
 }
 
@@ -1423,4 +1424,40 @@ async fn through_a_relaying_proxy_the_probe_gets_its_answer() {
     assert_eq!(responder.sessions(), 1);
     assert_eq!(responder.quits(), 1);
     assert_eq!(proxy.asked(), [Asked::Addr(SocketAddr::new(LOOPBACK, 25))]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Provider timeouts
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_known_provider_s_exchangers_get_its_own_timeouts() {
+    let gateway = "eu-smtp-inbound-1.mimecast.com";
+    let cfg = impatient(25);
+    // Two addresses: the probe dials each address once, whatever names point at it.
+    let resolver = StaticResolver::new().with(gateway, &[LOOPBACK]).with(
+        "mx.example.test",
+        &[IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))],
+    );
+    let prober = Prober::new(cfg.clone(), Arc::new(resolver));
+    let targets = prober
+        .targets(&mx(&[gateway, "mx.example.test"]))
+        .await
+        .unwrap();
+    let waits: Vec<Waits> = targets.iter().map(|t| prober.waits(&t.timeouts)).collect();
+    assert_eq!(
+        waits,
+        [
+            Waits {
+                connect: cfg.connect_timeout,
+                greeting: Duration::from_secs(30),
+                command: Duration::from_secs(30),
+            },
+            Waits {
+                connect: cfg.connect_timeout,
+                greeting: cfg.command_timeout,
+                command: cfg.command_timeout,
+            },
+        ]
+    );
 }
