@@ -504,3 +504,34 @@ async fn a_refusing_proxy_gives_a_reason_that_names_it() {
     );
     assert_eq!(proxy.asked().len(), 1);
 }
+
+#[tokio::test]
+async fn a_greylisted_probe_is_retried_within_the_call_s_deadline() {
+    let dns = dns_for(&["grey.test", "slowgrey.test"]).await;
+    let quick = SmtpResponder::start(
+        Script::new()
+            .rcpt_reply("alice", "250 2.1.5 ok")
+            .default_rcpt_reply("550 5.1.1 no such user here")
+            .greylist_first_sessions(1, "451 4.7.1 greylisted, try again in 1 second"),
+    )
+    .await
+    .unwrap();
+    let server = probing(&dns, &quick, &["--smtp-allow-private"]);
+    let verdict = server.validate_email("alice@grey.test").await;
+    assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+    assert!(codes(&verdict).contains(&"smtp.accepted"), "{verdict:?}");
+    assert!(verdict.retry_after.is_none(), "{verdict:?}");
+    assert_eq!(quick.sessions(), 2);
+
+    // Five minutes do not fit in the call's 30 s: greylisted, and when to ask again.
+    let slow = SmtpResponder::start(
+        Script::new().greylist_first_sessions(1, "451 4.7.1 greylisted, try again in 5 minutes"),
+    )
+    .await
+    .unwrap();
+    let server = probing(&dns, &slow, &["--smtp-allow-private"]);
+    let verdict = server.validate_email("alice@slowgrey.test").await;
+    assert!(codes(&verdict).contains(&"smtp.greylisted"), "{verdict:?}");
+    assert!(verdict.retry_after.is_some(), "{verdict:?}");
+    assert_eq!(slow.sessions(), 1);
+}

@@ -123,6 +123,14 @@ pub const MAX_SESSION_BYTES: usize = 32 * 1024;
 /// command timeouts: a server that drips each reply just within the command timeout
 /// cannot hold a session (and its slots) for the sum of them.
 const SESSION_TIMEOUTS: u32 = 3;
+/// The wait before asking a greylisting server again when its reply suggests none.
+const GREYLIST_RETRY: Duration = Duration::from_secs(2);
+/// A greylisted mailbox is asked again only when the wait, this much for the session and
+/// [`RETRY_MARGIN`] fit before the call's deadline.
+const RETRY_SESSION: Duration = Duration::from_secs(1);
+/// Time kept before the call's deadline for the verdict to be made and sent: a retry
+/// that has not ended by then is dropped, and the first answer stands.
+const RETRY_MARGIN: Duration = Duration::from_millis(500);
 
 /// Settings of the SMTP probe; [`Default`] gives the values documented on each field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -555,6 +563,16 @@ impl Prober {
             };
             match self.session(target, &rcpt, &domain).await {
                 Session::Answered { outcome, catch_all } => {
+                    let (outcome, catch_all) = match &outcome {
+                        Outcome::Temporary {
+                            greylisted: true,
+                            reply,
+                        } => self
+                            .retry_greylisted(target, &rcpt, &domain, reply)
+                            .await
+                            .unwrap_or((outcome, catch_all)),
+                        _ => (outcome, catch_all),
+                    };
                     let result = ProbeResult {
                         outcome,
                         catch_all: catch_all.is_yes(),
@@ -595,6 +613,34 @@ impl Prober {
         (result, !proxy_only)
     }
 
+    /// Asks a greylisting exchanger once more, after the delay its reply suggests, when
+    /// the call has a deadline and the wait and a session fit before it; `None` when no
+    /// retry was made or it did not answer in time (the first answer then stands). The
+    /// session slots stay held through the wait: the retry is this probe's session.
+    async fn retry_greylisted(
+        &self,
+        target: &Target,
+        rcpt: &Address,
+        domain: &str,
+        reply: &str,
+    ) -> Option<(Outcome, CatchAll)> {
+        let deadline = CALL_DEADLINE.try_with(|at| *at).ok()?;
+        let delay = greylist_delay(reply);
+        let by = deadline.checked_sub(RETRY_MARGIN)?;
+        if tokio::time::Instant::now() + delay + RETRY_SESSION > by {
+            return None;
+        }
+        tracing::debug!(host = %target.host, ?delay, "smtp greylisted; asking once more");
+        let retry = async {
+            tokio::time::sleep(delay).await;
+            self.session(target, rcpt, domain).await
+        };
+        match timeout_at(by, retry).await {
+            Ok(Session::Answered { outcome, catch_all }) => Some((outcome, catch_all)),
+            _ => None,
+        }
+    }
+
     /// Returns when the wait for a session slot that starts now must end.
     fn slot_deadline(&self) -> tokio::time::Instant {
         tokio::time::Instant::now() + self.cfg.slot_wait
@@ -617,6 +663,33 @@ impl Prober {
             .ok_or(Limit::Process)?;
         Ok((address, process))
     }
+}
+
+tokio::task_local! {
+    /// When the call that asked for the probe must be answered, where it has a deadline.
+    static CALL_DEADLINE: tokio::time::Instant;
+}
+
+/// Runs `work` (a call that may probe) knowing it must end by `at`: a greylisted mailbox
+/// is then asked again once, if the wait and a session fit before it.
+pub async fn within_deadline<F: Future>(at: tokio::time::Instant, work: F) -> F::Output {
+    CALL_DEADLINE.scope(at, work).await
+}
+
+/// How long to wait before asking a greylisting server again: what its reply suggests
+/// (`try again in 60 seconds`, `greylisted for 2 minutes`), else [`GREYLIST_RETRY`].
+fn greylist_delay(reply: &str) -> Duration {
+    static SUGGESTED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b(\d{1,6})\s*(seconds?|secs?|s|minutes?|mins?)\b").ok()
+    });
+    let found = SUGGESTED.as_ref().and_then(|re| re.captures(reply));
+    found
+        .and_then(|c| {
+            let n: u64 = c.get(1)?.as_str().parse().ok()?;
+            let minutes = c.get(2)?.as_str().to_ascii_lowercase().starts_with('m');
+            Some(Duration::from_secs(if minutes { n * 60 } else { n }))
+        })
+        .unwrap_or(GREYLIST_RETRY)
 }
 
 /// The result of a probe that found no free session slot.

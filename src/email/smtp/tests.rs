@@ -1461,3 +1461,66 @@ async fn a_known_provider_s_exchangers_get_its_own_timeouts() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Greylisting retried within the call's deadline
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_retry_waits_what_the_greylisting_reply_suggests() {
+    for (reply, secs) in [
+        ("451 4.7.1 greylisted, try again in 1 second", 1),
+        ("451 4.7.1 Greylisted for 2 minutes", 120),
+        ("450 4.2.0 please retry in 30s", 30),
+        ("451 4.7.1 greylisted, see https://example.test/help", 2),
+    ] {
+        assert_eq!(greylist_delay(reply), Duration::from_secs(secs), "{reply}");
+    }
+}
+
+/// A responder that greylists the first session, suggesting a retry after `wait`.
+async fn greylisting_once(wait: &str) -> SmtpResponder {
+    let reply = format!("451 4.7.1 greylisted, try again in {wait}");
+    start(
+        Script::new()
+            .rcpt_reply("pia", "250 2.1.5 ok")
+            .default_rcpt_reply("550 5.1.1 user unknown")
+            .greylist_first_sessions(1, &reply),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_greylisted_mailbox_is_asked_again_when_the_deadline_allows() {
+    let responder = greylisting_once("1 second").await;
+    let prober = prober(config(responder.port()), &["mx1.example.test"]);
+    let hosts = mx(&["mx1.example.test"]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let probe = prober.probe("pia@example.test", "example.test", &hosts);
+    let result = within_deadline(deadline, probe).await;
+    assert_eq!(result.outcome, Outcome::Accepted);
+    assert_eq!(result.catch_all_state, CatchAll::No);
+    assert_eq!(responder.sessions(), 2);
+}
+
+#[tokio::test]
+async fn a_greylisted_mailbox_is_not_asked_again_past_the_deadline_or_without_one() {
+    let responder = greylisting_once("1 minute").await;
+    let prober = prober(config(responder.port()), &["mx1.example.test"]);
+    let hosts = mx(&["mx1.example.test"]);
+    // A minute's wait does not fit in ten seconds.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let probe = prober.probe("pia@example.test", "example.test", &hosts);
+    let result = within_deadline(deadline, probe).await;
+    assert_eq!(result.outcome.code(), codes::GREYLISTED, "{result:?}");
+    assert_eq!(responder.sessions(), 1);
+
+    // No deadline (a batch): no retry either; the verdict's retry_after says when.
+    let responder = greylisting_once("1 second").await;
+    let prober = super::tests::prober(config(responder.port()), &["mx1.example.test"]);
+    let result = prober
+        .probe("pia@example.test", "example.test", &hosts)
+        .await;
+    assert_eq!(result.outcome.code(), codes::GREYLISTED, "{result:?}");
+    assert_eq!(responder.sessions(), 1);
+}
