@@ -125,6 +125,9 @@ pub const MAX_SESSION_BYTES: usize = 32 * 1024;
 const SESSION_TIMEOUTS: u32 = 3;
 /// The wait before asking a greylisting server again when its reply suggests none.
 const GREYLIST_RETRY: Duration = Duration::from_secs(2);
+/// The longest wait before asking a greylisting server again: the session slots stay held
+/// through it, and a longer one would keep other probes waiting.
+const MAX_GREYLIST_WAIT: Duration = Duration::from_secs(10);
 /// A greylisted mailbox is asked again only when the wait, this much for the session and
 /// [`RETRY_MARGIN`] fit before the call's deadline.
 const RETRY_SESSION: Duration = Duration::from_secs(1);
@@ -627,7 +630,7 @@ impl Prober {
         let deadline = CALL_DEADLINE.try_with(|at| *at).ok()?;
         let delay = greylist_delay(reply);
         let by = deadline.checked_sub(RETRY_MARGIN)?;
-        if tokio::time::Instant::now() + delay + RETRY_SESSION > by {
+        if delay > MAX_GREYLIST_WAIT || tokio::time::Instant::now() + delay + RETRY_SESSION > by {
             return None;
         }
         tracing::debug!(host = %target.host, ?delay, "smtp greylisted; asking once more");

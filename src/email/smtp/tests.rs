@@ -1515,6 +1515,15 @@ async fn a_greylisted_mailbox_is_not_asked_again_past_the_deadline_or_without_on
     assert_eq!(result.outcome.code(), codes::GREYLISTED, "{result:?}");
     assert_eq!(responder.sessions(), 1);
 
+    // Twenty seconds fit in a minute, but the slots would be held idle too long.
+    let responder = greylisting_once("20 seconds").await;
+    let prober = super::tests::prober(config(responder.port()), &["mx1.example.test"]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let probe = prober.probe("pia@example.test", "example.test", &hosts);
+    let result = within_deadline(deadline, probe).await;
+    assert_eq!(result.outcome.code(), codes::GREYLISTED, "{result:?}");
+    assert_eq!(responder.sessions(), 1);
+
     // No deadline (a batch): no retry either; the verdict's retry_after says when.
     let responder = greylisting_once("1 second").await;
     let prober = super::tests::prober(config(responder.port()), &["mx1.example.test"]);
