@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::email::dns::DnsConfig;
 use crate::email::lists::ListMode;
-use crate::email::smtp::ProbeConfig;
+use crate::email::smtp::{ProbeConfig, SocksProxy};
 
 /// Whether gRPC server reflection is served, and to whom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +169,8 @@ pub struct Smtp {
     /// Longest wait for a free session slot.
     #[serde(with = "humantime_serde")]
     pub slot_wait: Duration,
+    /// A SOCKS5 proxy the sessions go through; direct when unset.
+    pub proxy: Option<SocksProxy>,
 }
 
 /// `[redis]`: the cache shared by replicas.
@@ -309,6 +311,7 @@ impl Default for Smtp {
             per_ip: probe.per_ip_concurrency,
             max_sessions: probe.max_sessions,
             slot_wait: probe.slot_wait,
+            proxy: probe.proxy,
         }
     }
 }
@@ -427,6 +430,7 @@ impl Config {
             per_ip_concurrency: smtp.per_ip.max(1),
             max_sessions: smtp.max_sessions.max(1),
             slot_wait: smtp.slot_wait,
+            proxy: smtp.proxy.clone(),
             ..ProbeConfig::default()
         }
     }
@@ -963,6 +967,16 @@ pub const KEYS: &[Key] = &[
         "LEADCHECK_SMTP_SLOT_WAIT_MS",
         "smtp-slot-wait-ms",
     ),
+    key(
+        "smtp.proxy",
+        "LEADCHECK_SMTP_PROXY",
+        "smtp-proxy",
+        Text,
+        "a SOCKS5 proxy the probe's sessions go through, `socks5://host:port` (where port 25 \
+         outbound is blocked); it is asked to connect to the exchanger address the probe \
+         resolved and checked, never to a name",
+    )
+    .unset("direct"),
     // [redis]
     key(
         "redis.url",
@@ -1817,6 +1831,7 @@ mod tests {
                     "reflection" => "off",
                     "log_format" => "json",
                     "lists.mode" => "replace",
+                    "smtp.proxy" => "socks5://127.0.0.1:1080",
                     _ => "x",
                 },
             };
@@ -1868,6 +1883,18 @@ mod tests {
         let err = chain(&load(Some(f.path()), &[], &[]).unwrap_err());
         assert!(err.contains("max_connections"), "{err}");
         assert!(err.contains(&f.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn the_smtp_proxy_is_a_socks5_url_checked_at_load() {
+        let loaded = load(None, &[], &[("smtp-proxy", "socks5://10.0.0.9:1080")]).unwrap();
+        let proxy = loaded.config.probe_config().proxy.map(|p| p.to_string());
+        assert_eq!(proxy.as_deref(), Some("socks5://10.0.0.9:1080"));
+        assert_eq!(Config::default().probe_config().proxy, None);
+        let err =
+            chain(&load(None, &[("LEADCHECK_SMTP_PROXY", "socks5h://p:1080")], &[]).unwrap_err());
+        assert!(err.contains("smtp.proxy"), "{err}");
+        assert!(err.contains("resolve names"), "{err}");
     }
 
     #[test]

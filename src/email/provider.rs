@@ -9,9 +9,11 @@
 //! Yahoo) gets no catch-all question, since the answer is known, and its domains are
 //! reported as catch-all; a provider's consumer domains (gmail.com, outlook.com, ...) are
 //! free mail whatever the free list says, so `flag.free_provider` agrees with the
-//! provider.
+//! provider; a provider whose exchangers answer slowly (the gateways) gets its own probe
+//! timeouts ([`Timeouts`]).
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 /// The bundled rules.
 const RULES: &str = include_str!("../../data/mail_providers.txt");
@@ -62,6 +64,18 @@ pub struct Provider {
     pub accepts_any: bool,
 }
 
+/// A provider's own waits for its exchangers, each in place of the probe's configured one
+/// when set (the `timeout` rules).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Longest wait for the TCP connection.
+    pub connect: Option<Duration>,
+    /// Longest wait for the greeting (the 220 banner).
+    pub greeting: Option<Duration>,
+    /// Longest wait for each reply after the greeting.
+    pub command: Option<Duration>,
+}
+
 /// One `mx` rule: a host, or every host under a suffix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct HostRule {
@@ -77,6 +91,8 @@ struct HostRule {
 pub struct Providers {
     hosts: Vec<HostRule>,
     free: Vec<(String, Provider)>,
+    /// Per provider name, its own timeouts.
+    timeouts: Vec<(&'static str, Timeouts)>,
 }
 
 static BUNDLED: LazyLock<Providers> = LazyLock::new(|| match Providers::parse(RULES) {
@@ -137,6 +153,29 @@ impl Providers {
                     });
                 }
                 "free" => out.free.push((value, provider)),
+                "timeout" => {
+                    let (which, wait) = value
+                        .split_once('=')
+                        .ok_or_else(|| format!("line {at}: write a timeout as `greeting=30s`"))?;
+                    let wait = humantime::parse_duration(wait)
+                        .ok()
+                        .filter(|wait| !wait.is_zero())
+                        .ok_or_else(|| format!("line {at}: `{wait}` is not a duration"))?;
+                    let index = match out.timeouts.iter().position(|(n, _)| *n == provider.name) {
+                        Some(index) => index,
+                        None => {
+                            out.timeouts.push((provider.name, Timeouts::default()));
+                            out.timeouts.len() - 1
+                        }
+                    };
+                    let timeouts = &mut out.timeouts[index].1;
+                    match which {
+                        "connect" => timeouts.connect = Some(wait),
+                        "greeting" => timeouts.greeting = Some(wait),
+                        "command" => timeouts.command = Some(wait),
+                        other => return Err(format!("line {at}: unknown timeout {other}")),
+                    }
+                }
                 other => return Err(format!("line {at}: unknown kind {other}")),
             }
         }
@@ -161,6 +200,15 @@ impl Providers {
                 }
             })
             .map(|rule| rule.provider)
+    }
+
+    /// Returns the provider's own timeouts; none set when it has no `timeout` rule.
+    pub fn timeouts(&self, provider: &Provider) -> Timeouts {
+        self.timeouts
+            .iter()
+            .find(|(name, _)| *name == provider.name)
+            .map(|(_, timeouts)| *timeouts)
+            .unwrap_or_default()
     }
 
     /// Returns the provider whose consumer (free) domain `domain` is.
@@ -280,6 +328,29 @@ mod tests {
     }
 
     #[test]
+    fn the_gateways_get_their_own_timeouts_and_others_none() {
+        let p = bundled();
+        let of = |host: &str| p.of_host(host).map(|provider| p.timeouts(&provider));
+        let gateway = Timeouts {
+            connect: None,
+            greeting: Some(Duration::from_secs(30)),
+            command: Some(Duration::from_secs(30)),
+        };
+        for host in [
+            "mx0a-001b2d01.pphosted.com",
+            "eu-smtp-inbound-1.mimecast.com",
+            "d123456a.ess.barracudanetworks.com",
+        ] {
+            assert_eq!(of(host), Some(gateway), "{host}");
+        }
+        assert_eq!(of("aspmx.l.google.com"), Some(Timeouts::default()));
+        let parsed =
+            Providers::parse("zoho timeout connect=2s -\nzoho mx mx.zoho.com -\n").unwrap();
+        let zoho = parsed.of_host("mx.zoho.com").unwrap();
+        assert_eq!(parsed.timeouts(&zoho).connect, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
     fn bad_lines_are_refused_with_their_number() {
         for (text, needle) in [
             ("google mx\n", "line 1"),
@@ -287,6 +358,10 @@ mod tests {
             ("google mx *google.com -\n", "`*`"),
             ("google mx a.b -x\n", "unknown trait"),
             ("google mail a.b -\n", "unknown kind"),
+            ("google timeout greeting -\n", "`greeting=30s`"),
+            ("google timeout greeting=soon -\n", "not a duration"),
+            ("google timeout greeting=0s -\n", "not a duration"),
+            ("google timeout banner=5s -\n", "unknown timeout"),
         ] {
             let err = Providers::parse(text).unwrap_err();
             assert!(err.contains(needle), "{text:?}: {err}");

@@ -246,8 +246,10 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     })
 }
 
-/// Runs a unary handler within its deadline; DNS and SMTP waits are dropped with it.
+/// Runs a unary handler within its deadline; DNS and SMTP waits are dropped with it. The
+/// SMTP probe is told the deadline, to retry a greylisted mailbox only when it fits.
 async fn within<T>(deadline: Deadline, work: impl Future<Output = T>) -> Result<T, Status> {
+    let work = crate::email::smtp::within_deadline(deadline.at, work);
     tokio::time::timeout_at(deadline.at, work)
         .await
         .map_err(|_| deadline.exceeded("call"))

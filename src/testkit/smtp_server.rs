@@ -55,6 +55,8 @@ pub struct Script {
     hostile: Option<Hostile>,
     /// Each reply is written in pieces spread over this long.
     drip: Duration,
+    /// The first this-many sessions answer every RCPT TO with this reply.
+    greylist: Option<(usize, String)>,
 }
 
 /// A greeting no real server sends, for tests of the probe's limits.
@@ -86,7 +88,16 @@ impl Script {
             rcpt_delay: Duration::ZERO,
             hostile: None,
             drip: Duration::ZERO,
+            greylist: None,
         }
+    }
+
+    /// Answers every RCPT TO of the first `sessions` sessions with `reply` (such as
+    /// `"451 4.7.1 greylisted, try again in 1 second"`), then as scripted: a greylisting
+    /// server that lets a retry through.
+    pub fn greylist_first_sessions(mut self, sessions: usize, reply: &str) -> Script {
+        self.greylist = Some((sessions, reply.to_string()));
+        self
     }
 
     /// Greets with `220 ` followed by `bytes` bytes and no newline, then holds the
@@ -366,7 +377,10 @@ async fn serve(stream: TcpStream, script: Arc<Script>, stats: Arc<Stats>, index:
                 let local = recipient
                     .rsplit_once('@')
                     .map_or(recipient, |(local, _)| local);
-                script.rcpt_for(local)
+                match &script.greylist {
+                    Some((sessions, reply)) if index < *sessions => reply.as_str(),
+                    _ => script.rcpt_for(local),
+                }
             }
             "RSET" | "NOOP" => "250 2.0.0 ok",
             "DATA" => {

@@ -8,7 +8,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Duration;
 
 use leadcheck::pb;
-use leadcheck::testkit::{DnsServer, Script, SmtpResponder};
+use leadcheck::testkit::socks_server::NOT_ALLOWED;
+use leadcheck::testkit::{Asked, DnsServer, Script, SmtpResponder, SocksServer};
 
 use crate::shared_cache::scrape;
 use crate::support::Server;
@@ -433,4 +434,104 @@ async fn the_global_cap_bounds_sessions_and_a_probe_past_the_wait_is_busy() {
         page.contains("leadcheck_smtp_probes_total{outcome=\"busy\"} 2"),
         "{page}"
     );
+}
+
+/// A server that probes through `proxy`, loopback exchangers allowed, on port 25.
+fn through(dns: &DnsServer, proxy: &SocksServer) -> Server {
+    let url = proxy.url();
+    let args = ["--smtp-probe", "--smtp-allow-private", "--smtp-proxy", &url];
+    Server::start(dns.addr(), &args)
+}
+
+#[tokio::test]
+async fn the_probe_goes_through_a_socks5_proxy_asked_for_the_checked_address() {
+    let dns = dns_for(&["relayed.test"]).await;
+    let smtp = alice_only().await;
+    let proxy = SocksServer::relaying_to(smtp.addr()).await.unwrap();
+    // The exchangers' port stays 25: on loopback only the proxy's relay reaches the
+    // responder, so an answer proves the session went through the proxy.
+    let server = through(&dns, &proxy);
+
+    let alice = server.validate_email("alice@relayed.test").await;
+    assert_eq!(alice.validity(), pb::EmailValidity::Valid, "{alice:?}");
+    assert!(codes(&alice).contains(&"smtp.accepted"), "{alice:?}");
+    let bob = server.validate_email("bob@relayed.test").await;
+    assert_eq!(bob.validity(), pb::EmailValidity::Invalid, "{bob:?}");
+
+    let exchanger = Asked::Addr(SocketAddr::from((Ipv4Addr::LOCALHOST, 25)));
+    assert_eq!(proxy.asked(), [exchanger.clone(), exchanger]);
+    assert_eq!(smtp.sessions(), 2);
+}
+
+#[tokio::test]
+async fn the_proxy_is_never_asked_for_an_address_the_guard_refuses() {
+    let dns = DnsServer::start().await.unwrap();
+    for (domain, ip) in [
+        ("loop.test", Ipv4Addr::LOCALHOST),
+        ("metadata.test", Ipv4Addr::new(169, 254, 169, 254)),
+        ("office.test", Ipv4Addr::new(10, 0, 0, 7)),
+    ] {
+        let mx = format!("mx.{domain}");
+        dns.mx(domain, &[(10, mx.as_str())]);
+        dns.a(&mx, &[ip]);
+    }
+    let smtp = alice_only().await;
+    let proxy = SocksServer::relaying_to(smtp.addr()).await.unwrap();
+    let server = Server::start(dns.addr(), &["--smtp-probe", "--smtp-proxy", &proxy.url()]);
+
+    for domain in ["loop.test", "metadata.test", "office.test"] {
+        let verdict = server.validate_email(&format!("alice@{domain}")).await;
+        assert!(
+            codes(&verdict).contains(&"smtp.skipped_private"),
+            "{verdict:?}"
+        );
+    }
+    assert_eq!(proxy.asked(), [], "the SSRF guard holds through the proxy");
+    assert_eq!(smtp.sessions(), 0);
+}
+
+#[tokio::test]
+async fn a_refusing_proxy_gives_a_reason_that_names_it() {
+    let dns = dns_for(&["denied.test"]).await;
+    let proxy = SocksServer::refusing(NOT_ALLOWED).await.unwrap();
+    let server = through(&dns, &proxy);
+    let verdict = server.validate_email("alice@denied.test").await;
+    assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+    assert_eq!(
+        message(&verdict, "smtp.unreachable"),
+        "no mail exchanger could be reached: mx.denied.test: the SOCKS5 proxy refused to \
+         connect to it"
+    );
+    assert_eq!(proxy.asked().len(), 1);
+}
+
+#[tokio::test]
+async fn a_greylisted_probe_is_retried_within_the_call_s_deadline() {
+    let dns = dns_for(&["grey.test", "slowgrey.test"]).await;
+    let quick = SmtpResponder::start(
+        Script::new()
+            .rcpt_reply("alice", "250 2.1.5 ok")
+            .default_rcpt_reply("550 5.1.1 no such user here")
+            .greylist_first_sessions(1, "451 4.7.1 greylisted, try again in 1 second"),
+    )
+    .await
+    .unwrap();
+    let server = probing(&dns, &quick, &["--smtp-allow-private"]);
+    let verdict = server.validate_email("alice@grey.test").await;
+    assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+    assert!(codes(&verdict).contains(&"smtp.accepted"), "{verdict:?}");
+    assert!(verdict.retry_after.is_none(), "{verdict:?}");
+    assert_eq!(quick.sessions(), 2);
+
+    // Five minutes do not fit in the call's 30 s: greylisted, and when to ask again.
+    let slow = SmtpResponder::start(
+        Script::new().greylist_first_sessions(1, "451 4.7.1 greylisted, try again in 5 minutes"),
+    )
+    .await
+    .unwrap();
+    let server = probing(&dns, &slow, &["--smtp-allow-private"]);
+    let verdict = server.validate_email("alice@slowgrey.test").await;
+    assert!(codes(&verdict).contains(&"smtp.greylisted"), "{verdict:?}");
+    assert!(verdict.retry_after.is_some(), "{verdict:?}");
+    assert_eq!(slow.sessions(), 1);
 }

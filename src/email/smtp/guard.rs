@@ -37,9 +37,12 @@ impl Prober {
                 continue;
             }
             let mut usable = 0;
-            let accepts_any = provider::bundled()
-                .of_host(&host)
-                .is_some_and(|provider| provider.accepts_any);
+            let providers = provider::bundled();
+            let known = providers.of_host(&host);
+            let accepts_any = known.is_some_and(|provider| provider.accepts_any);
+            let timeouts = known
+                .map(|provider| providers.timeouts(&provider))
+                .unwrap_or_default();
             for ip in ips {
                 // The SSRF guard: an exchanger name is chosen by whoever controls the
                 // domain of the address, so it may point at our own network. We dial
@@ -54,6 +57,7 @@ impl Prober {
                         host: host.clone(),
                         addr,
                         accepts_any,
+                        timeouts,
                     });
                     usable += 1;
                 }

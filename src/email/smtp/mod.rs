@@ -15,7 +15,8 @@
 //!
 //! Guards, each where it is applied: exchangers that resolve to loopback, private,
 //! link-local or other non-public addresses are never dialled unless `allow_private` is
-//! set (SSRF); every connect and every command has a timeout, and a whole session a time
+//! set (SSRF), and through a SOCKS5 proxy (`proxy`) the proxy is asked for the checked
+//! address, never for a name it would resolve; every connect and every command has a timeout, and a whole session a time
 //! limit of its own; replies are read through a byte budget per session ([`Capped`]);
 //! concurrent sessions are bounded per domain, per exchanger address and for the process,
 //! and a probe that finds no free slot within `slot_wait` gives up ([`Outcome::Busy`]);
@@ -43,10 +44,12 @@ use crate::metrics;
 use crate::shared_cache::{Kind, SharedCache};
 
 mod guard;
+mod proxy;
 mod reply;
 mod session;
 
 pub use guard::is_public_address;
+pub use proxy::SocksProxy;
 use reply::redact_text;
 use session::Session;
 
@@ -120,6 +123,17 @@ pub const MAX_SESSION_BYTES: usize = 32 * 1024;
 /// command timeouts: a server that drips each reply just within the command timeout
 /// cannot hold a session (and its slots) for the sum of them.
 const SESSION_TIMEOUTS: u32 = 3;
+/// The wait before asking a greylisting server again when its reply suggests none.
+const GREYLIST_RETRY: Duration = Duration::from_secs(2);
+/// The longest wait before asking a greylisting server again: the session slots stay held
+/// through it, and a longer one would keep other probes waiting.
+const MAX_GREYLIST_WAIT: Duration = Duration::from_secs(10);
+/// A greylisted mailbox is asked again only when the wait, this much for the session and
+/// [`RETRY_MARGIN`] fit before the call's deadline.
+const RETRY_SESSION: Duration = Duration::from_secs(1);
+/// Time kept before the call's deadline for the verdict to be made and sent: a retry
+/// that has not ended by then is dropped, and the first answer stands.
+const RETRY_MARGIN: Duration = Duration::from_millis(500);
 
 /// Settings of the SMTP probe; [`Default`] gives the values documented on each field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,7 +151,8 @@ pub struct ProbeConfig {
     pub connect_timeout: Duration,
     /// Longest wait for any one reply (the greeting, EHLO, MAIL, RCPT, RSET, QUIT).
     /// Default 10 s: some servers delay their greeting on purpose to catch impatient
-    /// spam software.
+    /// spam software. A known provider's own timeouts (data/mail_providers.txt) take the
+    /// place of this one and of `connect_timeout` for its exchangers.
     pub command_timeout: Duration,
     /// Let the probe dial exchangers that resolve to loopback, private, link-local or
     /// other non-public addresses. Default false (SSRF guard); tests set it.
@@ -161,6 +176,10 @@ pub struct ProbeConfig {
     pub transient_ttl: Duration,
     /// How many MX hosts are tried, most preferred first. Default 3.
     pub max_hosts: usize,
+    /// A SOCKS5 proxy every session goes through, asked to CONNECT to the exchanger
+    /// address the SSRF guard passed, never to a name. Default none: sessions connect
+    /// directly.
+    pub proxy: Option<SocksProxy>,
 }
 
 impl Default for ProbeConfig {
@@ -179,6 +198,7 @@ impl Default for ProbeConfig {
             cache_ttl: Duration::from_secs(3600),
             transient_ttl: Duration::from_secs(300),
             max_hosts: 3,
+            proxy: None,
         }
     }
 }
@@ -396,6 +416,8 @@ struct Target {
     /// The host belongs to a provider whose exchangers accept any recipient: the
     /// catch-all question is not asked.
     accepts_any: bool,
+    /// The provider's own waits, in place of the configured ones where set.
+    timeouts: super::provider::Timeouts,
 }
 
 impl Prober {
@@ -460,15 +482,16 @@ impl Prober {
                         return Ok(result);
                     }
                 }
-                let result = self.probe_uncached(address, domain, mx_hosts).await;
+                let (result, shareable) = self.probe_uncached(address, domain, mx_hosts).await;
                 // Busy is this replica's load: neither cached nor shared, so that the
                 // next request for the address probes it.
                 if matches!(result.outcome, Outcome::Busy { .. }) {
                     return Err(result);
                 }
-                // A skip by the SSRF guard is this replica's configuration, not a finding.
+                // A skip by the SSRF guard, or a failure of the proxy, is this replica's
+                // configuration or network, not a finding.
                 if let Some(shared) = &self.shared {
-                    if result.outcome != Outcome::SkippedPrivate {
+                    if shareable && result.outcome != Outcome::SkippedPrivate {
                         let ttl = self.lifetimes.of(&result.outcome);
                         shared.put(Kind::Mailbox, &key, &result, ttl);
                     }
@@ -479,16 +502,18 @@ impl Prober {
         found.unwrap_or_else(|busy| ProbeResult::clone(&busy))
     }
 
-    /// Resolves the exchangers, drops the ones the SSRF guard forbids and probes the rest.
+    /// Resolves the exchangers, drops the ones the SSRF guard forbids and probes the rest;
+    /// also tells whether other replicas may share the result (not when only the proxy
+    /// failed).
     async fn probe_uncached(
         &self,
         address: &str,
         domain: &str,
         mx_hosts: &[String],
-    ) -> ProbeResult {
-        let result = match self.targets(mx_hosts).await {
+    ) -> (ProbeResult, bool) {
+        let (result, shareable) = match self.targets(mx_hosts).await {
             Ok(targets) => self.probe_targets(address, domain, &targets).await,
-            Err(outcome) => ProbeResult::without_host(outcome),
+            Err(outcome) => (ProbeResult::without_host(outcome), true),
         };
         tracing::debug!(
             domain,
@@ -497,15 +522,22 @@ impl Prober {
             catch_all = result.catch_all,
             "smtp probe"
         );
-        result
+        (result, shareable)
     }
 
-    /// Probes `address` through `targets` in order, within the session limits.
-    async fn probe_targets(&self, address: &str, domain: &str, targets: &[Target]) -> ProbeResult {
+    /// Probes `address` through `targets` in order, within the session limits; also tells
+    /// whether the result says something about the exchangers, not only about the proxy.
+    async fn probe_targets(
+        &self,
+        address: &str,
+        domain: &str,
+        targets: &[Target],
+    ) -> (ProbeResult, bool) {
         let Ok(rcpt) = address.parse::<Address>() else {
-            return ProbeResult::without_host(Outcome::Unreachable {
+            let outcome = Outcome::Unreachable {
                 detail: "not probed: the address cannot be written in an SMTP command".to_string(),
-            });
+            };
+            return (ProbeResult::without_host(outcome), true);
         };
         let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
         // The domain's slot is held across every exchanger tried; each session also holds
@@ -516,26 +548,44 @@ impl Prober {
             .acquire(domain.clone(), self.slot_deadline())
             .await
         else {
-            return busy(Limit::Domain);
+            return (busy(Limit::Domain), false);
         };
         let mut failures = Vec::new();
         let mut deferred = None;
+        let mut proxy_only = true;
         for target in targets {
             let _session_slots = match self.session_slots(target.addr.ip()).await {
                 Ok(slots) => slots,
                 // An answer already had says more than "busy".
-                Err(limit) => return deferred.unwrap_or_else(|| busy(limit)),
+                Err(limit) => {
+                    return match deferred {
+                        Some(deferred) => (deferred, true),
+                        None => (busy(limit), false),
+                    }
+                }
             };
             match self.session(target, &rcpt, &domain).await {
                 Session::Answered { outcome, catch_all } => {
-                    return ProbeResult {
+                    let (outcome, catch_all) = match &outcome {
+                        Outcome::Temporary {
+                            greylisted: true,
+                            reply,
+                        } => self
+                            .retry_greylisted(target, &rcpt, &domain, reply)
+                            .await
+                            .unwrap_or((outcome, catch_all)),
+                        _ => (outcome, catch_all),
+                    };
+                    let result = ProbeResult {
                         outcome,
                         catch_all: catch_all.is_yes(),
                         catch_all_state: catch_all,
                         host: Some(target.host.clone()),
                     };
+                    return (result, true);
                 }
                 Session::Deferred(outcome) => {
+                    proxy_only = false;
                     failures.push(format!("{}: temporarily unavailable", target.host));
                     deferred.get_or_insert(ProbeResult {
                         outcome,
@@ -553,15 +603,45 @@ impl Prober {
                         error = %redact_text(&broke.error),
                         "smtp session failed"
                     );
+                    proxy_only &= broke.failure.is_proxy();
                     failures.push(format!("{}: {}", target.host, broke.failure));
                 }
             }
         }
-        deferred.unwrap_or_else(|| {
+        let result = deferred.unwrap_or_else(|| {
             ProbeResult::without_host(Outcome::Unreachable {
                 detail: clip(&failures.join("; "), MAX_DETAIL_CHARS),
             })
-        })
+        });
+        (result, !proxy_only)
+    }
+
+    /// Asks a greylisting exchanger once more, after the delay its reply suggests, when
+    /// the call has a deadline and the wait and a session fit before it; `None` when no
+    /// retry was made or it did not answer in time (the first answer then stands). The
+    /// session slots stay held through the wait: the retry is this probe's session.
+    async fn retry_greylisted(
+        &self,
+        target: &Target,
+        rcpt: &Address,
+        domain: &str,
+        reply: &str,
+    ) -> Option<(Outcome, CatchAll)> {
+        let deadline = CALL_DEADLINE.try_with(|at| *at).ok()?;
+        let delay = greylist_delay(reply);
+        let by = deadline.checked_sub(RETRY_MARGIN)?;
+        if delay > MAX_GREYLIST_WAIT || tokio::time::Instant::now() + delay + RETRY_SESSION > by {
+            return None;
+        }
+        tracing::debug!(host = %target.host, ?delay, "smtp greylisted; asking once more");
+        let retry = async {
+            tokio::time::sleep(delay).await;
+            self.session(target, rcpt, domain).await
+        };
+        match timeout_at(by, retry).await {
+            Ok(Session::Answered { outcome, catch_all }) => Some((outcome, catch_all)),
+            _ => None,
+        }
     }
 
     /// Returns when the wait for a session slot that starts now must end.
@@ -586,6 +666,33 @@ impl Prober {
             .ok_or(Limit::Process)?;
         Ok((address, process))
     }
+}
+
+tokio::task_local! {
+    /// When the call that asked for the probe must be answered, where it has a deadline.
+    static CALL_DEADLINE: tokio::time::Instant;
+}
+
+/// Runs `work` (a call that may probe) knowing it must end by `at`: a greylisted mailbox
+/// is then asked again once, if the wait and a session fit before it.
+pub async fn within_deadline<F: Future>(at: tokio::time::Instant, work: F) -> F::Output {
+    CALL_DEADLINE.scope(at, work).await
+}
+
+/// How long to wait before asking a greylisting server again: what its reply suggests
+/// (`try again in 60 seconds`, `greylisted for 2 minutes`), else [`GREYLIST_RETRY`].
+fn greylist_delay(reply: &str) -> Duration {
+    static SUGGESTED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b(\d{1,6})\s*(seconds?|secs?|s|minutes?|mins?)\b").ok()
+    });
+    let found = SUGGESTED.as_ref().and_then(|re| re.captures(reply));
+    found
+        .and_then(|c| {
+            let n: u64 = c.get(1)?.as_str().parse().ok()?;
+            let minutes = c.get(2)?.as_str().to_ascii_lowercase().starts_with('m');
+            Some(Duration::from_secs(if minutes { n * 60 } else { n }))
+        })
+        .unwrap_or(GREYLIST_RETRY)
 }
 
 /// The result of a probe that found no free session slot.

@@ -24,21 +24,21 @@ use super::reply::{classify, Reply, Stage};
 use super::{
     random_local_part, CatchAll, Outcome, Prober, Target, MAX_SESSION_BYTES, SESSION_TIMEOUTS,
 };
+use crate::email::provider::Timeouts;
 use crate::shared_cache::Kind;
 
 impl Prober {
     /// Holds one SMTP session with one exchanger address and closes it politely.
     pub(super) async fn session(&self, target: &Target, rcpt: &Address, domain: &str) -> Session {
-        let wait = self.cfg.command_timeout;
-        let tcp = match timeout(self.cfg.connect_timeout, TcpStream::connect(target.addr)).await {
-            Err(_) => return Session::failed(Failure::ConnectTimeout, "connect timed out"),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                return Session::failed(Failure::Refused, e);
-            }
-            Ok(Err(e)) => return Session::failed(Failure::ConnectFailed, e),
-            Ok(Ok(tcp)) => tcp,
+        let waits = self.waits(&target.timeouts);
+        let wait = waits.command;
+        let tcp = match self.connect(target.addr, waits.connect).await {
+            Ok(tcp) => tcp,
+            Err(broke) => return Session::Failed(broke),
         };
-        let deadline = tokio::time::Instant::now() + wait.saturating_mul(SESSION_TIMEOUTS);
+        let deadline = tokio::time::Instant::now()
+            + waits.greeting
+            + wait.saturating_mul(SESSION_TIMEOUTS - 1);
         // lettre keeps the socket when it fails to connect, so a refused greeting could
         // not be answered with QUIT, as RFC 5321 section 3.1 asks. A second handle on
         // the same socket can still say it.
@@ -47,8 +47,8 @@ impl Prober {
             Err(e) => return Session::failed(Failure::ConnectFailed, e),
         };
         // A host that accepts the connection and then says nothing (a tarpit, an
-        // overloaded server) costs one command timeout, not a hang.
-        match timeout(wait, tcp.readable()).await {
+        // overloaded server) costs one greeting timeout, not a hang.
+        match timeout(waits.greeting, tcp.readable()).await {
             Err(_) => {
                 send_quit(&spare);
                 return Session::failed(Failure::NoGreeting, "no greeting");
@@ -60,7 +60,7 @@ impl Prober {
         let capped = Capped::new(tcp, MAX_SESSION_BYTES, spent.clone());
         // lettre reads the greeting and says EHLO in one call: two replies, two timeouts.
         let handshake = AsyncSmtpConnection::connect_with_transport(Box::new(capped), &self.helo);
-        let smtp = match timeout(wait.saturating_mul(2), handshake).await {
+        let smtp = match timeout(waits.greeting + wait, handshake).await {
             Err(_) => {
                 send_quit(&spare);
                 return Session::failed(Failure::ReplyTimeout, "timed out in the greeting or EHLO");
@@ -95,6 +95,7 @@ impl Prober {
             smtp,
             broken: false,
             spent,
+            wait,
         };
         let session = match timeout_at(
             deadline,
@@ -117,6 +118,32 @@ impl Prober {
             let _ = timeout_at(quit_by, conn.smtp.quit()).await;
         }
         session
+    }
+
+    /// The waits of a session with an exchanger: the provider's own where it has them,
+    /// else the configured ones.
+    pub(super) fn waits(&self, own: &Timeouts) -> Waits {
+        Waits {
+            connect: own.connect.unwrap_or(self.cfg.connect_timeout),
+            greeting: own.greeting.unwrap_or(self.cfg.command_timeout),
+            command: own.command.unwrap_or(self.cfg.command_timeout),
+        }
+    }
+
+    /// Opens a connection to `addr`, directly or through the proxy, within `wait` (one
+    /// for the proxy, one for its CONNECT).
+    async fn connect(&self, addr: SocketAddr, wait: Duration) -> Result<TcpStream, Broke> {
+        if let Some(proxy) = &self.cfg.proxy {
+            return proxy.connect(addr, wait).await;
+        }
+        match timeout(wait, TcpStream::connect(addr)).await {
+            Err(_) => Err(Broke::new(Failure::ConnectTimeout, "connect timed out")),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                Err(Broke::new(Failure::Refused, e))
+            }
+            Ok(Err(e)) => Err(Broke::new(Failure::ConnectFailed, e)),
+            Ok(Ok(tcp)) => Ok(tcp),
+        }
     }
 
     /// Says MAIL FROM and RCPT TO, and on acceptance finds out whether the domain is a
@@ -247,7 +274,7 @@ impl Prober {
         conn: &mut Conn,
         command: C,
     ) -> Result<Step, Broke> {
-        let result = match timeout(self.cfg.command_timeout, conn.smtp.command(command)).await {
+        let result = match timeout(conn.wait, conn.smtp.command(command)).await {
             Err(_) => Err(Broke::new(
                 Failure::ReplyTimeout,
                 "timed out waiting for a reply",
@@ -277,6 +304,19 @@ pub(super) struct Conn {
     pub(super) broken: bool,
     /// The session's read budget is spent (see [`Capped`]).
     pub(super) spent: Arc<AtomicBool>,
+    /// Longest wait for each reply.
+    pub(super) wait: Duration,
+}
+
+/// How long a session waits, at most, for each step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Waits {
+    /// The TCP connection (and through a proxy, its CONNECT).
+    pub(super) connect: Duration,
+    /// The greeting.
+    pub(super) greeting: Duration,
+    /// Each reply after the greeting.
+    pub(super) command: Duration,
 }
 
 /// Why a session with one exchanger gave no SMTP answer, in words for callers: never the
@@ -305,9 +345,29 @@ pub(super) enum Failure {
     Unexpected,
     /// The address needs SMTPUTF8 and the server does not offer it.
     NoSmtpUtf8,
+    /// The SOCKS5 proxy could not be connected to.
+    ProxyUnreachable,
+    /// The SOCKS5 proxy did not answer the CONNECT within the connect timeout.
+    ProxyTimeout,
+    /// The SOCKS5 proxy refused to connect (its rules, its own failure).
+    ProxyRefused,
+    /// The SOCKS5 proxy broke off or did not speak SOCKS5.
+    ProxyFailed,
 }
 
 impl Failure {
+    /// Tells whether the failure is the proxy's, which says nothing about the exchanger:
+    /// such a result is this replica's and is not shared with others.
+    pub(super) fn is_proxy(self) -> bool {
+        matches!(
+            self,
+            Failure::ProxyUnreachable
+                | Failure::ProxyTimeout
+                | Failure::ProxyRefused
+                | Failure::ProxyFailed
+        )
+    }
+
     /// Tells what a lettre error that carries no SMTP reply means; `spent` is the
     /// session's read budget flag.
     pub(super) fn of(error: &lettre::transport::smtp::Error, spent: &AtomicBool) -> Failure {
@@ -346,6 +406,10 @@ impl std::fmt::Display for Failure {
             Failure::Dropped => "dropped the connection",
             Failure::Unexpected => "sent a reply no probe command expects",
             Failure::NoSmtpUtf8 => "lacks SMTPUTF8, which the address needs",
+            Failure::ProxyUnreachable => "the SOCKS5 proxy could not be reached",
+            Failure::ProxyTimeout => "the SOCKS5 proxy did not connect to it in time",
+            Failure::ProxyRefused => "the SOCKS5 proxy refused to connect to it",
+            Failure::ProxyFailed => "the SOCKS5 proxy failed or broke off",
         })
     }
 }

@@ -67,6 +67,7 @@ fn target(host: &str, port: u16) -> Target {
         host: host.to_string(),
         addr: SocketAddr::new(LOOPBACK, port),
         accepts_any: false,
+        timeouts: Default::default(),
     }
 }
 
@@ -348,7 +349,8 @@ async fn refused_connection_falls_through_to_the_next_exchanger() {
     ];
     let result = prober
         .probe_targets("gina@example.test", "example.test", &targets)
-        .await;
+        .await
+        .0;
     assert!(
         matches!(result.outcome, Outcome::Rejected { .. }),
         "{result:?}"
@@ -368,7 +370,8 @@ async fn stalled_exchanger_times_out_and_the_next_one_answers() {
     ];
     let result = prober
         .probe_targets("hank@example.test", "example.test", &targets)
-        .await;
+        .await
+        .0;
     assert_eq!(result.outcome, Outcome::Accepted);
     assert_eq!(result.host.as_deref(), Some("mx2.example.test"));
     assert_eq!(responder.sessions(), 2);
@@ -385,7 +388,8 @@ async fn every_exchanger_failing_is_unreachable() {
     ];
     let result = prober
         .probe_targets("ivan@example.test", "example.test", &targets)
-        .await;
+        .await
+        .0;
     match &result.outcome {
         Outcome::Unreachable { detail } => {
             // What happened, in plain words: no dialled address, no socket error text.
@@ -513,7 +517,8 @@ async fn unavailable_exchangers_leave_a_temporary_outcome() {
     ];
     let result = prober
         .probe_targets("kim@example.test", "example.test", &targets)
-        .await;
+        .await
+        .0;
     assert_eq!(
         result.outcome,
         Outcome::Temporary {
@@ -1316,4 +1321,215 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(cfg.helo_name, DEFAULT_HELO);
     assert_eq!(cfg.mail_from, DEFAULT_MAIL_FROM);
     assert!(cfg.transient_ttl <= cfg.cache_ttl);
+}
+
+// ---------------------------------------------------------------------------------------
+// Through a SOCKS5 proxy
+// ---------------------------------------------------------------------------------------
+
+/// Settings that send every session through the proxy at `url`.
+fn via(url: &str, cfg: ProbeConfig) -> ProbeConfig {
+    ProbeConfig {
+        proxy: Some(SocksProxy::parse(url).unwrap()),
+        ..cfg
+    }
+}
+
+/// Probes `local@example.test`, whose one exchanger is `mx1.example.test` at 127.0.0.1,
+/// bypassing the caches; also whether the result may be shared. Bounded, so that a hang
+/// fails the test.
+async fn probe_mx1(cfg: ProbeConfig, local: &str) -> (ProbeResult, bool) {
+    let prober = prober(cfg, &["mx1.example.test"]);
+    let address = format!("{local}@example.test");
+    let hosts = mx(&["mx1.example.test"]);
+    let probe = prober.probe_uncached(&address, "example.test", &hosts);
+    tokio::time::timeout(Duration::from_secs(60), probe)
+        .await
+        .expect("the probe ends")
+}
+
+/// The unreachable outcome of `mx1.example.test` for `why`.
+fn mx1_unreachable(why: &str) -> Outcome {
+    Outcome::Unreachable {
+        detail: format!("mx1.example.test: {why}"),
+    }
+}
+
+#[tokio::test]
+async fn a_proxy_that_cannot_be_reached_is_named_and_its_result_not_shared() {
+    let responder = start(Script::new()).await;
+    let url = format!("socks5://127.0.0.1:{}", closed_port().await);
+    let (result, shareable) = probe_mx1(via(&url, config(responder.port())), "lee").await;
+    assert_eq!(
+        result.outcome,
+        mx1_unreachable("the SOCKS5 proxy could not be reached")
+    );
+    assert!(
+        !shareable,
+        "a proxy's failure says nothing about the exchanger"
+    );
+    assert_eq!(responder.sessions(), 0);
+}
+
+#[tokio::test]
+async fn a_refusing_proxy_is_asked_for_the_checked_address_and_named() {
+    use crate::testkit::socks_server::{Asked, SocksServer, NOT_ALLOWED};
+    let proxy = SocksServer::refusing(NOT_ALLOWED).await.unwrap();
+    let (result, shareable) = probe_mx1(via(&proxy.url(), config(2525)), "max").await;
+    assert_eq!(
+        result.outcome,
+        mx1_unreachable("the SOCKS5 proxy refused to connect to it")
+    );
+    assert!(!shareable);
+    assert_eq!(
+        proxy.asked(),
+        [Asked::Addr(SocketAddr::new(LOOPBACK, 2525))],
+        "the proxy is asked for the address the probe resolved, never the name"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_proxy_costs_the_connect_timeout_not_a_hang() {
+    // Connections are queued by the kernel and never served: no SOCKS5 reply, ever.
+    let silent = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let url = format!("socks5://{}", silent.local_addr().unwrap());
+    let cfg = ProbeConfig {
+        connect_timeout: Duration::from_millis(300),
+        ..via(&url, config(25))
+    };
+    let (result, _) = probe_mx1(cfg, "ned").await;
+    assert_eq!(
+        result.outcome,
+        mx1_unreachable("the SOCKS5 proxy did not connect to it in time")
+    );
+}
+
+#[tokio::test]
+async fn through_a_relaying_proxy_the_probe_gets_its_answer() {
+    use crate::testkit::socks_server::{Asked, SocksServer};
+    let responder = start(
+        Script::new()
+            .rcpt_reply("olga", "250 2.1.5 ok")
+            .default_rcpt_reply("550 5.1.1 user unknown"),
+    )
+    .await;
+    let proxy = SocksServer::relaying_to(responder.addr()).await.unwrap();
+    // Port 25 on loopback: only the proxy's relay reaches the responder.
+    let (result, shareable) = probe_mx1(via(&proxy.url(), config(25)), "olga").await;
+    assert_eq!(result.outcome, Outcome::Accepted);
+    assert!(shareable);
+    assert_eq!(result.catch_all_state, CatchAll::No);
+    assert_eq!(responder.sessions(), 1);
+    assert_eq!(responder.quits(), 1);
+    assert_eq!(proxy.asked(), [Asked::Addr(SocketAddr::new(LOOPBACK, 25))]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Provider timeouts
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_known_provider_s_exchangers_get_its_own_timeouts() {
+    let gateway = "eu-smtp-inbound-1.mimecast.com";
+    let cfg = impatient(25);
+    // Two addresses: the probe dials each address once, whatever names point at it.
+    let resolver = StaticResolver::new().with(gateway, &[LOOPBACK]).with(
+        "mx.example.test",
+        &[IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))],
+    );
+    let prober = Prober::new(cfg.clone(), Arc::new(resolver));
+    let targets = prober
+        .targets(&mx(&[gateway, "mx.example.test"]))
+        .await
+        .unwrap();
+    let waits: Vec<Waits> = targets.iter().map(|t| prober.waits(&t.timeouts)).collect();
+    assert_eq!(
+        waits,
+        [
+            Waits {
+                connect: cfg.connect_timeout,
+                greeting: Duration::from_secs(30),
+                command: Duration::from_secs(30),
+            },
+            Waits {
+                connect: cfg.connect_timeout,
+                greeting: cfg.command_timeout,
+                command: cfg.command_timeout,
+            },
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Greylisting retried within the call's deadline
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_retry_waits_what_the_greylisting_reply_suggests() {
+    for (reply, secs) in [
+        ("451 4.7.1 greylisted, try again in 1 second", 1),
+        ("451 4.7.1 Greylisted for 2 minutes", 120),
+        ("450 4.2.0 please retry in 30s", 30),
+        ("451 4.7.1 greylisted, see https://example.test/help", 2),
+    ] {
+        assert_eq!(greylist_delay(reply), Duration::from_secs(secs), "{reply}");
+    }
+}
+
+/// A responder that greylists the first session, suggesting a retry after `wait`.
+async fn greylisting_once(wait: &str) -> SmtpResponder {
+    let reply = format!("451 4.7.1 greylisted, try again in {wait}");
+    start(
+        Script::new()
+            .rcpt_reply("pia", "250 2.1.5 ok")
+            .default_rcpt_reply("550 5.1.1 user unknown")
+            .greylist_first_sessions(1, &reply),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_greylisted_mailbox_is_asked_again_when_the_deadline_allows() {
+    let responder = greylisting_once("1 second").await;
+    let prober = prober(config(responder.port()), &["mx1.example.test"]);
+    let hosts = mx(&["mx1.example.test"]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let probe = prober.probe("pia@example.test", "example.test", &hosts);
+    let result = within_deadline(deadline, probe).await;
+    assert_eq!(result.outcome, Outcome::Accepted);
+    assert_eq!(result.catch_all_state, CatchAll::No);
+    assert_eq!(responder.sessions(), 2);
+}
+
+#[tokio::test]
+async fn a_greylisted_mailbox_is_not_asked_again_past_the_deadline_or_without_one() {
+    let responder = greylisting_once("1 minute").await;
+    let prober = prober(config(responder.port()), &["mx1.example.test"]);
+    let hosts = mx(&["mx1.example.test"]);
+    // A minute's wait does not fit in ten seconds.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let probe = prober.probe("pia@example.test", "example.test", &hosts);
+    let result = within_deadline(deadline, probe).await;
+    assert_eq!(result.outcome.code(), codes::GREYLISTED, "{result:?}");
+    assert_eq!(responder.sessions(), 1);
+
+    // Twenty seconds fit in a minute, but the slots would be held idle too long.
+    let responder = greylisting_once("20 seconds").await;
+    let prober = super::tests::prober(config(responder.port()), &["mx1.example.test"]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let probe = prober.probe("pia@example.test", "example.test", &hosts);
+    let result = within_deadline(deadline, probe).await;
+    assert_eq!(result.outcome.code(), codes::GREYLISTED, "{result:?}");
+    assert_eq!(responder.sessions(), 1);
+
+    // No deadline (a batch): no retry either; the verdict's retry_after says when.
+    let responder = greylisting_once("1 second").await;
+    let prober = super::tests::prober(config(responder.port()), &["mx1.example.test"]);
+    let result = prober
+        .probe("pia@example.test", "example.test", &hosts)
+        .await;
+    assert_eq!(result.outcome.code(), codes::GREYLISTED, "{result:?}");
+    assert_eq!(responder.sessions(), 1);
 }
