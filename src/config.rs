@@ -105,6 +105,10 @@ pub struct Lists {
     /// Whether the files extend or replace the bundled lists.
     #[serde(with = "list_mode")]
     pub mode: ListMode,
+    /// A file of keyed hashes of suppressed addresses.
+    pub suppression_file: Option<PathBuf>,
+    /// The key of the suppression file's hashes.
+    pub suppression_key_file: Option<PathBuf>,
     /// How often the files are checked for changes.
     #[serde(with = "humantime_serde")]
     pub poll: Duration,
@@ -273,6 +277,8 @@ impl Default for Lists {
             spam_domains: None,
             allow_domains: None,
             mode: ListMode::Extend,
+            suppression_file: None,
+            suppression_key_file: None,
             poll: Duration::from_secs(5),
         }
     }
@@ -380,6 +386,16 @@ impl Config {
             max_queries: dns.max_queries,
             allow_suffixes: dns.allow_suffixes.clone(),
         }
+    }
+
+    /// Returns the suppression list's files, when one is set ([`Config::load`] refuses a
+    /// file without its key file).
+    pub fn suppression_files(&self) -> Option<crate::email::suppress::SuppressionFiles> {
+        let lists = &self.lists;
+        Some(crate::email::suppress::SuppressionFiles {
+            file: lists.suppression_file.clone()?,
+            key_file: lists.suppression_key_file.clone()?,
+        })
     }
 
     /// Returns the shared cache's settings, when a Redis URL is set.
@@ -742,6 +758,22 @@ pub const KEYS: &[Key] = &[
         "`extend` or `replace` the bundled lists with those files",
     )
     .was("lists_mode"),
+    key(
+        "lists.suppression_file",
+        "LEADCHECK_SUPPRESSION_FILE",
+        "suppression-file",
+        Text,
+        "a file of suppressed addresses as keyed hashes, one a line (made by `leadcheck \
+         suppress hash`): such an address is SPAM (`list.suppressed`); reloaded likewise",
+    ),
+    key(
+        "lists.suppression_key_file",
+        "LEADCHECK_SUPPRESSION_KEY_FILE",
+        "suppression-key-file",
+        Text,
+        "the key the suppression file was made with (16 bytes or more); required with \
+         `lists.suppression_file`, else the service does not start; reloaded likewise",
+    ),
     key(
         "lists.poll",
         "LEADCHECK_LISTS_POLL",
@@ -1248,6 +1280,16 @@ pub enum ConfigError {
         #[source]
         source: Box<toml::de::Error>,
     },
+    /// A key is set without another one it needs.
+    #[error("{key} is set but {needs} is not: {why}")]
+    Missing {
+        /// The key set (`lists.suppression_file`).
+        key: &'static str,
+        /// The key it needs.
+        needs: &'static str,
+        /// Why it is needed.
+        why: &'static str,
+    },
     /// A value from the environment or a flag does not fit its key.
     #[error("{key} from {layer}: cannot use `{shown}`")]
     Value {
@@ -1394,6 +1436,13 @@ impl Config {
                 path: sources.file.clone().unwrap_or_default(),
                 source: Box::new(source),
             })?;
+        if config.lists.suppression_file.is_some() && config.lists.suppression_key_file.is_none() {
+            return Err(ConfigError::Missing {
+                key: "lists.suppression_file",
+                needs: "lists.suppression_key_file",
+                why: "the suppression file's entries are keyed hashes, matched with its key",
+            });
+        }
         Ok(Loaded { config, warnings })
     }
 }
@@ -1835,8 +1884,13 @@ mod tests {
                     _ => "x",
                 },
             };
-            let loaded = load(None, &[(key.env, value)], &[])
-                .unwrap_or_else(|e| panic!("{}: {}", key.env, chain(&e)));
+            let mut env = vec![(key.env, value)];
+            // A suppression file is refused without its key file.
+            if key.name == "lists.suppression_file" {
+                env.push(("LEADCHECK_SUPPRESSION_KEY_FILE", "x"));
+            }
+            let loaded =
+                load(None, &env, &[]).unwrap_or_else(|e| panic!("{}: {}", key.env, chain(&e)));
             assert_ne!(
                 loaded.config,
                 Config::default(),
@@ -2048,6 +2102,33 @@ mod tests {
             doc.contains(&old),
             "docs/configuration.md's old names differ from the code; they should read:\n\n{old}"
         );
+    }
+
+    #[test]
+    fn a_suppression_file_without_its_key_is_refused() {
+        let file = Sources {
+            file: None,
+            flags: vec![("suppression-file", vec!["/x/suppressed.txt".to_string()])],
+        };
+        let err = Config::load_with(&file, |_| None).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("lists.suppression_key_file"), "{message}");
+        // With the key, from the environment, it loads.
+        let loaded = Config::load_with(&file, |name| {
+            (name == "LEADCHECK_SUPPRESSION_KEY_FILE").then(|| "/x/key".to_string())
+        })
+        .unwrap();
+        let files = loaded.config.suppression_files().unwrap();
+        assert_eq!(files.file, PathBuf::from("/x/suppressed.txt"));
+        assert_eq!(files.key_file, PathBuf::from("/x/key"));
+        // A key alone is harmless: no list.
+        let key = Sources {
+            file: None,
+            flags: vec![("suppression-key-file", vec!["/x/key".to_string()])],
+        };
+        let loaded = Config::load_with(&key, |_| None).unwrap();
+        assert_eq!(loaded.config.suppression_files(), None);
     }
 
     #[test]

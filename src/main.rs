@@ -1,5 +1,6 @@
-//! The `leadcheck` command: `serve`, `check` and `batch`.
+//! The `leadcheck` command: `serve`, `check`, `batch` and `suppress hash`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -58,6 +59,32 @@ enum Command {
     },
     /// Streams a CSV or JSON Lines lead export through one or more servers.
     Batch(batch::BatchArgs),
+    /// Makes the address suppression list (docs/operations.md).
+    #[command(subcommand)]
+    Suppress(Suppress),
+}
+
+#[derive(Subcommand)]
+enum Suppress {
+    /// Reads addresses on stdin, one a line, and writes their keyed hashes on stdout: the
+    /// lines of a `lists.suppression_file`. No address is written or logged.
+    Hash {
+        /// The key file the server reads (`lists.suppression_key_file`).
+        #[arg(long, env = "LEADCHECK_SUPPRESSION_KEY_FILE", value_name = "FILE")]
+        key_file: PathBuf,
+    },
+}
+
+/// `leadcheck suppress hash`: stdin to stdout, the count on stderr.
+fn suppress_hash(key_file: &std::path::Path) -> anyhow::Result<()> {
+    let key = leadcheck::email::suppress::SuppressionKey::read(key_file)?;
+    let count = leadcheck::email::suppress::hash_lines(
+        &key,
+        std::io::stdin().lock(),
+        std::io::stdout().lock(),
+    )?;
+    eprintln!("{count} suppression entries written");
+    Ok(())
 }
 
 /// Puts the configuration of `serve` or `check` together and sets up logging by it;
@@ -88,6 +115,10 @@ fn init_logging(format: LogFormat, filter: &str) {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Plain reading and writing: no runtime.
+    if let Command::Suppress(Suppress::Hash { key_file }) = &cli.command {
+        return suppress_hash(key_file);
+    }
     // `batch` drives its streams and writes its output from one task (the input is read
     // on a blocking thread): more worker threads only passed its work between them, at
     // the cost of futex wake-ups and frees of memory another thread allocated.
@@ -148,6 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = batch::run(args).await?;
             eprintln!("{summary}");
         }
+        Command::Suppress(Suppress::Hash { key_file }) => suppress_hash(&key_file)?,
     }
     Ok(())
 }

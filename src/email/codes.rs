@@ -70,6 +70,9 @@ pub const LIST_SPAM: &str = "list.spam";
 /// The domain, or a parent of it, is a disposable-mail service: the verdict is SPAM and
 /// the verdict's `disposable` flag is set.
 pub const LIST_DISPOSABLE: &str = "list.disposable";
+/// The address itself is on the suppression list (`lists.suppression_file`, keyed
+/// hashes of addresses): the verdict is SPAM.
+pub const LIST_SUPPRESSED: &str = "list.suppressed";
 /// Informational: the domain is a free mail provider (gmail.com, web.de, ...).
 pub const FLAG_FREE_PROVIDER: &str = "flag.free_provider";
 /// Informational: the local part names a role (info@, sales@, noreply@), not a person.
@@ -103,6 +106,7 @@ pub const SYNTAX_AND_LISTS: &[&str] = &[
     SYNTAX_INVALID,
     LIST_SPAM,
     LIST_DISPOSABLE,
+    LIST_SUPPRESSED,
     FLAG_FREE_PROVIDER,
     FLAG_ROLE_ACCOUNT,
     SUGGEST_TYPO,

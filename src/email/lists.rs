@@ -7,6 +7,9 @@
 //! it without a lock, a reload builds the next snapshot off to the side and swaps it in
 //! whole, so no request ever sees half a list and none waits for a reload.
 //!
+//! The address-level suppression list ([`super::suppress`]) is part of the snapshot too:
+//! its file and key file are watched and reloaded with the domain lists.
+//!
 //! List files have one domain a line; `#` starts a comment; blank lines are skipped; a
 //! leading `*.` or `.` is dropped (a domain covers its subdomains anyway); IDN entries
 //! are converted to ASCII. A line that is not a domain fails the whole file, naming the
@@ -25,6 +28,8 @@ use arc_swap::ArcSwap;
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 
 use super::codes;
+use super::suppress::{Suppressed, SuppressionFiles};
+use super::syntax::Address;
 use crate::reason::Reason;
 
 /// The bundled disposable-mail domains (see data/README.md for origin and licence).
@@ -187,6 +192,8 @@ pub struct Lists {
     free: Set,
     roles: Set,
     popular: Arc<[String]>,
+    /// The suppression list, when one is configured.
+    suppressed: Option<Arc<Suppressed>>,
     memo: Arc<quick_cache::sync::Cache<Box<str>, DomainFacts>>,
 }
 
@@ -202,6 +209,7 @@ impl fmt::Debug for Lists {
             .field("free", &self.free.len())
             .field("roles", &self.roles.len())
             .field("popular", &self.popular.len())
+            .field("suppressed", &self.suppressed.as_ref().map(|s| s.len()))
             .field("memo", &self.memo.len())
             .finish()
     }
@@ -220,6 +228,7 @@ impl Lists {
             free: bundled.free.clone(),
             roles: bundled.roles.clone(),
             popular: bundled.popular.clone(),
+            suppressed: None,
             memo: new_memo(),
         }
     }
@@ -292,6 +301,13 @@ impl Lists {
         };
         self.memo.insert(domain.into(), facts.clone());
         facts
+    }
+
+    /// Whether the address, as the syntax check parsed it, is on the suppression list.
+    pub fn is_suppressed(&self, address: &Address) -> bool {
+        self.suppressed
+            .as_ref()
+            .is_some_and(|list| list.contains(address))
     }
 
     /// Whether the domain itself is a free mail provider (gmail.com, web.de, ...).
@@ -396,23 +412,36 @@ fn parse_domains(text: &str, path: &Path) -> Result<Vec<String>, ListError> {
 
 /// Reads and parses a list file, refusing one over [`MAX_FILE_BYTES`].
 fn read_domains(path: &Path) -> Result<Vec<String>, ListError> {
+    parse_domains(&read_text(path)?, path)
+}
+
+/// Reads a list file as UTF-8 text, refusing one over [`MAX_FILE_BYTES`].
+pub(super) fn read_text(path: &Path) -> Result<String, ListError> {
+    String::from_utf8(read_capped(path, MAX_FILE_BYTES)?).map_err(|err| ListError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, err.utf8_error()),
+    })
+}
+
+/// Reads at most `limit` bytes of a file, refusing a larger one.
+pub(super) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, ListError> {
     let read_error = |source| ListError::Read {
         path: path.to_path_buf(),
         source,
     };
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     File::open(path)
         .map_err(read_error)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_string(&mut text)
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
         .map_err(read_error)?;
-    if text.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > limit {
         return Err(ListError::TooLarge {
             path: path.to_path_buf(),
-            limit: MAX_FILE_BYTES,
+            limit,
         });
     }
-    parse_domains(&text, path)
+    Ok(bytes)
 }
 
 /// Turns a list entry into a lower-case ASCII domain, or says why it is not one.
@@ -470,6 +499,7 @@ pub struct ListStore {
     spam: Option<PathBuf>,
     allow: Option<PathBuf>,
     mode: ListMode,
+    suppression: Option<SuppressionFiles>,
     current: ArcSwap<Lists>,
     /// The file stamps the last reload attempt saw. The lock also serialises reloads,
     /// so a SIGHUP and the watcher never build two snapshots at once and an older
@@ -483,6 +513,7 @@ impl fmt::Debug for ListStore {
             .field("spam", &self.spam)
             .field("allow", &self.allow)
             .field("mode", &self.mode)
+            .field("suppression", &self.suppression)
             .field("current", &*self.current.load())
             .finish()
     }
@@ -496,15 +527,28 @@ impl ListStore {
         allow: Option<PathBuf>,
         mode: ListMode,
     ) -> Result<ListStore, ListError> {
-        let stamps = stamps(&spam, &allow);
-        let lists = Lists::with_files(spam.as_deref(), allow.as_deref(), mode)?;
-        Ok(ListStore {
+        ListStore::with_suppression(spam, allow, mode, None)
+    }
+
+    /// [`ListStore::new`] with an address suppression list, whose two files are watched
+    /// and reloaded with the others.
+    pub fn with_suppression(
+        spam: Option<PathBuf>,
+        allow: Option<PathBuf>,
+        mode: ListMode,
+        suppression: Option<SuppressionFiles>,
+    ) -> Result<ListStore, ListError> {
+        let store = ListStore {
             spam,
             allow,
             mode,
-            current: ArcSwap::from_pointee(lists),
-            seen: Mutex::new(stamps),
-        })
+            suppression,
+            current: ArcSwap::from_pointee(Lists::bundled()),
+            seen: Mutex::new(Vec::new()),
+        };
+        *store.seen.lock().unwrap_or_else(PoisonError::into_inner) = store.stamps();
+        store.current.store(Arc::new(store.build()?));
+        Ok(store)
     }
 
     /// Returns the current snapshot, without taking a lock.
@@ -519,7 +563,7 @@ impl ListStore {
     /// a bad file only once it changes again.
     pub fn reload(&self) -> Result<(), ListError> {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        *seen = stamps(&self.spam, &self.allow);
+        *seen = self.stamps();
         self.rebuild()
     }
 
@@ -527,7 +571,7 @@ impl ListStore {
     /// reloaded.
     fn reload_if_changed(&self) -> Result<bool, ListError> {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = stamps(&self.spam, &self.allow);
+        let now = self.stamps();
         if now == *seen {
             return Ok(false);
         }
@@ -537,10 +581,33 @@ impl ListStore {
 
     /// Builds a snapshot off to the side and swaps it in whole.
     fn rebuild(&self) -> Result<(), ListError> {
-        let lists = Lists::with_files(self.spam.as_deref(), self.allow.as_deref(), self.mode);
+        let lists = self.build();
         crate::metrics::record_lists_reload(lists.is_ok());
         self.current.store(Arc::new(lists?));
         Ok(())
+    }
+
+    /// Builds a snapshot from the files.
+    fn build(&self) -> Result<Lists, ListError> {
+        let mut lists = Lists::with_files(self.spam.as_deref(), self.allow.as_deref(), self.mode)?;
+        if let Some(files) = &self.suppression {
+            lists.suppressed = Some(Arc::new(Suppressed::load(files)?));
+        }
+        Ok(lists)
+    }
+
+    /// Stamps the configured files, in a fixed order.
+    fn stamps(&self) -> Vec<Option<Stamp>> {
+        let suppression = self
+            .suppression
+            .iter()
+            .flat_map(|files| [&files.file, &files.key_file]);
+        [&self.spam, &self.allow]
+            .into_iter()
+            .flatten()
+            .chain(suppression)
+            .map(|path| Stamp::of(path))
+            .collect()
     }
 
     /// Starts a task that checks the files every `every` and reloads when one changed
@@ -551,7 +618,7 @@ impl ListStore {
     /// pool, never on a thread that serves requests.
     pub fn spawn_watcher(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
         let store: Weak<ListStore> = Arc::downgrade(self);
-        let watch = self.spam.is_some() || self.allow.is_some();
+        let watch = self.spam.is_some() || self.allow.is_some() || self.suppression.is_some();
         // A zero period would make tokio's interval panic; a millisecond is the floor.
         let every = every.max(Duration::from_millis(1));
         tokio::spawn(async move {
@@ -577,15 +644,6 @@ impl ListStore {
             }
         })
     }
-}
-
-/// Stamps the configured files, in a fixed order.
-fn stamps(spam: &Option<PathBuf>, allow: &Option<PathBuf>) -> Vec<Option<Stamp>> {
-    [spam, allow]
-        .into_iter()
-        .flatten()
-        .map(|path| Stamp::of(path))
-        .collect()
 }
 
 #[cfg(test)]

@@ -360,3 +360,77 @@ fn domain_facts_are_the_lists_answers_and_a_reload_forgets_them() {
         .is_some());
     assert!(lists.domain_facts("second.example").spam.is_none());
 }
+
+/// A suppression list of `addresses`, made with `key`, in a fresh directory.
+fn suppression_files(
+    key: &[u8],
+    addresses: &str,
+) -> (tempfile::TempDir, super::super::suppress::SuppressionFiles) {
+    use super::super::suppress::{hash_lines, SuppressionFiles, SuppressionKey};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = SuppressionFiles {
+        file: dir.path().join("suppressed.txt"),
+        key_file: dir.path().join("suppression.key"),
+    };
+    std::fs::write(&files.key_file, key).unwrap();
+    let mut text = Vec::new();
+    hash_lines(
+        &SuppressionKey::new(key).unwrap(),
+        addresses.as_bytes(),
+        &mut text,
+    )
+    .unwrap();
+    std::fs::write(&files.file, text).unwrap();
+    (dir, files)
+}
+
+fn suppressed(lists: &Lists, address: &str) -> bool {
+    lists.is_suppressed(&super::super::syntax::parse(address).unwrap())
+}
+
+#[test]
+fn the_suppression_list_reloads_with_the_lists_and_a_bad_file_keeps_the_old_one() {
+    const KEY: &[u8] = b"lists-test-suppression-key";
+    let (_dir, files) = suppression_files(KEY, "trap@corp.example\n");
+    let store =
+        ListStore::with_suppression(None, None, ListMode::Extend, Some(files.clone())).unwrap();
+    let before = store.current();
+    assert!(suppressed(&before, "Trap@Corp.example"));
+    assert!(!suppressed(&before, "other@corp.example"));
+    // Without a list nothing is suppressed.
+    assert!(!suppressed(&Lists::bundled(), "trap@corp.example"));
+
+    // The file rewritten: the watcher's check sees it, the new snapshot has the new list.
+    let (_dir2, next) = suppression_files(KEY, "other@corp.example\nthird@corp.example\n");
+    std::fs::rename(&next.file, &files.file).unwrap();
+    assert!(store.reload_if_changed().unwrap());
+    let after = store.current();
+    assert!(!suppressed(&after, "trap@corp.example"));
+    assert!(suppressed(&after, "other@corp.example"));
+    assert!(
+        suppressed(&before, "trap@corp.example"),
+        "old snapshots stay"
+    );
+
+    // A new key alone is a change too; with the old file it matches nothing.
+    std::fs::write(&files.key_file, b"a-rotated-key-of-some-length").unwrap();
+    assert!(store.reload_if_changed().unwrap());
+    assert!(!suppressed(&store.current(), "other@corp.example"));
+    std::fs::write(&files.key_file, KEY).unwrap();
+    store.reload().unwrap();
+    assert!(suppressed(&store.current(), "other@corp.example"));
+
+    // A short key, or a file of addresses in clear, fails the reload: the list in force
+    // stays.
+    std::fs::write(&files.key_file, b"short").unwrap();
+    assert!(store.reload().is_err());
+    std::fs::write(&files.key_file, KEY).unwrap();
+    std::fs::write(&files.file, "other@corp.example\n").unwrap();
+    let err = store.reload().unwrap_err();
+    assert!(matches!(err, ListError::Entry { line: 1, .. }), "{err:?}");
+    assert!(!err.to_string().contains("other@"), "{err}");
+    assert!(suppressed(&store.current(), "other@corp.example"));
+
+    // A bad file at start is an error, as for the domain lists.
+    assert!(ListStore::with_suppression(None, None, ListMode::Extend, Some(files)).is_err());
+}

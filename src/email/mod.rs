@@ -9,6 +9,7 @@ pub mod lists;
 pub mod provider;
 pub mod smtp;
 pub mod suggest;
+pub mod suppress;
 pub mod syntax;
 
 use std::future::Future;
@@ -151,6 +152,7 @@ impl Validator {
             Err(reason) => return Verdict::empty(Validity::Invalid, Depth::Syntax, reason),
         };
         let lists = self.lists.current();
+        let suppressed = lists.is_suppressed(&address);
         let facts = lists.domain_facts(&address.domain);
         let providers = provider::bundled();
         // A provider's consumer domain is free mail even if the free list lacks it.
@@ -173,6 +175,16 @@ impl Validator {
             smtp_accepted: false,
             reasons: Vec::new(),
         };
+        // 3. the address on the suppression list: SPAM.
+        if suppressed {
+            return verdict.decided(
+                Validity::Spam,
+                Reason::new(
+                    codes::LIST_SUPPRESSED,
+                    "the address is on the suppression list",
+                ),
+            );
+        }
         // 3. spam or disposable domain, or a parent of it: SPAM.
         if let Some(hit) = facts.spam {
             verdict.disposable = hit.disposable;

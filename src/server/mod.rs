@@ -49,10 +49,11 @@ pub struct Engines {
 /// Everything slow or fallible happens here, before the server reports SERVING: a bad
 /// list or model file stops the start with a message naming the file and line.
 pub fn build_engines(config: &Config, clock: Arc<dyn Clock>) -> Result<Engines, StartError> {
-    let lists = Arc::new(ListStore::new(
+    let lists = Arc::new(ListStore::with_suppression(
         config.lists.spam_domains.clone(),
         config.lists.allow_domains.clone(),
         config.lists.mode,
+        config.suppression_files(),
     )?);
     let shared = match config.shared_cache() {
         Some(shared) => {

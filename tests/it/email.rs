@@ -170,15 +170,24 @@ async fn spam_lists_match_parents_and_a_changed_file_is_reloaded() {
     // Take the domain off the list and tell the server: SIGHUP reloads at once.
     std::fs::write(spam.path(), "# emptied\n").unwrap();
     server.signal("HUP");
-    let mut reloaded = false;
+    let reloaded = comes_to(&mut client, "x@blocked.test", pb::EmailValidity::Valid).await;
+    assert!(reloaded, "the reloaded list did not take effect");
+}
+
+/// Asks about `email` until its verdict is `validity` (after a reload): whether it came
+/// to that. The bound of tries only keeps a broken reload from hanging the test.
+async fn comes_to(
+    client: &mut pb::lead_check_client::LeadCheckClient<tonic::transport::Channel>,
+    email: &str,
+    validity: pb::EmailValidity,
+) -> bool {
     for _ in 0..100 {
-        if validate(&mut client, "x@blocked.test").await.validity() == pb::EmailValidity::Valid {
-            reloaded = true;
-            break;
+        if validate(client, email).await.validity() == validity {
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(reloaded, "the reloaded list did not take effect");
+    false
 }
 
 #[tokio::test]
@@ -525,4 +534,104 @@ async fn the_cap_on_dns_queries_in_flight_holds() {
     // The default cap lets every domain be asked at once.
     let (uncapped, _) = peak(&[]).await;
     assert!(uncapped > 4, "{uncapped} queries in flight by default");
+}
+
+/// Runs `leadcheck suppress hash --key-file KEY` on `addresses` and returns its output.
+fn suppress_hash(key: &std::path::Path, addresses: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args(["suppress", "hash", "--key-file"])
+        .arg(key)
+        .env_remove("LEADCHECK_SUPPRESSION_KEY_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start leadcheck suppress hash");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(addresses.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "suppress hash failed: {stderr}");
+    assert!(!stderr.contains('@'), "an address on stderr: {stderr}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn a_suppressed_address_is_spam_and_a_rewritten_list_is_reloaded() {
+    let dns = DnsServer::start().await.unwrap();
+    dns.mx("corp.test", &[(10, "mx.corp.test")]);
+    dns.a("mx.corp.test", &[Ipv4Addr::new(192, 0, 2, 10)]);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("suppression.key");
+    std::fs::write(&key, "an integration test key, 32 b.\n").unwrap();
+    let list = dir.path().join("suppressed.txt");
+    let made = suppress_hash(&key, "# complaints\nTrap@Corp.test\n");
+    assert!(!made.contains('@'), "an address in the file: {made}");
+    std::fs::write(&list, &made).unwrap();
+    let server = Server::start(
+        dns.addr(),
+        &[
+            "--suppression-file",
+            list.to_str().unwrap(),
+            "--suppression-key-file",
+            key.to_str().unwrap(),
+        ],
+    );
+    let mut client = server.client().await;
+
+    // The address, whatever its case and spacing, is SPAM; another at its domain is not.
+    for spelling in ["trap@corp.test", " TRAP@Corp.Test "] {
+        let verdict = validate(&mut client, spelling).await;
+        assert_eq!(verdict.validity(), pb::EmailValidity::Spam, "{verdict:?}");
+        assert!(
+            codes(&verdict).contains(&"list.suppressed".to_string()),
+            "{verdict:?}"
+        );
+    }
+    let verdict = validate(&mut client, "other@corp.test").await;
+    assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+    assert!(!codes(&verdict).contains(&"list.suppressed".to_string()));
+
+    // A new file, written aside and renamed over the old one, then SIGHUP: the reload
+    // swaps the lists.
+    let next = dir.path().join("suppressed.next");
+    std::fs::write(&next, suppress_hash(&key, "other@corp.test\n")).unwrap();
+    std::fs::rename(&next, &list).unwrap();
+    server.signal("HUP");
+    let reloaded = comes_to(&mut client, "other@corp.test", pb::EmailValidity::Spam).await;
+    assert!(
+        reloaded,
+        "the rewritten suppression list did not take effect"
+    );
+    let verdict = validate(&mut client, "trap@corp.test").await;
+    assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+
+    // No address reached the logs.
+    let logs = server.logs();
+    assert!(
+        !logs.contains("trap@") && !logs.contains("other@"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn a_suppression_file_without_its_key_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("suppressed.txt");
+    std::fs::write(&list, "").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--suppression-file"])
+        .arg(&list)
+        .env_remove("LEADCHECK_SUPPRESSION_KEY_FILE")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("lists.suppression_key_file"), "{stderr}");
 }
