@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use leadcheck::phone;
+use leadcheck::phone::{self, geo};
 use rlibphonenumber::{PhoneNumberFormat, Region, PHONE_NUMBER_UTIL};
 
 const FIXTURE: &str = include_str!("../tests/data/phone_oracle.tsv");
@@ -106,6 +106,38 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The offline mappers alone (time zones, English and Spanish place, carrier), for the
+    // fixture's valid numbers: their share of a validation.
+    let valid: Vec<(u32, String, phone::NumberType)> = inputs
+        .iter()
+        .map(|(phone, country)| phone::validate(phone, country))
+        .filter(|v| v.validity == phone::Validity::Valid)
+        .filter_map(|v| {
+            let digits = v.e164.strip_prefix('+')?;
+            let national = digits.strip_prefix(&v.country_code.to_string())?;
+            Some((v.country_code, national.to_string(), v.number_type?))
+        })
+        .collect();
+    geo::load_all();
+    let mut lookups = c.benchmark_group("phone_geo");
+    lookups.throughput(Throughput::Elements(valid.len() as u64));
+    lookups.bench_function("time_zones_location_carrier", |b| {
+        b.iter(|| {
+            for (country_code, national, number_type) in &valid {
+                let number = geo::Number {
+                    country_code: *country_code,
+                    national,
+                    number_type: *number_type,
+                };
+                black_box(geo::time_zones(black_box(&number)));
+                black_box(geo::location(&number, geo::Language::En, || None));
+                black_box(geo::location(&number, geo::Language::Es, || None));
+                black_box(geo::carrier(&number));
+            }
+        })
+    });
+    lookups.finish();
 }
 
 criterion_group!(benches, bench);
