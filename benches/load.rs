@@ -631,7 +631,7 @@ fn answers_client(channel: Channel) -> tonic::client::Grpc<Channel> {
 /// of most answers only what checks them ([`AnswerId`]) and decodes whole only the ones
 /// it samples: decoding each of the ~37 strings of every answer would spend the
 /// generator's CPU, on the two cores it shares with the server it measures. A real
-/// client reads what it needs, as `leadcheck batch` does for CSV (`src/batch_view.rs`).
+/// client reads what it needs, as `leadcheck batch` does for CSV (`src/batch/view.rs`).
 #[derive(Debug, Clone, Copy, Default)]
 struct Answers;
 

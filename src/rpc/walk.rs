@@ -1,5 +1,5 @@
 //! Reading the protobuf wire format straight from a received slice, one field at a time:
-//! the base of the batch client's CSV view of an answer (`batch_view.rs`), a hand-written
+//! the base of the batch client's CSV view of an answer (`src/batch/view.rs`), a hand-written
 //! reader beside prost's decoding that the load benchmark keeps (BENCHMARKS.md, "Design
 //! decisions settled by measurement").
 //!

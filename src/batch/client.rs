@@ -1,0 +1,586 @@
+//! Talking to the servers: channels with TLS and a bearer token, the choice of server,
+//! retries with backoff and a budget, and the chunks in flight over `AssessLeads` streams.
+
+use super::input::Row;
+use super::output::Answer;
+use super::view;
+use super::{BatchArgs, BatchError};
+use futures::StreamExt;
+use prost::bytes::Bytes;
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::metadata::AsciiMetadataValue;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+/// The longest wait before a chunk is sent again (unless `--retry-backoff-ms` is longer).
+pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Failures of one chunk in a row, no answer between them, before the run gives up on
+/// it: with the default backoff, a server away for about a minute. A dead server then
+/// fails the run in that time, not after the whole budget.
+pub(super) const MAX_FAILURES_IN_A_ROW: u32 = 16;
+
+/// The servers of a run, each on a channel of its own (one HTTP/2 connection, made again
+/// after it breaks), and how each is faring: chunks go to the least busy server that has
+/// not just failed, so a server that restarts or drains is passed over while it is away.
+pub(super) struct Servers {
+    urls: Vec<String>,
+    channels: Vec<Channel>,
+    state: Mutex<Vec<ServerState>>,
+    /// `Bearer TOKEN`, sent with every call.
+    token: Option<AsciiMetadataValue>,
+    /// The first wait after a failure.
+    backoff: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct ServerState {
+    /// Streams open on it.
+    in_flight: usize,
+    /// Failures since its last success.
+    failures: u32,
+    /// Passed over until then, after a failure.
+    resting_until: Option<Instant>,
+}
+
+impl Servers {
+    /// The server for the next stream: one not resting after a failure, other than
+    /// `avoid` (the one the chunk just failed on) where there is a choice, least busy
+    /// first; when all rest, the one that is back soonest.
+    fn pick(&self, avoid: Option<usize>) -> usize {
+        let now = Instant::now();
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        (0..state.len())
+            .min_by_key(|&i| {
+                let s = &state[i];
+                let resting = s.resting_until.filter(|&until| until > now);
+                (resting.is_some(), resting, Some(i) == avoid, s.in_flight)
+            })
+            .unwrap_or(0)
+    }
+
+    fn begin(&self, server: usize) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state[server].in_flight += 1;
+    }
+
+    /// Ends a stream on `server`; a failure rests it for longer each time it fails again.
+    fn end(&self, server: usize, failed: bool) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let s = &mut state[server];
+        s.in_flight = s.in_flight.saturating_sub(1);
+        if failed {
+            s.resting_until = Some(Instant::now() + backoff(self.backoff, s.failures));
+            s.failures = s.failures.saturating_add(1);
+        } else {
+            s.failures = 0;
+            s.resting_until = None;
+        }
+    }
+}
+
+/// The run's retries left, shared by all its chunks.
+pub(super) struct Retries {
+    budget: u32,
+    left: AtomicU64,
+}
+
+impl Retries {
+    pub(super) fn new(budget: u32) -> Retries {
+        Retries {
+            budget,
+            left: AtomicU64::new(u64::from(budget)),
+        }
+    }
+
+    /// Takes one retry; false when none is left.
+    fn take(&self) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+/// The wait before the `attempt`th retry (0-based): `base` doubled each time, at most
+/// [`MAX_BACKOFF`] (or `base`, if longer).
+pub(super) fn backoff(base: Duration, attempt: u32) -> Duration {
+    base.saturating_mul(1 << attempt.min(20))
+        .min(MAX_BACKOFF.max(base))
+}
+
+/// [`backoff`] with full jitter over its upper half: chunks that failed together do not
+/// all come back at the same instant.
+pub(super) fn jittered(base: Duration, attempt: u32) -> Duration {
+    use rand::Rng;
+    let full = backoff(base, attempt);
+    let millis = u64::try_from(full.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
+}
+
+/// Whether a stream that failed with `status` may be sent again: the server is away
+/// (UNAVAILABLE: down, restarting, draining, a GOAWAY), busy (RESOURCE_EXHAUSTED), out of
+/// time (DEADLINE_EXCEEDED), or the connection broke under it (a reset, an h2 protocol
+/// error, a closed connection: statuses made here from a transport error, which carry it
+/// as their source, where a server's own statuses carry none). A server's refusal
+/// (INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, ...) would only come again.
+pub(super) fn retryable(status: &tonic::Status) -> bool {
+    use tonic::Code;
+    if tls_refused(status) {
+        return false;
+    }
+    match status.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted => {
+            true
+        }
+        Code::Unknown | Code::Internal | Code::Cancelled => {
+            std::error::Error::source(status).is_some()
+                // tonic's own status for a body that ended inside a message.
+                || status.message() == "Unexpected EOF decoding stream."
+        }
+        _ => false,
+    }
+}
+
+/// Whether a TLS peer refused this client or its certificate (a fatal alert, such as
+/// "certificate required"), or the server's certificate is not valid: retrying would
+/// only be refused again. Transport errors wrap it in an `io::Error`, whose `source`
+/// passes over it, so each one's inner error is looked at too.
+pub(super) fn tls_refused(status: &tonic::Status) -> bool {
+    use std::error::Error;
+    use tokio_rustls::rustls;
+    let mut next: Option<&(dyn Error + 'static)> = Error::source(status);
+    while let Some(error) = next {
+        let inner = error
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+            .map(|inner| inner as &(dyn Error + 'static));
+        // The TLS connector may keep rustls's error or only its text.
+        let refused = [Some(error), inner].into_iter().flatten().any(|e| {
+            matches!(
+                e.downcast_ref::<rustls::Error>(),
+                Some(rustls::Error::AlertReceived(_) | rustls::Error::InvalidCertificate(_))
+            ) || {
+                let text = e.to_string();
+                text.starts_with("received fatal alert")
+                    || text.starts_with("invalid peer certificate")
+            }
+        });
+        if refused {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
+/// Reads the file a flag names.
+pub(super) fn read_flag_file(flag: &'static str, path: &PathBuf) -> Result<Vec<u8>, BatchError> {
+    std::fs::read(path).map_err(|source| BatchError::File {
+        flag,
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The client's TLS settings, when any TLS flag is given.
+pub(super) fn client_tls(args: &BatchArgs) -> Result<Option<ClientTlsConfig>, BatchError> {
+    if args.tls_ca.is_none() && args.tls_cert.is_none() && args.tls_domain.is_none() {
+        return Ok(None);
+    }
+    let mut tls = ClientTlsConfig::new();
+    if let Some(ca) = &args.tls_ca {
+        tls = tls.ca_certificate(Certificate::from_pem(read_flag_file("--tls-ca", ca)?));
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        tls = tls.identity(Identity::from_pem(
+            read_flag_file("--tls-cert", cert)?,
+            read_flag_file("--tls-key", key)?,
+        ));
+    }
+    if let Some(domain) = &args.tls_domain {
+        tls = tls.domain_name(domain.clone());
+    }
+    Ok(Some(tls))
+}
+
+/// The `authorization` value, when a token is given: `--auth-token-file`, else
+/// `--auth-token` (or `LEADCHECK_AUTH_TOKEN`). Marked sensitive, so it is never logged.
+pub(super) fn bearer_token(args: &BatchArgs) -> Result<Option<AsciiMetadataValue>, BatchError> {
+    let (token, from) = match (&args.auth_token_file, &args.auth_token) {
+        (Some(path), _) => {
+            let text = read_flag_file("--auth-token-file", path)?;
+            let token = crate::auth::parse_tokens(&String::from_utf8_lossy(&text))
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            (token, "--auth-token-file")
+        }
+        (None, Some(token)) => (token.trim().to_string(), "--auth-token"),
+        (None, None) => return Ok(None),
+    };
+    let value = (!token.is_empty())
+        .then(|| format!("Bearer {token}").parse::<AsciiMetadataValue>().ok())
+        .flatten();
+    let Some(mut value) = value else {
+        return Err(BatchError::BadToken { from });
+    };
+    value.set_sensitive(true);
+    Ok(Some(value))
+}
+
+/// Connects to every server (failing fast on any that cannot be reached now: a wrong
+/// URL should not wait out the retries).
+pub(super) async fn connect(args: &BatchArgs) -> Result<Servers, BatchError> {
+    let timeout = Duration::from_millis(args.connect_timeout_ms);
+    let tls = client_tls(args)?;
+    let token = bearer_token(args)?;
+    let mut channels = Vec::with_capacity(args.servers.len());
+    for url in &args.servers {
+        let bad_url = |source| BatchError::BadUrl {
+            url: url.clone(),
+            source,
+        };
+        let mut endpoint = Endpoint::from_shared(url.clone())
+            .map_err(bad_url)?
+            .connect_timeout(timeout)
+            .tcp_nodelay(true);
+        let https = endpoint.uri().scheme_str() == Some("https");
+        match (&tls, https) {
+            (Some(tls), true) if args.tls_ca.is_some() => {
+                endpoint = endpoint.tls_config(tls.clone()).map_err(BatchError::Tls)?;
+            }
+            (_, true) => return Err(BatchError::NoCa { url: url.clone() }),
+            (Some(_), false) => return Err(BatchError::NotHttps { url: url.clone() }),
+            (None, false) => {}
+        }
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|source| BatchError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        channels.push(channel);
+    }
+    Ok(Servers {
+        urls: args.servers.clone(),
+        state: Mutex::new(vec![ServerState::default(); channels.len()]),
+        channels,
+        token,
+        backoff: Duration::from_millis(args.retry_backoff_ms),
+    })
+}
+
+/// One `AssessLeads` call on `server`, requests sent as their bytes and answers decoded
+/// by `codec`: whole (prost's), or only the part CSV output writes ([`view::Codec`]).
+/// Answers are pushed onto `answers` as they come, so those before a failure are kept.
+pub(super) async fn assess_leads<C>(
+    servers: &Servers,
+    server: usize,
+    requests: Vec<Bytes>,
+    codec: C,
+    answers: &mut Vec<Answer>,
+    in_flight: &InFlight,
+) -> Result<(), tonic::Status>
+where
+    C: tonic::codec::Codec<Encode = Bytes> + Send + 'static,
+    C::Decode: Into<Answer> + Send + Sync + 'static,
+{
+    let mut client = tonic::client::Grpc::new(servers.channels[server].clone())
+        .max_decoding_message_size(16 * 1024 * 1024);
+    client
+        .ready()
+        .await
+        .map_err(|e| tonic::Status::from_error(Box::new(e)))?;
+    let mut request = tonic::Request::new(tokio_stream::iter(requests));
+    request.extensions_mut().insert(tonic::GrpcMethod::new(
+        "leadcheck.v1.LeadCheck",
+        "AssessLeads",
+    ));
+    if let Some(token) = &servers.token {
+        request
+            .metadata_mut()
+            .insert("authorization", token.clone());
+    }
+    let path =
+        tonic::codegen::http::uri::PathAndQuery::from_static("/leadcheck.v1.LeadCheck/AssessLeads");
+    let response = client.streaming(request, path, codec).await?;
+    in_flight.announced(response.metadata());
+    let mut stream = response.into_inner();
+    while let Some(answer) = stream.next().await {
+        answers.push(answer?.into());
+    }
+    Ok(())
+}
+
+/// Streams in flight at most, unless `--streams` says otherwise.
+pub(super) const MAX_STREAMS: usize = 32;
+
+/// The leads in flight over all streams (`--in-flight`), and the window the servers
+/// announce for each stream: a chunk holds a place for each of its leads the server
+/// validates at once, so a server with a small window gets more streams, and one with a
+/// wide window fewer.
+pub(super) struct InFlight {
+    leads: Arc<Semaphore>,
+    most: usize,
+    /// The last window announced; until one is, the chunk size.
+    window: AtomicUsize,
+}
+
+impl InFlight {
+    pub(super) fn new(most: usize, chunk: usize) -> Arc<InFlight> {
+        let most = most.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+        Arc::new(InFlight {
+            leads: Arc::new(Semaphore::new(most)),
+            most,
+            window: AtomicUsize::new(chunk),
+        })
+    }
+
+    /// Waits until a chunk may start; the places it holds are given back when dropped.
+    pub(super) async fn admit(
+        self: Arc<Self>,
+        rows: Vec<Row>,
+    ) -> (Vec<Row>, Option<OwnedSemaphorePermit>) {
+        let window = self.window.load(Ordering::Relaxed);
+        let places = rows.len().min(window).clamp(1, self.most) as u32;
+        let permit = self.leads.clone().acquire_many_owned(places).await.ok();
+        (rows, permit)
+    }
+
+    /// Reads a stream's window from its response headers (an older server sends none).
+    fn announced(&self, headers: &tonic::metadata::MetadataMap) {
+        let window = headers
+            .get(crate::rpc::STREAM_IN_FLIGHT_HEADER)
+            .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
+        if let Some(window) = window {
+            self.window.store(window.max(1), Ordering::Relaxed);
+        }
+    }
+}
+
+/// Sends one chunk and pairs every row with its assessment, whole or only what CSV output
+/// writes (`whole` false). A stream that fails in a way worth retrying is sent again, to
+/// another server where there is one, after a backoff: only its unanswered rows, the
+/// answers already in kept (a stream answers in order).
+pub(super) async fn assess_chunk(
+    servers: &Servers,
+    retries: &Retries,
+    rows: Vec<Row>,
+    whole: bool,
+    in_flight: &InFlight,
+) -> Result<Vec<(Row, Option<Answer>)>, BatchError> {
+    // The rows keep their requests, to pair the answers; the stream sends their bytes
+    // (shared, not copied).
+    let sent: Vec<(u64, &Bytes)> = rows
+        .iter()
+        .filter_map(|row| row.request.as_ref().ok())
+        .map(|request| (request.id, &request.bytes))
+        .collect();
+    let expected = sent.len();
+    // Room for every answer up front: growing the vector copied each one again.
+    let mut answers: Vec<Answer> = Vec::with_capacity(expected);
+    let mut avoid = None;
+    let mut in_a_row = 0;
+    while answers.len() < expected {
+        let before = answers.len();
+        let server = servers.pick(avoid);
+        let pending: Vec<Bytes> = sent[before..].iter().map(|(_, b)| (*b).clone()).collect();
+        servers.begin(server);
+        let result = if whole {
+            assess_leads(
+                servers,
+                server,
+                pending,
+                view::Whole,
+                &mut answers,
+                in_flight,
+            )
+            .await
+        } else {
+            assess_leads(
+                servers,
+                server,
+                pending,
+                view::Codec,
+                &mut answers,
+                in_flight,
+            )
+            .await
+        };
+        if answers.len() > expected {
+            servers.end(server, false);
+            return Err(BatchError::Contract {
+                line: sent[before].0,
+                problem: "more answers than leads",
+            });
+        }
+        let failure = match result {
+            Ok(()) if answers.len() == expected => {
+                servers.end(server, false);
+                break;
+            }
+            // Ended early without an error: the server handed the stream back.
+            Ok(()) => tonic::Status::unavailable("the stream ended before every lead was answered"),
+            Err(status) => status,
+        };
+        let line = sent[answers.len()].0;
+        if !retryable(&failure) {
+            servers.end(server, false);
+            return Err(BatchError::Refused {
+                line,
+                code: failure.code(),
+                source: failure,
+            });
+        }
+        servers.end(server, true);
+        // A stream that got somewhere starts the count and the backoff over.
+        if answers.len() > before {
+            in_a_row = 0;
+        }
+        in_a_row += 1;
+        if in_a_row > MAX_FAILURES_IN_A_ROW {
+            return Err(BatchError::GaveUp {
+                line,
+                failures: in_a_row,
+                source: failure,
+            });
+        }
+        if !retries.take() {
+            return Err(BatchError::RetriesSpent {
+                line,
+                budget: retries.budget,
+                source: failure,
+            });
+        }
+        tracing::warn!(
+            server = %servers.urls[server],
+            line,
+            code = ?failure.code(),
+            status = failure.message(),
+            "stream failed: its unanswered rows are sent again"
+        );
+        tokio::time::sleep(jittered(servers.backoff, in_a_row - 1)).await;
+        avoid = Some(server);
+    }
+    drop(sent);
+    let mut answers = answers.into_iter();
+    let mut paired = Vec::with_capacity(rows.len());
+    for row in rows {
+        let answer = match &row.request {
+            Ok(request) => {
+                let answer = answers.next();
+                if !answer.as_ref().is_some_and(|a| request.answered_by(a)) {
+                    return Err(BatchError::Contract {
+                        line: row.line,
+                        problem: "answers out of order",
+                    });
+                }
+                answer
+            }
+            Err(_) => None,
+        };
+        paired.push((row, answer));
+    }
+    Ok(paired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Retried: what a restart, a drain, a reset or a deadline gives. Not retried: a
+    /// server's refusal, and its own INTERNAL (no transport error under it).
+    #[test]
+    fn only_failures_of_the_way_there_are_retried() {
+        use tonic::{Code, Status};
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::ResourceExhausted,
+            Code::Aborted,
+        ] {
+            assert!(retryable(&Status::new(code, "")), "{code:?}");
+        }
+        for code in [
+            Code::InvalidArgument,
+            Code::Unauthenticated,
+            Code::PermissionDenied,
+            Code::Unimplemented,
+            Code::Internal,
+            Code::Unknown,
+            Code::FailedPrecondition,
+        ] {
+            assert!(!retryable(&Status::new(code, "")), "{code:?}");
+        }
+        let reset = Status::from_error(Box::new(io::Error::from(io::ErrorKind::ConnectionReset)));
+        assert_eq!(reset.code(), Code::Unknown);
+        assert!(retryable(&reset));
+        assert!(retryable(&Status::internal(
+            "Unexpected EOF decoding stream."
+        )));
+        // A server that wants a client certificate: refused again on every try, whether
+        // the connector keeps rustls's error or, as tonic's does, only its text.
+        use tokio_rustls::rustls::{AlertDescription, Error as TlsError};
+        let alert = TlsError::AlertReceived(AlertDescription::CertificateRequired);
+        let typed = io::Error::new(io::ErrorKind::InvalidData, alert);
+        assert!(!retryable(&Status::from_error(Box::new(typed))));
+        let text = io::Error::new(
+            io::ErrorKind::InvalidData,
+            "received fatal alert: CertificateRequired",
+        );
+        assert!(!retryable(&Status::from_error(Box::new(text))));
+        let closed = io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed connection");
+        assert!(retryable(&Status::from_error(Box::new(closed))));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_jitter_stays_in_its_upper_half() {
+        let ms = Duration::from_millis;
+        assert_eq!(backoff(ms(200), 0), ms(200));
+        assert_eq!(backoff(ms(200), 3), ms(1600));
+        assert_eq!(backoff(ms(200), 10), MAX_BACKOFF);
+        assert_eq!(backoff(ms(200), u32::MAX), MAX_BACKOFF);
+        assert_eq!(backoff(ms(9000), 4), ms(9000));
+        for attempt in 0..8 {
+            let full = backoff(ms(100), attempt);
+            let wait = jittered(ms(100), attempt);
+            assert!(wait >= full / 2 && wait <= full, "{wait:?} of {full:?}");
+        }
+        let retries = Retries::new(2);
+        assert!(retries.take() && retries.take());
+        assert!(!retries.take());
+    }
+
+    /// A chunk goes to the least busy server, away from one that just failed.
+    #[test]
+    fn a_failed_server_is_passed_over_while_it_rests() {
+        let servers = Servers {
+            urls: vec![String::new(); 3],
+            channels: Vec::new(),
+            state: Mutex::new(vec![ServerState::default(); 3]),
+            token: None,
+            backoff: Duration::from_secs(60),
+        };
+        assert_eq!(servers.pick(None), 0);
+        servers.begin(0);
+        assert_eq!(servers.pick(None), 1);
+        assert_eq!(servers.pick(Some(1)), 2);
+        servers.begin(1);
+        servers.end(1, true);
+        servers.begin(2);
+        // 0 and 2 are busy, 1 is idle but rests after its failure.
+        assert_eq!(servers.pick(None), 0);
+        servers.end(0, true);
+        servers.end(2, true);
+        // All rest: the one back soonest.
+        assert_eq!(servers.pick(None), 1);
+        servers.begin(1);
+        servers.end(1, false);
+        assert_eq!(servers.pick(None), 1);
+    }
+}
