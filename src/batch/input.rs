@@ -3,6 +3,7 @@
 
 use super::columns::Columns;
 use super::output::Answer;
+use super::progress::Progress;
 use super::resume::Skip;
 use super::{BatchError, ResumeError};
 use crate::pb;
@@ -10,7 +11,7 @@ use prost::bytes::Bytes;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 use tokio::sync::mpsc;
@@ -165,13 +166,6 @@ impl Read for LineCounter {
         self.offset += n as u64;
         Ok(n)
     }
-}
-
-/// Position in the input, for progress.
-pub(super) struct Progress {
-    pub(super) rows: AtomicU64,
-    pub(super) bytes: AtomicU64,
-    pub(super) total_bytes: Option<u64>,
 }
 
 pub(super) fn open_input(
@@ -378,6 +372,7 @@ mod tests {
     use crate::rpc::time_to_pb;
     use proptest::prelude::*;
     use std::io::BufRead;
+    use std::sync::atomic::AtomicU64;
 
     /// Gives `data`, then fails every read after it, as a disk or pipe gone bad does.
     struct FailsAfter(&'static [u8]);

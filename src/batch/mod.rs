@@ -10,6 +10,7 @@ mod client;
 mod columns;
 mod input;
 mod output;
+mod progress;
 mod resume;
 mod view;
 
@@ -18,10 +19,10 @@ use client::{assess_chunk, connect, InFlight, Retries, MAX_STREAMS};
 use columns::Columns;
 use futures::StreamExt;
 use input::{
-    as_of_timestamp, open_input, parse_as_of, read_rows, Input, LineCounter, Progress, ReadFailure,
-    Row,
+    as_of_timestamp, open_input, parse_as_of, read_rows, Input, LineCounter, ReadFailure, Row,
 };
-use output::{csv_writer, spawn_progress, write_rows, Answer, Output, WholeRows, OUTPUT_COLUMNS};
+use output::{csv_writer, write_rows, Answer, Output, WholeRows, OUTPUT_COLUMNS};
+use progress::{spawn_progress, Progress};
 use resume::{open_output, Skip};
 use std::collections::HashSet;
 use std::fmt;

@@ -1,16 +1,13 @@
 //! Writing the answers back: each input row with its verdict columns, in input order,
 //! whole rows only, and the run's tally.
 
-use super::input::{Progress, Row};
+use super::input::Row;
 use super::view;
 use super::{BatchError, Filter, Summary, ROW_MALFORMED};
 use crate::pb;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
-use std::io::{self, IsTerminal, Write};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::io::{self, Write};
 use tokio::sync::mpsc;
 
 /// An answer as the output reads it: whole, for JSON Lines, or only what CSV output
@@ -312,39 +309,6 @@ pub(super) fn tally(summary: &mut Summary, a: &Answer) {
     }
 }
 
-/// Prints progress: a bar on a terminal, a plain line every 10 s otherwise.
-pub(super) fn spawn_progress(progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let tty = io::stderr().is_terminal();
-        let every = if tty {
-            Duration::from_millis(500)
-        } else {
-            Duration::from_secs(10)
-        };
-        let start = Instant::now();
-        loop {
-            tokio::time::sleep(every).await;
-            let rows = progress.rows.load(Ordering::Relaxed);
-            let secs = start.elapsed().as_secs_f64().max(0.001);
-            let rate = rows as f64 / secs;
-            let eta = progress.total_bytes.and_then(|total| {
-                let done = progress.bytes.load(Ordering::Relaxed);
-                (done > 0 && total >= done).then(|| secs * (total - done) as f64 / done as f64)
-            });
-            let eta = eta.map_or(String::new(), |s| format!(", ETA {s:.0}s"));
-            if tty {
-                let pct = progress.total_bytes.map_or(String::new(), |total| {
-                    let done = progress.bytes.load(Ordering::Relaxed);
-                    format!(" {:>3}%", (done * 100).checked_div(total).unwrap_or(0))
-                });
-                eprint!("\r{rows} rows{pct}, {rate:.0} rows/s{eta}   ");
-            } else {
-                eprintln!("progress: {rows} rows, {rate:.0} rows/s{eta}");
-            }
-        }
-    })
-}
-
 /// Writes the assessed rows in the order they come, counting them, and dropping a row
 /// whose dedup key was seen before when `dedup` gives the keys' hasher and those seen
 /// already. Each chunk is flushed whole. Returns the run's counts.
@@ -406,7 +370,7 @@ pub(super) fn write_rows(
 mod tests {
     use super::*;
     use std::fmt;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     /// The reasons column: every code with its channel, then the row's notes.
     #[test]
