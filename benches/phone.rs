@@ -131,8 +131,8 @@ fn bench(c: &mut Criterion) {
                     number_type: *number_type,
                 };
                 black_box(geo::time_zones(black_box(&number)));
-                black_box(geo::location(&number, geo::Language::En, || None));
-                black_box(geo::location(&number, geo::Language::Es, || None));
+                black_box(geo::location(&number, geo::Language::En, || None::<&str>));
+                black_box(geo::location(&number, geo::Language::Es, || None::<&str>));
                 black_box(geo::carrier(&number));
             }
         })

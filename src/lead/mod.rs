@@ -188,7 +188,7 @@ pub fn call_window(
     if phone.validity != phone::Validity::Valid {
         return None;
     }
-    phone::window::call_window(&phone.time_zones, at, model.call_window())
+    phone::window::call_window(phone.time_zones, at, model.call_window())
 }
 
 /// Reduces the verdicts to the facts the scoring model reads.

@@ -140,34 +140,28 @@ impl Number<'_> {
         }
     }
 
-    /// The E.164 digits without the `+`.
-    fn digits(&self) -> String {
-        let mut code = itoa::Buffer::new();
-        [code.format(self.country_code), self.national].concat()
+    /// The first digits of its E.164 form without the `+`, as many as a table's prefixes
+    /// have.
+    fn prefix(&self) -> Prefix {
+        Prefix::of(self.country_code, self.national)
     }
 }
 
 /// The IANA time zones of a number: its longest prefix's for a geographical number, its
 /// country's otherwise; none when the data has none.
-pub fn time_zones(number: &Number<'_>) -> Vec<&'static str> {
-    let table = table(&TIME_ZONE_TABLE, TIME_ZONES);
+pub fn time_zones(number: &Number<'_>) -> &'static [&'static str] {
+    let table = time_zone_table();
     let zones = if number.is_geographical() {
-        table.longest(&number.digits())
+        table.longest(number.prefix())
     } else {
         // libphonenumber's country-level lookup: the calling code, then for a three-digit
         // code its first two digits.
-        let mut buffer = itoa::Buffer::new();
-        let code = buffer.format(number.country_code);
-        table.exact(code).or_else(|| {
-            code.get(..2)
-                .filter(|_| code.len() == 3)
-                .and_then(|c| table.exact(c))
-        })
+        let code = Prefix::of(number.country_code, "");
+        table
+            .exact(code)
+            .or_else(|| (code.len == 3).then(|| table.exact(code.cut(2))).flatten())
     };
-    match zones {
-        Some(zones) if zones != UNKNOWN_ZONE => zones.split('&').collect(),
-        _ => Vec::new(),
-    }
+    zones.map_or(&[], |(_, zones)| &zones[..])
 }
 
 /// The geocoder's description of a number in `language`: the city or region of a
@@ -178,10 +172,10 @@ pub fn time_zones(number: &Number<'_>) -> Vec<&'static str> {
 /// `getCountryNameForNumber` picks it: the calling code's only region, else the one
 /// region the number is valid in, else none. Asked only when no place is found, since
 /// for a shared calling code it tests the number against each region's patterns.
-pub fn location(
+pub fn location<R: AsRef<str>>(
     number: &Number<'_>,
     language: Language,
-    country: impl FnOnce() -> Option<String>,
+    country: impl FnOnce() -> Option<R>,
 ) -> &'static str {
     if number.is_geographical() {
         // Argentina's mobile token, the 9 after the calling code, is not part of the area.
@@ -189,16 +183,12 @@ pub fn location(
             Some(rest) if number.country_code == 54 => rest,
             _ => number.national,
         };
-        let digits = Number {
-            national,
-            ..*number
-        }
-        .digits();
-        if let Some(place) = area(&digits, language).filter(|place| !place.is_empty()) {
+        let prefix = Prefix::of(number.country_code, national);
+        if let Some(place) = area(prefix, language).filter(|place| !place.is_empty()) {
             return place;
         }
     }
-    country().map_or("", |region| country_name(&region, language))
+    country().map_or("", |region| country_name(region.as_ref(), language))
 }
 
 /// The carrier the number's range was first given to, for mobiles and pagers where the
@@ -207,28 +197,29 @@ pub fn carrier(number: &Number<'_>) -> &'static str {
     match number.number_type {
         NumberType::Mobile | NumberType::FixedLineOrMobile | NumberType::Pager => {
             table(&CARRIER_TABLE, CARRIERS)
-                .longest(&number.digits())
-                .unwrap_or_default()
+                .longest(number.prefix())
+                .map_or("", |(_, carrier)| carrier)
         }
         _ => "",
     }
 }
 
 /// The description of the longest prefix that has one in `language` or in English.
-fn area(digits: &str, language: Language) -> Option<&'static str> {
+fn area(prefix: Prefix, language: Language) -> Option<&'static str> {
     let english = table(&GEOCODING_TABLES[0], GEOCODING_EN);
     let own = match language {
-        Language::En => return english.longest(digits),
+        Language::En => return english.longest(prefix).map(|(_, place)| *place),
         Language::Es => table(&GEOCODING_TABLES[1], GEOCODING_ES),
         Language::Pt => table(&GEOCODING_TABLES[2], GEOCODING_PT),
         Language::Ru => table(&GEOCODING_TABLES[3], GEOCODING_RU),
     };
     // The language's own entry wins over English's at the same prefix, and a longer
     // prefix in either wins over a shorter one.
-    (1..=digits.len().min(MAX_PREFIX)).rev().find_map(|len| {
-        let prefix = digits.get(..len)?;
-        own.exact(prefix).or_else(|| english.exact(prefix))
-    })
+    match (own.longest(prefix), english.longest(prefix)) {
+        (Some((own_len, place)), Some((english_len, _))) if own_len >= english_len => Some(*place),
+        (_, Some((_, place))) | (Some((_, place)), None) => Some(*place),
+        (None, None) => None,
+    }
 }
 
 /// The name of a region in `language`; empty for `001` and unknown regions.
@@ -254,7 +245,7 @@ pub fn country_name(region: &str, language: Language) -> &'static str {
 }
 
 static COUNTRY_NAMES: OnceLock<Vec<(&'static str, [&'static str; 4])>> = OnceLock::new();
-static TIME_ZONE_TABLE: OnceLock<Table> = OnceLock::new();
+static TIME_ZONE_TABLE: OnceLock<Table<Box<[&'static str]>>> = OnceLock::new();
 static CARRIER_TABLE: OnceLock<Table> = OnceLock::new();
 static GEOCODING_TABLES: [OnceLock<Table>; 4] = [
     OnceLock::new(),
@@ -264,31 +255,121 @@ static GEOCODING_TABLES: [OnceLock<Table>; 4] = [
 ];
 
 /// The longest prefix any table has, in digits.
-const MAX_PREFIX: usize = 10;
+const MAX_PREFIX: u32 = 10;
 
 fn table(cell: &'static OnceLock<Table>, text: &'static str) -> &'static Table {
-    cell.get_or_init(|| Table::parse(text))
+    cell.get_or_init(|| Table::parse(text, |value| value))
 }
 
-/// A prefix table: each prefix's value, found by binary search on (length, digits).
-struct Table {
-    /// `length << 40 | digits as a number`, ascending.
-    keys: Vec<u64>,
-    /// The index in `values` of each key's value.
-    indexes: Vec<u32>,
-    values: Vec<&'static str>,
+/// The time-zone table, each value split into its zones once; libphonenumber's unknown
+/// zone is no zone.
+fn time_zone_table() -> &'static Table<Box<[&'static str]>> {
+    TIME_ZONE_TABLE.get_or_init(|| {
+        Table::parse(TIME_ZONES, |zones| match zones {
+            UNKNOWN_ZONE => Box::default(),
+            zones => zones.split('&').collect(),
+        })
+    })
 }
 
-impl Table {
-    /// Reads a table as `data/gen-phone-geo.py` writes it (its doc has the format). The
-    /// text is compiled in and generated: a line that does not read is a bug in the
-    /// generator, and a test reads every table, so it is skipped rather than reported.
-    fn parse(text: &'static str) -> Table {
+/// Up to [`MAX_PREFIX`] leading digits of a number, held as an integer: no text is made
+/// to look a number up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Prefix {
+    /// The digits, padded on the right with zeros to `MAX_PREFIX` digits, so that
+    /// comparing two prefixes' `padded` compares their leading digits.
+    padded: u64,
+    /// How many digits it has.
+    len: u32,
+}
+
+impl Prefix {
+    /// The digits of `country_code` then of `national`, up to the first that is not one.
+    fn of(country_code: u32, national: &str) -> Prefix {
+        let mut code = itoa::Buffer::new();
+        Prefix::read(code.format(country_code).bytes().chain(national.bytes()))
+    }
+
+    /// The leading digits of `text`, up to the first that is not one.
+    fn read(text: impl Iterator<Item = u8>) -> Prefix {
+        let mut value = 0u64;
+        let mut len = 0;
+        for b in text {
+            if len == MAX_PREFIX || !b.is_ascii_digit() {
+                break;
+            }
+            value = value * 10 + u64::from(b - b'0');
+            len += 1;
+        }
+        Prefix {
+            padded: value * 10u64.pow(MAX_PREFIX - len),
+            len,
+        }
+    }
+
+    /// Its first `len` digits.
+    fn cut(self, len: u32) -> Prefix {
+        let len = len.min(self.len);
+        let unit = 10u64.pow(MAX_PREFIX - len);
+        Prefix {
+            padded: self.padded / unit * unit,
+            len,
+        }
+    }
+
+    /// How many leading digits it shares with `other`.
+    fn shared(self, other: Prefix) -> u32 {
+        (1..=self.len.min(other.len))
+            .rev()
+            .find(|&len| self.cut(len) == other.cut(len))
+            .unwrap_or(0)
+    }
+
+    /// Its key in a table: ordered as the digits are as text, a prefix before the longer
+    /// prefixes it starts (`1` < `10` < `100` < `11`).
+    fn key(self) -> u64 {
+        self.padded << LEN_BITS | u64::from(self.len)
+    }
+
+    fn from_key(key: u64) -> Prefix {
+        Prefix {
+            padded: key >> LEN_BITS,
+            len: (key & ((1 << LEN_BITS) - 1)) as u32,
+        }
+    }
+}
+
+/// The bits of a key that hold a prefix's length.
+const LEN_BITS: u32 = 4;
+/// The bits of an entry that hold the index of its value; the key is above them (a key
+/// needs 38 bits: a ten-digit number and a length).
+const INDEX_BITS: u32 = 26;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+
+/// A prefix table: its entries in the order of their prefixes' digits as text, each
+/// `key << INDEX_BITS | value index`, so that a lookup is a binary search on one compact
+/// array and the entry found holds its value.
+struct Table<V = &'static str> {
+    entries: Box<[u64]>,
+    values: Box<[V]>,
+}
+
+impl<V> Table<V> {
+    /// Reads a table as `data/gen-phone-geo.py` writes it (its doc has the format), each
+    /// value made by `value`. The text is compiled in and generated: a line that does not
+    /// read is a bug in the generator, and a test reads every table, so it is skipped
+    /// rather than reported.
+    fn parse(text: &'static str, value: impl Fn(&'static str) -> V) -> Table<V> {
         let mut lines = text.lines().filter(|line| !line.starts_with('#'));
-        let values: Vec<&'static str> = lines.by_ref().take_while(|line| *line != "%%").collect();
-        let mut entries: Vec<(u64, u32)> = Vec::new();
+        let values: Box<[V]> = lines
+            .by_ref()
+            .take_while(|line| *line != "%%")
+            .map(value)
+            .collect();
+        assert!(values.len() as u64 <= INDEX_MASK, "too many values");
+        let mut entries: Vec<u64> = Vec::new();
         let mut previous = String::new();
-        let mut index = 0u32;
+        let mut index = 0u64;
         for line in lines {
             let (digits, value) = match line.split_once(' ') {
                 Some((digits, value)) => (digits, value.parse().ok()),
@@ -303,52 +384,67 @@ impl Table {
             if let Some(value) = value {
                 index = value;
             }
-            if let Some(key) = key(&previous) {
-                entries.push((key, index));
+            let prefix = Prefix::read(previous.bytes());
+            let whole = prefix.len as usize == previous.len() && prefix.len > 0;
+            if whole && (index as usize) < values.len() {
+                entries.push(prefix.key() << INDEX_BITS | index);
             }
         }
-        entries.sort_unstable_by_key(|&(key, _)| key);
+        entries.sort_unstable();
         Table {
-            keys: entries.iter().map(|&(key, _)| key).collect(),
-            indexes: entries.iter().map(|&(_, index)| index).collect(),
+            entries: entries.into_boxed_slice(),
             values,
         }
     }
 
+    /// The entry of the greatest key at most `key`, as its prefix and value.
+    fn at_most(&self, key: u64) -> Option<(Prefix, &V)> {
+        let i = self
+            .entries
+            .partition_point(|&entry| entry >> INDEX_BITS <= key);
+        let entry = *self.entries.get(i.checked_sub(1)?)?;
+        let value = self.values.get((entry & INDEX_MASK) as usize)?;
+        Some((Prefix::from_key(entry >> INDEX_BITS), value))
+    }
+
     /// The value of exactly this prefix.
-    fn exact(&self, prefix: &str) -> Option<&'static str> {
-        let i = self.keys.binary_search(&key(prefix)?).ok()?;
-        self.values.get(*self.indexes.get(i)? as usize).copied()
+    fn exact(&self, prefix: Prefix) -> Option<(u32, &V)> {
+        self.at_most(prefix.key())
+            .filter(|(found, _)| *found == prefix)
+            .map(|(found, value)| (found.len, value))
     }
 
-    /// The value of the longest prefix of `digits` the table has.
-    fn longest(&self, digits: &str) -> Option<&'static str> {
-        (1..=digits.len().min(MAX_PREFIX))
-            .rev()
-            .find_map(|len| self.exact(digits.get(..len)?))
+    /// The value of the longest prefix of `digits` the table has, and that prefix's
+    /// length.
+    ///
+    /// The entry at or just before `digits` in the table's order is that prefix when it
+    /// starts `digits`; when it does not, every prefix of `digits` the table has is among
+    /// the digits the two share, so the search goes on with those, which are fewer: one
+    /// search, and rarely a second.
+    fn longest(&self, digits: Prefix) -> Option<(u32, &V)> {
+        let mut digits = digits;
+        while digits.len > 0 {
+            let (found, value) = self.at_most(digits.key())?;
+            let shared = found.shared(digits);
+            if shared == found.len {
+                return Some((found.len, value));
+            }
+            digits = digits.cut(shared.min(digits.len - 1));
+        }
+        None
     }
-}
-
-/// A prefix's key: its length and its digits, so that `1` and `01` differ.
-fn key(prefix: &str) -> Option<u64> {
-    if prefix.is_empty() || prefix.len() > MAX_PREFIX || !prefix.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let digits = prefix.parse::<u64>().ok()?;
-    Some((prefix.len() as u64) << 40 | digits)
 }
 
 /// Reads every table now: the tests, and a warm-up that wants the first lookups cheap.
 pub fn load_all() -> usize {
-    let mut entries = table(&TIME_ZONE_TABLE, TIME_ZONES).keys.len();
-    entries += table(&CARRIER_TABLE, CARRIERS).keys.len();
+    let mut entries = time_zone_table().entries.len();
+    entries += table(&CARRIER_TABLE, CARRIERS).entries.len();
     for (cell, text) in
         GEOCODING_TABLES
             .iter()
             .zip([GEOCODING_EN, GEOCODING_ES, GEOCODING_PT, GEOCODING_RU])
     {
-        entries += table(cell, text).keys.len();
+        entries += table(cell, text).entries.len();
     }
     entries + usize::from(!country_name("GB", Language::En).is_empty())
 }

@@ -2,7 +2,7 @@
 //! version) on every region's example numbers, and their inputs.
 
 use super::*;
-use crate::phone::fast::library;
+use crate::phone::fast::{library, quick};
 
 const ORACLE: &str = include_str!("../../tests/data/phone_geo_oracle.tsv");
 
@@ -51,7 +51,8 @@ fn every_example_number_agrees_with_libphonenumbers_mappers() {
             .zip(&f[5..9])
         {
             let got = location(&place, language, || {
-                library::with(|util| crate::phone::named_region(util, &parsed))
+                let nsn = parsed.get_national_significant_number();
+                quick::named_region(parsed.country_code, &nsn).map(|r| r.as_region_str())
             });
             assert_eq!(got, *expected, "location of {} in {language:?}", f[0]);
         }
@@ -121,16 +122,64 @@ fn every_table_reads_every_line() {
         TIME_ZONES,
         CARRIERS,
     ] {
-        let table = Table::parse(text);
+        let table = Table::parse(text, |value| value);
         let lines = text.lines().skip_while(|l| *l != "%%").skip(1).count();
-        assert_eq!(table.keys.len(), lines);
-        assert!(table.keys.windows(2).all(|w| w[0] < w[1]), "distinct keys");
-        assert!(table
-            .indexes
-            .iter()
-            .all(|&i| (i as usize) < table.values.len()));
+        assert_eq!(table.entries.len(), lines);
+        assert!(
+            table
+                .entries
+                .windows(2)
+                .all(|w| w[0] >> INDEX_BITS < w[1] >> INDEX_BITS),
+            "distinct keys"
+        );
     }
     assert!(load_all() > 300_000);
     assert_eq!(country_name("BR", Language::Pt), "Brasil");
     assert_eq!(country_name("001", Language::En), "");
+}
+
+/// A longest-prefix lookup finds what trying every length from the longest down finds,
+/// for numbers that start with each table's prefixes, one digit changed or added, and
+/// for prefixes no table has.
+#[test]
+fn the_longest_prefix_is_found_in_one_search_as_in_ten() {
+    fn naive(table: &Table, digits: Prefix) -> Option<(u32, &&'static str)> {
+        (1..=digits.len)
+            .rev()
+            .find_map(|len| table.exact(digits.cut(len)))
+    }
+    let mut checked = 0;
+    for text in [GEOCODING_EN, GEOCODING_ES, TIME_ZONES, CARRIERS] {
+        let table = Table::parse(text, |value| value);
+        for (i, entry) in table.entries.iter().enumerate().step_by(7) {
+            let prefix = Prefix::from_key(entry >> INDEX_BITS);
+            let digits = (prefix.padded / 10u64.pow(MAX_PREFIX - prefix.len)).to_string();
+            let digits = format!("{digits:0>width$}", width = prefix.len as usize);
+            let changed = (digits.len() - 1 - i % digits.len(), b'0' + (i % 10) as u8);
+            let mut variants = vec![digits.clone(), format!("{digits}{}", i % 10)];
+            let mut other = digits.clone().into_bytes();
+            other[changed.0] = changed.1;
+            variants.push(String::from_utf8(other).expect("digits"));
+            variants.push(format!("{digits}98765432109"));
+            for variant in variants {
+                let query = Prefix::read(variant.bytes());
+                assert_eq!(table.longest(query), naive(&table, query), "{variant}");
+                checked += 1;
+            }
+        }
+        for missing in ["0", "00000", "9999999999", "2"] {
+            let query = Prefix::read(missing.bytes());
+            assert_eq!(table.longest(query), naive(&table, query), "{missing}");
+        }
+    }
+    assert!(checked > 100_000, "{checked}");
+    // Prefixes that differ only by leading zeros or length are different prefixes.
+    let one = Prefix::read("1".bytes());
+    assert_ne!(one.key(), Prefix::read("10".bytes()).key());
+    assert_ne!(
+        Prefix::read("01".bytes()).key(),
+        Prefix::read("1".bytes()).key()
+    );
+    assert!(one.key() < Prefix::read("10".bytes()).key());
+    assert!(Prefix::read("100".bytes()).key() < Prefix::read("11".bytes()).key());
 }

@@ -167,7 +167,7 @@ pub struct Verdict {
     /// Why: the deciding reason first.
     pub reasons: Vec<Reason>,
     /// The IANA time zones of a valid number ([`geo::time_zones`]); empty otherwise.
-    pub time_zones: Vec<&'static str>,
+    pub time_zones: &'static [&'static str],
     /// Where a valid number is ([`geo::location`]), in the language it was asked in;
     /// empty otherwise.
     pub location: &'static str,
@@ -187,7 +187,7 @@ impl Verdict {
             international: String::new(),
             national: String::new(),
             reasons: vec![Reason::new(code, message)],
-            time_zones: Vec::new(),
+            time_zones: &[],
             location: "",
             carrier: "",
         }
@@ -205,7 +205,7 @@ impl Verdict {
             international: forms.international,
             national: forms.national,
             reasons: Vec::new(),
-            time_zones: Vec::new(),
+            time_zones: &[],
             location: "",
             carrier: "",
         }
@@ -745,7 +745,9 @@ fn judge(
         number_type: kind,
     };
     verdict.time_zones = geo::time_zones(&place);
-    verdict.location = geo::location(&place, language, || named_region(util, &number));
+    verdict.location = geo::location(&place, language, || {
+        quick::named_region(number.country_code, &nsn).map(|region| region.as_region_str())
+    });
     verdict.carrier = geo::carrier(&place);
     let message = ["a valid ", kind.name(), " number of ", &verdict.region].concat();
     verdict = verdict.because(codes::VALID, message);
@@ -809,26 +811,6 @@ fn count_numbers(text: &str) -> usize {
     }
     close(&mut digits);
     found
-}
-
-/// The region whose name stands for a number in its location, as libphonenumber's
-/// `getCountryNameForNumber` picks it: its calling code's only region, else the one
-/// region it is valid in; none when it is valid in several (`+44 800`: GB, GG, IM, JE).
-fn named_region(util: &PhoneNumberUtil, number: &PhoneNumber) -> Option<String> {
-    let regions: Vec<Region> = util
-        .get_regions_for_country_calling_code(number.country_code)?
-        .collect();
-    if let [only] = regions[..] {
-        return Some(String::from(&*only.as_region_str()));
-    }
-    let mut valid = regions
-        .into_iter()
-        .filter(|r| util.is_valid_number_for_region(number, *r));
-    let first = valid.next()?;
-    valid
-        .next()
-        .is_none()
-        .then(|| String::from(&*first.as_region_str()))
 }
 
 /// A number's E.164 form, as rlibphonenumber's `format(number, E164)` writes it: `+`, the

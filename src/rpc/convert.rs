@@ -241,7 +241,7 @@ pub fn phone_to_pb(v: phone::Verdict) -> pb::PhoneVerdict {
         international: v.international,
         national: v.national,
         reasons: reasons_to_pb(v.reasons),
-        time_zones: v.time_zones.into_iter().map(String::from).collect(),
+        time_zones: v.time_zones.iter().map(|zone| zone.to_string()).collect(),
         location: v.location.to_string(),
         carrier: v.carrier.to_string(),
     }

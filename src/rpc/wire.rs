@@ -353,7 +353,7 @@ impl Fields for phone::Verdict {
         out.string(tag::INTERNATIONAL, &self.international);
         out.string(tag::NATIONAL, &self.national);
         out.messages(tag::REASONS, &self.reasons);
-        for zone in &self.time_zones {
+        for zone in self.time_zones {
             out.delimited(tag::TIME_ZONES, zone.as_bytes());
         }
         out.string(tag::LOCATION, self.location);

@@ -121,9 +121,9 @@ fn phone_verdict() -> impl Strategy<Value = phone::Verdict> {
         reasons(),
         (
             prop::sample::select(vec![
-                vec![],
-                vec!["Europe/London"],
-                vec!["America/New_York", "America/Chicago"],
+                &[][..],
+                &["Europe/London"],
+                &["America/New_York", "America/Chicago"],
             ]),
             prop::sample::select(vec!["", "London", "São Paulo", "Москва"]),
             prop::sample::select(vec!["", "Vivo", "МТС"]),
@@ -372,7 +372,7 @@ fn every_field_set() -> Assessment {
             international: "+34 612 34 56 78".into(),
             national: "612 34 56 78".into(),
             reasons: vec![reason("fake.sequential")],
-            time_zones: vec!["Europe/Madrid", "Atlantic/Canary"],
+            time_zones: &["Europe/Madrid", "Atlantic/Canary"],
             location: "Spain",
             carrier: "Movistar",
         }),

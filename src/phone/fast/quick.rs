@@ -388,6 +388,25 @@ pub(crate) fn classify(country_code: i32, nsn: &str) -> (Option<Region>, PhoneNu
     (Some(region), number_type)
 }
 
+/// The region whose name stands for a number in its place description, as
+/// libphonenumber's geocoder picks it (`getCountryNameForNumber`): its calling code's only
+/// region, else the one region of the code it is valid in (`isValidNumberForRegion`);
+/// none when it is valid in several (`+44 800`: GB, GG, IM, JE) or in none. Each region's
+/// types are tested on its plan, as [`classify`] tests them.
+pub(crate) fn named_region(country_code: i32, nsn: &str) -> Option<Region> {
+    match index().code(country_code) {
+        [] => None,
+        [(region, _)] => Some(*region),
+        shared => {
+            let mut valid = shared.iter().filter(|&&(_, position)| {
+                plan(position).is_some_and(|plan| plan.number_type(nsn) != PhoneNumberType::Unknown)
+            });
+            let (first, _) = valid.next()?;
+            valid.next().is_none().then_some(*first)
+        }
+    }
+}
+
 /// The number rlibphonenumber's `parse(text, region)` returns, for the inputs this module
 /// reads; None for any other, and for any input rlibphonenumber refuses. `text` is as
 /// [`super::judge`] has it: normalised, its extension split off. `international` says

@@ -58,7 +58,29 @@ fn check_number(util: &PhoneNumberUtil, number: &PhoneNumber) -> Result<(), Test
         e164(number.country_code, &nsn),
         util.format(number, PhoneNumberFormat::E164).into_owned()
     );
+    prop_assert_eq!(
+        named_region(number.country_code, &nsn),
+        their_named_region(util, number),
+        "{:?}",
+        number
+    );
     Ok(())
+}
+
+/// libphonenumber's `getCountryNameForNumber` region on rlibphonenumber's own
+/// `is_valid_number_for_region`: the code's only region, else the one it is valid in.
+fn their_named_region(util: &PhoneNumberUtil, number: &PhoneNumber) -> Option<Region> {
+    let regions: Vec<Region> = util
+        .get_regions_for_country_calling_code(number.country_code)?
+        .collect();
+    if let [only] = regions[..] {
+        return Some(only);
+    }
+    let mut valid = regions
+        .into_iter()
+        .filter(|r| util.is_valid_number_for_region(number, *r));
+    let first = valid.next()?;
+    valid.next().is_none().then_some(first)
 }
 
 #[test]
