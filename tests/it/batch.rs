@@ -263,7 +263,9 @@ fn batch_peak_memory(server: &Server, rows: usize) -> (usize, u64) {
 
 /// The client streams: its memory holds the chunks in flight, not the export. Ten times
 /// the rows must not cost anywhere near ten times the memory (holding 180,000 more rows
-/// and their results would take well over 50 MiB).
+/// and their results would take well over 50 MiB). The allowance is the in-flight window
+/// (`--in-flight`, 8192 rows with their answers): on a loaded machine only the longer
+/// run may fill it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_memory_stays_flat_as_the_export_grows() {
     let dns = DnsServer::start().await.unwrap();
@@ -280,7 +282,7 @@ async fn batch_memory_stays_flat_as_the_export_grows() {
     assert_eq!(large_lines, small * 10 + 1);
     assert!(small_kib > 0 && large_kib > 0, "VmHWM was read");
     assert!(
-        large_kib < small_kib + 16 * 1024,
+        large_kib < small_kib + 32 * 1024,
         "peak memory grew from {small_kib} KiB to {large_kib} KiB for 10x the rows"
     );
 }
