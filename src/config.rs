@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::email::dns::DnsConfig;
 use crate::email::lists::ListMode;
-use crate::email::smtp::{ProbeConfig, SocksProxy};
+use crate::email::smtp::{ProbeConfig, ProviderProxy, SocksProxy};
 
 /// Whether gRPC server reflection is served, and to whom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +175,11 @@ pub struct Smtp {
     pub slot_wait: Duration,
     /// A SOCKS5 proxy the sessions go through; direct when unset.
     pub proxy: Option<SocksProxy>,
+    /// Per provider, its own proxy or `direct`, in place of `proxy`.
+    pub provider_proxies: Vec<ProviderProxy>,
+    /// A file whose first line is the password of the proxies whose URL names a user and
+    /// no password.
+    pub proxy_password_file: Option<PathBuf>,
 }
 
 /// `[redis]`: the cache shared by replicas.
@@ -318,6 +323,8 @@ impl Default for Smtp {
             max_sessions: probe.max_sessions,
             slot_wait: probe.slot_wait,
             proxy: probe.proxy,
+            provider_proxies: probe.provider_proxies,
+            proxy_password_file: None,
         }
     }
 }
@@ -447,6 +454,7 @@ impl Config {
             max_sessions: smtp.max_sessions.max(1),
             slot_wait: smtp.slot_wait,
             proxy: smtp.proxy.clone(),
+            provider_proxies: smtp.provider_proxies.clone(),
             ..ProbeConfig::default()
         }
     }
@@ -1006,9 +1014,31 @@ pub const KEYS: &[Key] = &[
         Text,
         "a SOCKS5 proxy the probe's sessions go through, `socks5://host:port` (where port 25 \
          outbound is blocked); it is asked to connect to the exchanger address the probe \
-         resolved and checked, never to a name",
+         resolved and checked, never to a name. With credentials (RFC 1929): \
+         `socks5://user:pass@host:port` (prefer the environment), or `socks5://user@host:port` \
+         and `smtp.proxy_password_file`; shown as `user:***`",
     )
-    .unset("direct"),
+    .unset("direct")
+    .secret(),
+    key(
+        "smtp.provider_proxies",
+        "LEADCHECK_SMTP_PROVIDER_PROXIES",
+        "smtp-provider-proxies",
+        List,
+        "per mail provider (the names of `mail_provider`), a proxy of its own in place of \
+         `smtp.proxy` for the sessions with its exchangers: `google=socks5://host:port`, or \
+         `microsoft=direct` to connect straight to them",
+    )
+    .unset("every provider takes `smtp.proxy`")
+    .secret(),
+    key(
+        "smtp.proxy_password_file",
+        "LEADCHECK_SMTP_PROXY_PASSWORD_FILE",
+        "smtp-proxy-password-file",
+        Text,
+        "a file whose first line is the password of every proxy whose URL names a user and \
+         no password (`socks5://user@host:port`); read at start",
+    ),
     // [redis]
     key(
         "redis.url",
@@ -1443,6 +1473,15 @@ impl Config {
                 why: "the suppression file's entries are keyed hashes, matched with its key",
             });
         }
+        if config.probe_config().proxy_wants_password() && config.smtp.proxy_password_file.is_none()
+        {
+            return Err(ConfigError::Missing {
+                key: "smtp.proxy",
+                needs: "smtp.proxy_password_file",
+                why: "a proxy URL (smtp.proxy or smtp.provider_proxies) names a user and no \
+                      password",
+            });
+        }
         Ok(Loaded { config, warnings })
     }
 }
@@ -1874,6 +1913,7 @@ mod tests {
                 Kind::Number => "7",
                 Kind::Duration => "7s",
                 Kind::List if key.name == "dns.servers" => "127.0.0.1:53",
+                Kind::List if key.name == "smtp.provider_proxies" => "google=direct",
                 Kind::List => "test",
                 Kind::Text => match key.name {
                     "listen" | "metrics_listen" | "health_listen" => "127.0.0.1:7",
@@ -1949,6 +1989,46 @@ mod tests {
             chain(&load(None, &[("LEADCHECK_SMTP_PROXY", "socks5h://p:1080")], &[]).unwrap_err());
         assert!(err.contains("smtp.proxy"), "{err}");
         assert!(err.contains("resolve names"), "{err}");
+    }
+
+    #[test]
+    fn proxy_credentials_are_never_shown_and_a_user_alone_needs_the_password_file() {
+        let env = [(
+            "LEADCHECK_SMTP_PROXY",
+            "socks5://probe:s3cret@10.0.0.9:1080",
+        )];
+        let loaded = load(None, &env, &[]).unwrap();
+        let debug = format!("{:?}", loaded.config);
+        assert!(
+            debug.contains("socks5://probe:***@10.0.0.9:1080"),
+            "{debug}"
+        );
+        assert!(!debug.contains("s3cret"), "{debug}");
+        // A bad URL's error says what is wrong, not what was given.
+        for (name, value) in [
+            ("LEADCHECK_SMTP_PROXY", "socks5://probe:s3cret@10.0.0.9"),
+            (
+                "LEADCHECK_SMTP_PROVIDER_PROXIES",
+                "google=socks5h://probe:s3cret@p:1",
+            ),
+        ] {
+            let err = chain(&load(None, &[(name, value)], &[]).unwrap_err());
+            assert!(!err.contains("s3cret"), "{err}");
+            assert!(err.contains(name), "{err}");
+        }
+        let entries = "google=socks5://probe@10.0.0.2:1080,microsoft=direct";
+        let env = [("LEADCHECK_SMTP_PROVIDER_PROXIES", entries)];
+        let err = chain(&load(None, &env, &[]).unwrap_err());
+        assert!(err.contains("smtp.proxy_password_file"), "{err}");
+        let flags = [("smtp-proxy-password-file", "/run/secrets/proxy")];
+        let loaded = load(None, &env, &flags).unwrap();
+        let shown: Vec<String> = (loaded.config.smtp.provider_proxies.iter())
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            ["google=socks5://probe@10.0.0.2:1080", "microsoft=direct"]
+        );
     }
 
     #[test]

@@ -75,10 +75,11 @@ pub fn build_engines(config: &Config, clock: Arc<dyn Clock>) -> Result<Engines, 
     crate::email::dns::check_allow_suffixes(&config.dns.allow_suffixes)?;
     crate::email::dns::raise_open_files_limit(config.dns.max_queries);
     let routes = Arc::new(MailRoutes::new(config.dns_config())?.with_shared(shared.clone()));
-    let prober = config
-        .smtp
-        .probe
-        .then(|| Prober::new(config.probe_config(), routes.clone()).with_shared(shared));
+    let prober = if config.smtp.probe {
+        Some(Prober::new(probe_config(config)?, routes.clone()).with_shared(shared))
+    } else {
+        None
+    };
     let validator = Arc::new(email::Validator::new(lists.clone(), routes, prober));
     let phone = Arc::new(phone::Engine::new(config.phone_cache_capacity));
     let model = Arc::new(match &config.scoring {
@@ -89,6 +90,15 @@ pub fn build_engines(config: &Config, clock: Arc<dyn Clock>) -> Result<Engines, 
         assessor: Arc::new(Assessor::new(validator, phone, model, clock)),
         lists,
     })
+}
+
+/// The probe's settings, with the proxies' password read from `smtp.proxy_password_file`.
+fn probe_config(config: &Config) -> Result<crate::email::smtp::ProbeConfig, StartError> {
+    let mut probe = config.probe_config();
+    if let Some(path) = &config.smtp.proxy_password_file {
+        probe.fill_proxy_password(&crate::email::smtp::read_password_file(path)?);
+    }
+    Ok(probe)
 }
 
 /// Runs `leadcheck serve`: binds the configured address and serves until SIGINT/SIGTERM.

@@ -57,6 +57,8 @@ pub struct Script {
     drip: Duration,
     /// The first this-many sessions answer every RCPT TO with this reply.
     greylist: Option<(usize, String)>,
+    /// A pause before the greeting: a slow gateway, or one that makes clients wait.
+    greeting_delay: Duration,
 }
 
 /// A greeting no real server sends, for tests of the probe's limits.
@@ -89,6 +91,7 @@ impl Script {
             hostile: None,
             drip: Duration::ZERO,
             greylist: None,
+            greeting_delay: Duration::ZERO,
         }
     }
 
@@ -124,6 +127,12 @@ impl Script {
     /// Sets the greeting, such as `"554 5.7.1 no service"`.
     pub fn greeting(mut self, reply: &str) -> Script {
         self.greeting = Some(reply.to_string());
+        self
+    }
+
+    /// Greets only after `delay`, as gateways that make clients wait do.
+    pub fn greeting_delay(mut self, delay: Duration) -> Script {
+        self.greeting_delay = delay;
         self
     }
 
@@ -326,6 +335,7 @@ async fn serve(stream: TcpStream, script: Arc<Script>, stats: Arc<Stats>, index:
         stats: &stats,
     };
     if let (false, Some(greeting)) = (stall, &script.greeting) {
+        tokio::time::sleep(script.greeting_delay).await;
         if send.reply(greeting).await.is_err() {
             return;
         }

@@ -1,9 +1,10 @@
 //! A SOCKS5 server on 127.0.0.1 for tests of the probe through a proxy: it records every
 //! CONNECT it is asked for and relays each to one upstream (the loopback SMTP responder),
 //! whatever the target, so a test never reaches the address it names. Or it refuses
-//! every CONNECT with a reply code a test sets.
+//! every CONNECT with a reply code a test sets. It may want a user name and password
+//! first (RFC 1929), and then records a CONNECT only from a client that gave them.
 //!
-//! Not part of the service; no authentication, CONNECT only (RFC 1928).
+//! Not part of the service; CONNECT only (RFC 1928).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -34,6 +35,9 @@ enum Mode {
     Refuse(u8),
 }
 
+/// The user name and password a server wants.
+type Login = Option<Arc<(String, String)>>;
+
 /// A SOCKS5 server on 127.0.0.1 and an ephemeral port; it stops when dropped.
 #[derive(Debug)]
 pub struct SocksServer {
@@ -45,19 +49,31 @@ pub struct SocksServer {
 impl SocksServer {
     /// Serves CONNECTs by relaying each to `upstream`.
     pub async fn relaying_to(upstream: SocketAddr) -> io::Result<SocksServer> {
-        SocksServer::start(Mode::Relay(upstream)).await
+        SocksServer::start(Mode::Relay(upstream), None).await
+    }
+
+    /// Wants the user name `user` and the password `password` (RFC 1929, and no other
+    /// method), then relays each CONNECT to `upstream`; wrong credentials end the
+    /// connection after the failure status, as the RFC says.
+    pub async fn relaying_with_login(
+        upstream: SocketAddr,
+        user: &str,
+        password: &str,
+    ) -> io::Result<SocksServer> {
+        let login = Arc::new((user.to_string(), password.to_string()));
+        SocksServer::start(Mode::Relay(upstream), Some(login)).await
     }
 
     /// Refuses every CONNECT with `code` (such as [`NOT_ALLOWED`]).
     pub async fn refusing(code: u8) -> io::Result<SocksServer> {
-        SocksServer::start(Mode::Refuse(code)).await
+        SocksServer::start(Mode::Refuse(code), None).await
     }
 
-    async fn start(mode: Mode) -> io::Result<SocksServer> {
+    async fn start(mode: Mode, login: Login) -> io::Result<SocksServer> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let asked = Arc::new(Mutex::new(Vec::new()));
-        let task = tokio::spawn(accept(listener, mode, asked.clone()));
+        let task = tokio::spawn(accept(listener, mode, login, asked.clone()));
         Ok(SocksServer { addr, asked, task })
     }
 
@@ -87,22 +103,24 @@ impl Drop for SocksServer {
     }
 }
 
-async fn accept(listener: TcpListener, mode: Mode, asked: Arc<Mutex<Vec<Asked>>>) {
+async fn accept(listener: TcpListener, mode: Mode, login: Login, asked: Arc<Mutex<Vec<Asked>>>) {
     let mut clients = JoinSet::new();
     while let Ok((stream, _)) = listener.accept().await {
-        clients.spawn(serve(stream, mode, asked.clone()));
+        clients.spawn(serve(stream, mode, login.clone(), asked.clone()));
         while clients.try_join_next().is_some() {}
     }
 }
 
-/// Serves one client: method negotiation, one CONNECT, then the relay.
-async fn serve(mut client: TcpStream, mode: Mode, asked: Arc<Mutex<Vec<Asked>>>) {
-    let _ = serve_inner(&mut client, mode, &asked).await;
+/// Serves one client: method negotiation, the login when one is wanted, one CONNECT,
+/// then the relay.
+async fn serve(mut client: TcpStream, mode: Mode, login: Login, asked: Arc<Mutex<Vec<Asked>>>) {
+    let _ = serve_inner(&mut client, mode, login.as_deref(), &asked).await;
 }
 
 async fn serve_inner(
     client: &mut TcpStream,
     mode: Mode,
+    login: Option<&(String, String)>,
     asked: &Mutex<Vec<Asked>>,
 ) -> io::Result<()> {
     let [version, count] = read_array::<2>(client).await?;
@@ -111,10 +129,23 @@ async fn serve_inner(
     }
     let mut methods = vec![0; usize::from(count)];
     client.read_exact(&mut methods).await?;
-    if !methods.contains(&0) {
+    // 0: no authentication; 2: user name and password.
+    let method = if login.is_some() { 2 } else { 0 };
+    if !methods.contains(&method) {
         return client.write_all(&[5, 0xff]).await;
     }
-    client.write_all(&[5, 0]).await?;
+    client.write_all(&[5, method]).await?;
+    if let Some((user, password)) = login {
+        // RFC 1929: version 1, the user name and the password each after its length.
+        let [_version, len] = read_array::<2>(client).await?;
+        let given_user = read_vec(client, len).await?;
+        let [len] = read_array::<1>(client).await?;
+        let given_password = read_vec(client, len).await?;
+        if given_user != user.as_bytes() || given_password != password.as_bytes() {
+            return client.write_all(&[1, 1]).await;
+        }
+        client.write_all(&[1, 0]).await?;
+    }
     let [_, command, _, kind] = read_array::<4>(client).await?;
     let ip = match kind {
         1 => Some(IpAddr::V4(Ipv4Addr::from(read_array::<4>(client).await?))),
@@ -126,9 +157,7 @@ async fn serve_inner(
         Some(_) => String::new(),
         None => {
             let [len] = read_array::<1>(client).await?;
-            let mut name = vec![0; usize::from(len)];
-            client.read_exact(&mut name).await?;
-            String::from_utf8_lossy(&name).into_owned()
+            String::from_utf8_lossy(&read_vec(client, len).await?).into_owned()
         }
     };
     let port = u16::from_be_bytes(read_array::<2>(client).await?);
@@ -159,6 +188,13 @@ async fn serve_inner(
 /// Reads exactly `N` bytes.
 async fn read_array<const N: usize>(client: &mut TcpStream) -> io::Result<[u8; N]> {
     let mut bytes = [0; N];
+    client.read_exact(&mut bytes).await?;
+    Ok(bytes)
+}
+
+/// Reads `len` bytes.
+async fn read_vec(client: &mut TcpStream, len: u8) -> io::Result<Vec<u8>> {
+    let mut bytes = vec![0; usize::from(len)];
     client.read_exact(&mut bytes).await?;
     Ok(bytes)
 }

@@ -438,8 +438,12 @@ async fn the_global_cap_bounds_sessions_and_a_probe_past_the_wait_is_busy() {
 
 /// A server that probes through `proxy`, loopback exchangers allowed, on port 25.
 fn through(dns: &DnsServer, proxy: &SocksServer) -> Server {
-    let url = proxy.url();
-    let args = ["--smtp-probe", "--smtp-allow-private", "--smtp-proxy", &url];
+    through_url(dns, &proxy.url())
+}
+
+/// A server that probes through the proxy at `url`, loopback exchangers allowed, on port 25.
+fn through_url(dns: &DnsServer, url: &str) -> Server {
+    let args = ["--smtp-probe", "--smtp-allow-private", "--smtp-proxy", url];
     Server::start(dns.addr(), &args)
 }
 
@@ -534,4 +538,173 @@ async fn a_greylisted_probe_is_retried_within_the_call_s_deadline() {
     assert!(codes(&verdict).contains(&"smtp.greylisted"), "{verdict:?}");
     assert!(verdict.retry_after.is_some(), "{verdict:?}");
     assert_eq!(slow.sessions(), 1);
+}
+
+#[tokio::test]
+async fn a_proxy_login_goes_through_and_a_wrong_one_is_named_never_shown() {
+    let dns = dns_for(&["login.test"]).await;
+    let smtp = alice_only().await;
+    let proxy = SocksServer::relaying_with_login(smtp.addr(), "probe", "right-pw")
+        .await
+        .unwrap();
+    let port = proxy.addr().port();
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("proxy-password");
+    std::fs::write(&password_file, "right-pw\n").unwrap();
+
+    // The user in the URL, the password from its file.
+    let url = format!("socks5://probe@127.0.0.1:{port}");
+    let file = password_file.to_str().unwrap();
+    let server = Server::start(
+        dns.addr(),
+        &[
+            "--smtp-probe",
+            "--smtp-allow-private",
+            "--smtp-proxy",
+            &url,
+            "--smtp-proxy-password-file",
+            file,
+        ],
+    );
+    let alice = server.validate_email("alice@login.test").await;
+    assert_eq!(alice.validity(), pb::EmailValidity::Valid, "{alice:?}");
+    assert!(codes(&alice).contains(&"smtp.accepted"), "{alice:?}");
+    let exchanger = Asked::Addr(SocketAddr::from((Ipv4Addr::LOCALHOST, 25)));
+    assert_eq!(proxy.asked(), [exchanger]);
+    assert!(!server.logs().contains("right-pw"));
+
+    // A wrong password in the URL: a reason that names the proxy, no CONNECT asked.
+    let url = format!("socks5://probe:wrong-pw@127.0.0.1:{port}");
+    let server = through_url(&dns, &url);
+    let verdict = server.validate_email("alice@login.test").await;
+    assert_eq!(verdict.validity(), pb::EmailValidity::Valid, "{verdict:?}");
+    assert_eq!(
+        message(&verdict, "smtp.unreachable"),
+        "no mail exchanger could be reached: mx.login.test: the SOCKS5 proxy refused our \
+         credentials"
+    );
+    assert_eq!(proxy.asked().len(), 1, "no CONNECT after a refused login");
+    assert_eq!(smtp.sessions(), 1);
+    assert!(!format!("{verdict:?}").contains("wrong-pw"));
+    assert!(!server.logs().contains("wrong-pw"));
+}
+
+#[tokio::test]
+async fn a_provider_s_exchangers_take_its_own_proxy_or_go_direct() {
+    let dns = DnsServer::start().await.unwrap();
+    for (domain, mx) in [
+        ("workspace.test", "aspmx.l.google.com"),
+        ("plain.test", "mx.plain.test"),
+        ("tenant.test", "tenant-test.mail.protection.outlook.com"),
+    ] {
+        dns.mx(domain, &[(10, mx)]);
+        dns.a(mx, &[Ipv4Addr::LOCALHOST]);
+    }
+    let smtp = alice_only().await;
+    let google = SocksServer::relaying_to(smtp.addr()).await.unwrap();
+    let default = SocksServer::relaying_to(smtp.addr()).await.unwrap();
+    // The exchangers' port is the responder's: a direct session reaches it too.
+    let port = smtp.port().to_string();
+    let own = format!("google={},microsoft=direct", google.url());
+    let server = Server::start(
+        dns.addr(),
+        &[
+            "--smtp-probe",
+            "--smtp-allow-private",
+            "--smtp-port",
+            &port,
+            "--smtp-proxy",
+            &default.url(),
+            "--smtp-provider-proxies",
+            &own,
+        ],
+    );
+    let exchanger = Asked::Addr(SocketAddr::from((Ipv4Addr::LOCALHOST, smtp.port())));
+
+    let verdict = server.validate_email("alice@workspace.test").await;
+    assert_eq!(verdict.mail_provider, "google", "{verdict:?}");
+    assert!(codes(&verdict).contains(&"smtp.accepted"), "{verdict:?}");
+    assert_eq!(google.asked(), std::slice::from_ref(&exchanger));
+    assert_eq!(default.asked(), []);
+
+    let verdict = server.validate_email("alice@plain.test").await;
+    assert!(codes(&verdict).contains(&"smtp.accepted"), "{verdict:?}");
+    assert_eq!(google.asked().len(), 1);
+    assert_eq!(default.asked(), [exchanger]);
+
+    let verdict = server.validate_email("alice@tenant.test").await;
+    assert_eq!(verdict.mail_provider, "microsoft", "{verdict:?}");
+    assert!(codes(&verdict).contains(&"smtp.accepted"), "{verdict:?}");
+    assert_eq!(google.asked().len() + default.asked().len(), 2, "direct");
+    assert_eq!(smtp.sessions(), 3);
+}
+
+#[tokio::test]
+async fn a_gateway_s_slow_greeting_is_waited_for_and_an_unknown_one_s_is_not() {
+    let dns = DnsServer::start().await.unwrap();
+    // Proofpoint's exchangers get 30 s for the greeting (data/mail_providers.txt).
+    for (domain, mx) in [
+        ("gated.test", "mx0a-gated.pphosted.com"),
+        ("slowgreet.test", "mx.slowgreet.test"),
+    ] {
+        dns.mx(domain, &[(10, mx)]);
+        dns.a(mx, &[Ipv4Addr::LOCALHOST]);
+    }
+    let smtp = SmtpResponder::start(
+        Script::new()
+            .rcpt_reply("alice", "250 2.1.5 ok")
+            .default_rcpt_reply("550 5.1.1 no such user here")
+            .greeting_delay(Duration::from_secs(3)),
+    )
+    .await
+    .unwrap();
+    let server = probing(
+        &dns,
+        &smtp,
+        &["--smtp-allow-private", "--smtp-timeout", "1s"],
+    );
+
+    let gated = server.validate_email("alice@gated.test").await;
+    assert_eq!(gated.mail_provider, "proofpoint", "{gated:?}");
+    assert!(codes(&gated).contains(&"smtp.accepted"), "{gated:?}");
+
+    let unknown = server.validate_email("alice@slowgreet.test").await;
+    assert_eq!(unknown.mail_provider, "", "{unknown:?}");
+    assert_eq!(
+        message(&unknown, "smtp.unreachable"),
+        "no mail exchanger could be reached: mx.slowgreet.test: sent no greeting"
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_greylisted_lead_is_not_waited_for_and_says_when_to_ask_again() {
+    let dns = dns_for(&["streamgrey.test"]).await;
+    // A unary call would wait the second and ask again (see above); a stream does not.
+    let smtp = SmtpResponder::start(
+        Script::new().greylist_first_sessions(1, "451 4.7.1 greylisted, try again in 1 second"),
+    )
+    .await
+    .unwrap();
+    let server = probing(&dns, &smtp, &["--smtp-allow-private"]);
+    let mut client = server.client().await;
+    let request = pb::AssessLeadRequest {
+        request_id: "grey".into(),
+        lead: Some(pb::Lead {
+            email: "alice@streamgrey.test".into(),
+            ..Default::default()
+        }),
+        as_of: None,
+    };
+    let mut answers = client
+        .assess_leads(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().expect("one answer");
+    let email = answer.email.expect("an email verdict");
+    assert!(codes(&email).contains(&"smtp.greylisted"), "{email:?}");
+    let retry_after = email.retry_after.expect("retry_after");
+    assert!(retry_after.seconds > 0, "{retry_after:?}");
+    assert!(answers.message().await.unwrap().is_none());
+    assert_eq!(smtp.sessions(), 1);
 }

@@ -58,6 +58,7 @@ impl Prober {
                         addr,
                         accepts_any,
                         timeouts,
+                        provider: known.map(|provider| provider.name),
                     });
                     usable += 1;
                 }

@@ -15,8 +15,9 @@
 //!
 //! Guards, each where it is applied: exchangers that resolve to loopback, private,
 //! link-local or other non-public addresses are never dialled unless `allow_private` is
-//! set (SSRF), and through a SOCKS5 proxy (`proxy`) the proxy is asked for the checked
-//! address, never for a name it would resolve; every connect and every command has a timeout, and a whole session a time
+//! set (SSRF), and through a SOCKS5 proxy (`proxy`, or a provider's own in
+//! `provider_proxies`) the proxy is asked for the checked address, never for a name it
+//! would resolve; every connect and every command has a timeout, and a whole session a time
 //! limit of its own; replies are read through a byte budget per session ([`Capped`]);
 //! concurrent sessions are bounded per domain, per exchanger address and for the process,
 //! and a probe that finds no free slot within `slot_wait` gives up ([`Outcome::Busy`]);
@@ -49,7 +50,7 @@ mod reply;
 mod session;
 
 pub use guard::is_public_address;
-pub use proxy::SocksProxy;
+pub use proxy::{read_password_file, ProviderProxy, SocksProxy};
 use reply::redact_text;
 use session::Session;
 
@@ -180,6 +181,9 @@ pub struct ProbeConfig {
     /// address the SSRF guard passed, never to a name. Default none: sessions connect
     /// directly.
     pub proxy: Option<SocksProxy>,
+    /// Per provider, a proxy of its own or `direct`, in place of `proxy` for the sessions
+    /// with that provider's exchangers. Default empty: every session takes `proxy`.
+    pub provider_proxies: Vec<ProviderProxy>,
 }
 
 impl Default for ProbeConfig {
@@ -199,7 +203,47 @@ impl Default for ProbeConfig {
             transient_ttl: Duration::from_secs(300),
             max_hosts: 3,
             proxy: None,
+            provider_proxies: Vec::new(),
         }
+    }
+}
+
+impl ProbeConfig {
+    /// The proxy of the sessions with an exchanger of `provider`: its own entry of
+    /// `provider_proxies` when there is one (the last, as a later setting wins), else
+    /// `proxy`; none is direct.
+    pub fn proxy_for(&self, provider: Option<&str>) -> Option<&SocksProxy> {
+        let own = provider.and_then(|name| {
+            self.provider_proxies
+                .iter()
+                .rev()
+                .find(|entry| entry.provider == name)
+        });
+        match own {
+            Some(entry) => entry.proxy.as_ref(),
+            None => self.proxy.as_ref(),
+        }
+    }
+
+    /// Gives the password of `smtp.proxy_password_file` to every proxy whose URL names a
+    /// user and no password.
+    pub fn fill_proxy_password(&mut self, password: &str) {
+        let own = self
+            .provider_proxies
+            .iter_mut()
+            .filter_map(|e| e.proxy.as_mut());
+        for proxy in self.proxy.iter_mut().chain(own) {
+            proxy.fill_password(password);
+        }
+    }
+
+    /// Tells whether a proxy's URL names a user and no password.
+    pub fn proxy_wants_password(&self) -> bool {
+        let own = self
+            .provider_proxies
+            .iter()
+            .filter_map(|e| e.proxy.as_ref());
+        self.proxy.iter().chain(own).any(SocksProxy::wants_password)
     }
 }
 
@@ -418,6 +462,9 @@ struct Target {
     accepts_any: bool,
     /// The provider's own waits, in place of the configured ones where set.
     timeouts: super::provider::Timeouts,
+    /// The provider the host belongs to, whose own proxy (or `direct`) the session takes
+    /// when `provider_proxies` names it.
+    provider: Option<&'static str>,
 }
 
 impl Prober {

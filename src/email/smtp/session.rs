@@ -32,7 +32,7 @@ impl Prober {
     pub(super) async fn session(&self, target: &Target, rcpt: &Address, domain: &str) -> Session {
         let waits = self.waits(&target.timeouts);
         let wait = waits.command;
-        let tcp = match self.connect(target.addr, waits.connect).await {
+        let tcp = match self.connect(target, waits.connect).await {
             Ok(tcp) => tcp,
             Err(broke) => return Session::Failed(broke),
         };
@@ -130,10 +130,12 @@ impl Prober {
         }
     }
 
-    /// Opens a connection to `addr`, directly or through the proxy, within `wait` (one
-    /// for the proxy, one for its CONNECT).
-    async fn connect(&self, addr: SocketAddr, wait: Duration) -> Result<TcpStream, Broke> {
-        if let Some(proxy) = &self.cfg.proxy {
+    /// Opens a connection to the target's address, directly or through the proxy of its
+    /// provider or the default one, within `wait` (one for the proxy, one for its
+    /// CONNECT).
+    async fn connect(&self, target: &Target, wait: Duration) -> Result<TcpStream, Broke> {
+        let addr = target.addr;
+        if let Some(proxy) = self.cfg.proxy_for(target.provider) {
             return proxy.connect(addr, wait).await;
         }
         match timeout(wait, TcpStream::connect(addr)).await {
@@ -353,6 +355,8 @@ pub(super) enum Failure {
     ProxyRefused,
     /// The SOCKS5 proxy broke off or did not speak SOCKS5.
     ProxyFailed,
+    /// The SOCKS5 proxy turned down our user name and password, or wants some we lack.
+    ProxyAuth,
 }
 
 impl Failure {
@@ -365,6 +369,7 @@ impl Failure {
                 | Failure::ProxyTimeout
                 | Failure::ProxyRefused
                 | Failure::ProxyFailed
+                | Failure::ProxyAuth
         )
     }
 
@@ -410,6 +415,7 @@ impl std::fmt::Display for Failure {
             Failure::ProxyTimeout => "the SOCKS5 proxy did not connect to it in time",
             Failure::ProxyRefused => "the SOCKS5 proxy refused to connect to it",
             Failure::ProxyFailed => "the SOCKS5 proxy failed or broke off",
+            Failure::ProxyAuth => "the SOCKS5 proxy refused our credentials",
         })
     }
 }

@@ -68,6 +68,7 @@ fn target(host: &str, port: u16) -> Target {
         addr: SocketAddr::new(LOOPBACK, port),
         accepts_any: false,
         timeouts: Default::default(),
+        provider: None,
     }
 }
 
@@ -1424,6 +1425,62 @@ async fn through_a_relaying_proxy_the_probe_gets_its_answer() {
     assert_eq!(responder.sessions(), 1);
     assert_eq!(responder.quits(), 1);
     assert_eq!(proxy.asked(), [Asked::Addr(SocketAddr::new(LOOPBACK, 25))]);
+}
+
+#[tokio::test]
+async fn a_proxy_that_wants_a_login_gets_ours_and_a_wrong_one_is_named() {
+    use crate::testkit::socks_server::{Asked, SocksServer};
+    let responder = start(Script::new().rcpt_reply("olga", "250 2.1.5 ok")).await;
+    let proxy = SocksServer::relaying_with_login(responder.addr(), "probe", "s3cret")
+        .await
+        .unwrap();
+    let port = proxy.addr().port();
+    let with = |userinfo: &str| format!("socks5://{userinfo}127.0.0.1:{port}");
+
+    let (result, shareable) = probe_mx1(via(&with("probe:s3cret@"), config(25)), "olga").await;
+    assert_eq!(result.outcome, Outcome::Accepted);
+    assert!(shareable);
+    assert_eq!(proxy.asked(), [Asked::Addr(SocketAddr::new(LOOPBACK, 25))]);
+
+    // A wrong password, and no credentials at all: the proxy is named, nothing is asked of
+    // it, and the result is this replica's alone.
+    for userinfo in ["probe:wrong@", ""] {
+        let (result, shareable) = probe_mx1(via(&with(userinfo), config(25)), "olga").await;
+        assert_eq!(
+            result.outcome,
+            mx1_unreachable("the SOCKS5 proxy refused our credentials"),
+            "{userinfo}"
+        );
+        assert!(!shareable);
+    }
+    assert_eq!(proxy.asked().len(), 1);
+    assert_eq!(responder.sessions(), 1);
+}
+
+#[test]
+fn a_provider_s_own_proxy_or_direct_takes_the_place_of_the_default() {
+    let entry = |text: &str| ProviderProxy::parse(text).unwrap();
+    let cfg = ProbeConfig {
+        proxy: Some(SocksProxy::parse("socks5://10.0.0.1:1080").unwrap()),
+        provider_proxies: vec![
+            entry("google=socks5://10.0.0.2:1080"),
+            entry("microsoft=direct"),
+            entry("google=socks5://10.0.0.3:1080"),
+        ],
+        ..ProbeConfig::default()
+    };
+    let shown = |provider| cfg.proxy_for(provider).map(ToString::to_string);
+    // The last entry of a provider wins, as a later setting does.
+    assert_eq!(
+        shown(Some("google")).as_deref(),
+        Some("socks5://10.0.0.3:1080")
+    );
+    assert_eq!(shown(Some("microsoft")), None);
+    assert_eq!(
+        shown(Some("yahoo")).as_deref(),
+        Some("socks5://10.0.0.1:1080")
+    );
+    assert_eq!(shown(None).as_deref(), Some("socks5://10.0.0.1:1080"));
 }
 
 // ---------------------------------------------------------------------------------------
