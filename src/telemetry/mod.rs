@@ -178,6 +178,50 @@ pub fn link_current(target: SpanContext) {
     }
 }
 
+/// The span of the last lookup of each name, kept while traces are on, so that the
+/// calls that waited on a lookup another call made link to its span instead of having
+/// one of their own. Bounded: past [`Lookups::CAP`] names it starts afresh (a waiter
+/// then misses its link, nothing else).
+#[derive(Debug, Default)]
+pub struct Lookups {
+    spans: std::sync::Mutex<std::collections::HashMap<String, SpanContext>>,
+}
+
+impl Lookups {
+    /// The most names kept.
+    pub const CAP: usize = 4096;
+
+    /// A store when traces are on; `None`, and nothing kept, when they are off.
+    pub fn when_on() -> Option<Lookups> {
+        on().then(Lookups::default)
+    }
+
+    /// Notes `span` as the lookup of `name` in flight.
+    pub fn started(&self, name: &str, span: &tracing::Span) {
+        let context = span_context(span);
+        if !context.is_valid() {
+            return;
+        }
+        let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+        if spans.len() >= Self::CAP && !spans.contains_key(name) {
+            spans.clear();
+        }
+        spans.insert(name.to_string(), context);
+    }
+
+    /// Links the current span to the last lookup of `name`: the current call waited on
+    /// it, or took its fresh answer.
+    pub fn link(&self, name: &str) {
+        let context = {
+            let spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+            spans.get(name).cloned()
+        };
+        if let Some(context) = context {
+            link_current(context);
+        }
+    }
+}
+
 /// Reads the trace context of an incoming call from its HTTP/2 headers.
 pub(crate) struct HeaderExtractor<'a>(pub &'a http::HeaderMap);
 
