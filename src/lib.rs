@@ -37,6 +37,7 @@ pub mod reason;
 pub mod rpc;
 pub mod server;
 pub mod shared_cache;
+pub mod telemetry;
 /// The loopback test servers, for this crate's own tests, benchmarks and examples only:
 /// behind the `testkit` feature, which the dev-dependency on the crate itself turns on,
 /// so the shipped library and binary do not carry them.

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use leadcheck::config::{Config, Loaded, LogFormat, Sources};
 use leadcheck::lead::{Lead, SystemClock};
+use leadcheck::telemetry::{self, Traces};
 use leadcheck::{batch, server};
 
 /// jemalloc, not glibc's malloc: a lead's assessment and its gRPC round trip make many
@@ -87,29 +88,22 @@ fn suppress_hash(key_file: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Puts the configuration of `serve` or `check` together and sets up logging by it;
-/// then logs the old configuration names met, now that there is a log.
-fn configure(sources: &Sources) -> anyhow::Result<Config> {
+/// Puts the configuration of `serve` or `check` together and sets up logging, and traces
+/// when the OTEL_* variables ask for them, by it; then logs the old configuration names
+/// met, now that there is a log.
+fn configure(sources: &Sources) -> anyhow::Result<(Config, Option<Traces>)> {
     let Loaded { config, warnings } = Config::load(sources)?;
-    init_logging(config.log_format, &config.log);
+    let traces = telemetry::init(config.log_format, &config.log, "leadcheck");
     for warning in warnings {
         tracing::warn!("{warning}");
     }
-    Ok(config)
+    Ok((config, traces))
 }
 
-fn init_logging(format: LogFormat, filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|err| {
-        eprintln!("log filter `{filter}` is not valid ({err}): logging at info");
-        tracing_subscriber::EnvFilter::new("info")
-    });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+/// Sends the spans still queued, when traces are on.
+async fn drain(traces: Option<Traces>) {
+    if let Some(traces) = traces {
+        traces.shutdown().await;
     }
 }
 
@@ -135,10 +129,10 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            let config = configure(&args)?;
-            server::run(config)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (config, traces) = configure(&args)?;
+            let served = server::run(config).await;
+            drain(traces).await;
+            served.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         Command::Check {
             email,
@@ -151,7 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             title,
             engine,
         } => {
-            let config = configure(&engine)?;
+            let (config, traces) = configure(&engine)?;
             let engines = server::build_engines(&config, Arc::new(SystemClock))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let lead = Lead {
@@ -173,11 +167,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}",
                 serde_json::to_string_pretty(&message).context("cannot print the assessment")?
             );
+            drain(traces).await;
         }
         Command::Batch(args) => {
-            init_logging(LogFormat::Text, &leadcheck::config::log_filter_from_env());
-            let summary = batch::run(args).await?;
-            eprintln!("{summary}");
+            let traces = telemetry::init(
+                LogFormat::Text,
+                &leadcheck::config::log_filter_from_env(),
+                "leadcheck-batch",
+            );
+            let summary = batch::run(args).await;
+            drain(traces).await;
+            eprintln!("{}", summary?);
         }
         Command::Suppress(Suppress::Hash { key_file }) => suppress_hash(&key_file)?,
     }

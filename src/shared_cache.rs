@@ -37,6 +37,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+use tracing::Instrument;
 
 use crate::metrics;
 
@@ -401,6 +402,32 @@ impl SharedCache {
             metrics::record_redis(kind.label(), "get", "skipped");
             return None;
         }
+        // Its attributes are the cache kind and the outcome, never the key: a mailbox's
+        // is a keyed hash of the address, a domain's holds the domain.
+        let span = tracing::debug_span!(
+            "redis get",
+            otel.name = "GETRANGE",
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            db.system.name = "redis",
+            db.operation.name = "GETRANGE",
+            leadcheck.cache.kind = kind.label(),
+            leadcheck.redis.outcome = tracing::field::Empty,
+        );
+        let (found, outcome) = self.read(kind, &key).instrument(span.clone()).await;
+        span.record("leadcheck.redis.outcome", outcome);
+        if matches!(outcome, "error" | "timeout") {
+            span.record("otel.status_code", "ERROR");
+        }
+        found
+    }
+
+    /// Reads `key`: the entry, if any, and the outcome its metric is recorded with.
+    async fn read<T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        key: &str,
+    ) -> (Option<(T, Duration)>, &'static str) {
         let mut conn = self.conn.clone();
         // GETRANGE, not GET: Redis sends at most one byte past the cap, whatever was
         // planted under the key (a missing key reads as empty).
@@ -408,7 +435,7 @@ impl SharedCache {
         let reply = tokio::time::timeout(
             self.timeout,
             redis::cmd("GETRANGE")
-                .arg(&key)
+                .arg(key)
                 .arg(0)
                 .arg(last)
                 .query_async::<Vec<u8>>(&mut conn),
@@ -417,7 +444,7 @@ impl SharedCache {
         match reply {
             Ok(Ok(value)) => {
                 self.breaker.success();
-                let found = match self.unseal(&key, &value) {
+                let found = match self.unseal(key, &value) {
                     Ok(text) => text
                         .and_then(|text| std::str::from_utf8(text).ok())
                         .and_then(decode::<T>),
@@ -428,22 +455,22 @@ impl SharedCache {
                 };
                 let outcome = if found.is_some() { "hit" } else { "miss" };
                 metrics::record_redis(kind.label(), "get", outcome);
-                found
+                (found, outcome)
             }
             // A key of another type, planted: Redis answers, the value is refused.
             Ok(Err(err)) if err.code() == Some("WRONGTYPE") => {
                 self.breaker.success();
                 self.refused(kind, "wrong_type");
                 metrics::record_redis(kind.label(), "get", "miss");
-                None
+                (None, "miss")
             }
             Ok(Err(err)) => {
                 self.failed(kind, "get", "error", &err.to_string());
-                None
+                (None, "error")
             }
             Err(_) => {
                 self.failed(kind, "get", "timeout", "no answer in time");
-                None
+                (None, "timeout")
             }
         }
     }
@@ -467,7 +494,18 @@ impl SharedCache {
             return;
         }
         let this = self.clone();
-        tokio::spawn(async move {
+        // A child of the caller's span, though the caller does not wait for it.
+        let span = tracing::debug_span!(
+            "redis set",
+            otel.name = "SET",
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            db.system.name = "redis",
+            db.operation.name = "SET",
+            leadcheck.cache.kind = kind.label(),
+            leadcheck.redis.outcome = tracing::field::Empty,
+        );
+        let stored = async move {
             let mut conn = this.conn.clone();
             let reply = tokio::time::timeout(
                 this.timeout,
@@ -479,15 +517,28 @@ impl SharedCache {
                     .query_async::<()>(&mut conn),
             )
             .await;
-            match reply {
+            let outcome = match reply {
                 Ok(Ok(())) => {
                     this.breaker.success();
                     metrics::record_redis(kind.label(), "set", "stored");
+                    "stored"
                 }
-                Ok(Err(err)) => this.failed(kind, "set", "error", &err.to_string()),
-                Err(_) => this.failed(kind, "set", "timeout", "no answer in time"),
+                Ok(Err(err)) => {
+                    this.failed(kind, "set", "error", &err.to_string());
+                    "error"
+                }
+                Err(_) => {
+                    this.failed(kind, "set", "timeout", "no answer in time");
+                    "timeout"
+                }
+            };
+            let span = tracing::Span::current();
+            span.record("leadcheck.redis.outcome", outcome);
+            if outcome != "stored" {
+                span.record("otel.status_code", "ERROR");
             }
-        });
+        };
+        tokio::spawn(stored.instrument(span));
     }
 
     fn refused(&self, kind: Kind, reason: &'static str) {

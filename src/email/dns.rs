@@ -43,9 +43,11 @@ use hickory_resolver::{Resolver, TokioResolver};
 use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use quick_cache::Weighter;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use crate::metrics;
 use crate::shared_cache::{Kind, SharedCache};
+use crate::telemetry;
 
 /// The most exchangers kept for a domain: the lowest preferences. Mail servers try a few;
 /// a zone that lists thousands is either broken or hostile.
@@ -512,6 +514,8 @@ pub struct MailRoutes {
     queries: Semaphore,
     /// The Redis tier shared by replicas, asked on a local miss.
     shared: Option<Arc<SharedCache>>,
+    /// The spans of the lookups, for the calls that wait on one: only with traces on.
+    lookups: Option<telemetry::Lookups>,
 }
 
 impl MailRoutes {
@@ -561,6 +565,7 @@ impl MailRoutes {
             queries: Semaphore::new(config.max_queries.clamp(1, Semaphore::MAX_PERMITS)),
             config,
             shared: None,
+            lookups: telemetry::Lookups::when_on(),
         })
     }
 
@@ -606,16 +611,41 @@ impl MailRoutes {
             return Route::SpecialUse(Suffix(suffix));
         }
         metrics::record_cache("dns", false);
+        let mut looked_up = false;
         // Boxed: the lookup's future is kilobytes, and inline it would be copied with
         // every lead's future even when, as nearly always, the cache answers.
-        Box::pin(self.routes.get_or_fetch(&key, || self.resolve(&key)))
-            .await
-            .value
+        let entry = Box::pin(self.routes.get_or_fetch(&key, || {
+            looked_up = true;
+            self.resolve(&key)
+        }))
+        .await;
+        // A call that waited on another's lookup (or took its fresh answer) links to
+        // that lookup's span: one lookup, one span.
+        if let Some(lookups) = self.lookups.as_ref().filter(|_| !looked_up) {
+            lookups.link(&key);
+        }
+        entry.value
     }
 
     /// The route of a domain from Redis, or from DNS (then shared through Redis).
     async fn resolve(&self, key: &str) -> Entry<Route> {
-        self.shared_or_lookup(Kind::Dns, key, self.lookup(key), |route, took| {
+        // Its span is made once Redis has missed, when DNS is asked. Its attributes are
+        // the domain and the outcome: never the address it is the domain of.
+        let lookup = async {
+            let span = tracing::debug_span!(
+                "dns lookup",
+                otel.kind = "client",
+                dns.question.name = key,
+                leadcheck.dns.outcome = tracing::field::Empty,
+            );
+            if let Some(lookups) = &self.lookups {
+                lookups.started(key, &span);
+            }
+            let entry = self.lookup(key).instrument(span.clone()).await;
+            span.record("leadcheck.dns.outcome", outcome(&entry.value));
+            entry
+        };
+        self.shared_or_lookup(Kind::Dns, key, lookup, |route, took| {
             metrics::record_dns(outcome(route), took);
             !route.failed()
         })

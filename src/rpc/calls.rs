@@ -147,7 +147,7 @@ impl<B: Body> Body for Observed<B> {
 }
 
 /// The `grpc-status` of response headers or trailers, if they carry one.
-fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
+pub(crate) fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
     headers
         .get("grpc-status")
         .map(|value| tonic::Code::from_bytes(value.as_bytes()))

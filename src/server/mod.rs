@@ -20,6 +20,7 @@ use crate::lead::{Assessor, Clock, SystemClock};
 use crate::limits::Connections;
 use crate::rpc::wire::lead_check_server::LeadCheckServer;
 use crate::shared_cache::SharedCache;
+use crate::telemetry;
 use crate::{email, phone, rpc};
 
 mod incoming;
@@ -197,23 +198,31 @@ pub async fn serve(
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let keepalive = (!config.limits.keepalive.is_zero()).then_some(config.limits.keepalive);
-    let server = Server::builder()
-        // One span per call: its method, and its status code once the handler records it
-        // (`rpc::observed`), so every event of a call carries both. At debug level: the
-        // per-call events are debug events, and an enabled span is not free (made,
-        // formatted, entered by every lead of a stream; BENCHMARKS.md has its cost).
-        .trace_fn(|request| {
+    let traced = telemetry::on();
+    let builder = Server::builder();
+    // One span per call: its method, and its status code once the handler records it
+    // (`rpc::observed`), so every event of a call carries both. At debug level: the
+    // per-call events are debug events, and an enabled span is not free (made,
+    // formatted, entered by every lead of a stream; BENCHMARKS.md has its cost). With
+    // traces on, the trace layer below makes that span instead, the call's server span.
+    let builder = if traced {
+        builder
+    } else {
+        builder.trace_fn(|request| {
             tracing::debug_span!(
                 "rpc",
                 method = %request.uri().path(),
                 code = tracing::field::Empty
             )
         })
-        // The first layer added is the outermost. Call metrics first, so that calls the
-        // deadline and auth layers answer are counted too (`rpc::calls`). Deadlines count
-        // from when a call reached our layers, just before tonic started its own timer,
-        // and a call whose message never comes ends at the default deadline
-        // (`rpc::ArrivalLayer`).
+    };
+    let server = builder
+        // The first layer added is the outermost. The trace layer first, so that every
+        // call has its span; then call metrics, so that calls the deadline and auth
+        // layers answer are counted too (`rpc::calls`). Deadlines count from when a call
+        // reached our layers, just before tonic started its own timer, and a call whose
+        // message never comes ends at the default deadline (`rpc::ArrivalLayer`).
+        .layer(telemetry::TraceLayer::new(traced))
         .layer(rpc::CallMetricsLayer)
         .layer(rpc::ArrivalLayer::new(config.limits.default_deadline))
         .max_concurrent_streams(config.limits.max_streams_per_connection)

@@ -16,3 +16,4 @@ mod security;
 mod shared_cache;
 mod smtp;
 mod support;
+mod traces;

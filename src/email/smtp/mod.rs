@@ -40,6 +40,7 @@ use rand::distr::Alphanumeric;
 use rand::Rng;
 use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
 use tokio::time::timeout_at;
+use tracing::Instrument;
 
 use crate::metrics;
 use crate::shared_cache::{Kind, SharedCache};
@@ -529,7 +530,26 @@ impl Prober {
                         return Ok(result);
                     }
                 }
-                let (result, shareable) = self.probe_uncached(address, domain, mx_hosts).await;
+                // The probe's span: the domain, the exchanger that answered and the
+                // outcome. Never the address, which only the session itself carries.
+                let span = tracing::debug_span!(
+                    "smtp probe",
+                    otel.kind = "client",
+                    network.protocol.name = "smtp",
+                    leadcheck.email.domain = domain,
+                    server.address = tracing::field::Empty,
+                    leadcheck.smtp.outcome = tracing::field::Empty,
+                    leadcheck.smtp.catch_all = tracing::field::Empty,
+                );
+                let (result, shareable) = self
+                    .probe_uncached(address, domain, mx_hosts)
+                    .instrument(span.clone())
+                    .await;
+                if let Some(host) = &result.host {
+                    span.record("server.address", host.as_str());
+                }
+                span.record("leadcheck.smtp.outcome", result.outcome.code());
+                span.record("leadcheck.smtp.catch_all", result.catch_all);
                 // Busy is this replica's load: neither cached nor shared, so that the
                 // next request for the address probes it.
                 if matches!(result.outcome, Outcome::Busy { .. }) {
