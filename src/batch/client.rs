@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tracing::Instrument;
 
 /// The longest wait before a chunk is sent again (unless `--retry-backoff-ms` is longer).
 pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -296,6 +297,7 @@ where
         .ready()
         .await
         .map_err(|e| tonic::Status::from_error(Box::new(e)))?;
+    let requests_len = requests.len();
     let mut request = tonic::Request::new(tokio_stream::iter(requests));
     request.extensions_mut().insert(tonic::GrpcMethod::new(
         "leadcheck.v1.LeadCheck",
@@ -306,15 +308,40 @@ where
             .metadata_mut()
             .insert("authorization", token.clone());
     }
+    // The chunk's span, under the run's: the server's span of this stream continues it.
+    let span = tracing::debug_span!(
+        "chunk",
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "grpc",
+        rpc.service = "leadcheck.v1.LeadCheck",
+        rpc.method = "AssessLeads",
+        rpc.grpc.status_code = tracing::field::Empty,
+        leadcheck.batch.leads = requests_len,
+        leadcheck.batch.server = server,
+    );
+    crate::telemetry::inject(&span, request.metadata_mut());
     let path =
         tonic::codegen::http::uri::PathAndQuery::from_static("/leadcheck.v1.LeadCheck/AssessLeads");
-    let response = client.streaming(request, path, codec).await?;
-    in_flight.announced(response.metadata());
-    let mut stream = response.into_inner();
-    while let Some(answer) = stream.next().await {
-        answers.push(answer?.into());
+    let streamed = async {
+        let response = client.streaming(request, path, codec).await?;
+        in_flight.announced(response.metadata());
+        let mut stream = response.into_inner();
+        while let Some(answer) = stream.next().await {
+            answers.push(answer?.into());
+        }
+        Ok(())
+    };
+    let result: Result<(), tonic::Status> = streamed.instrument(span.clone()).await;
+    let code = result
+        .as_ref()
+        .err()
+        .map_or(tonic::Code::Ok, tonic::Status::code);
+    span.record("rpc.grpc.status_code", code as i64);
+    if code != tonic::Code::Ok {
+        span.record("otel.status_code", "ERROR");
     }
-    Ok(())
+    result
 }
 
 /// Streams in flight at most, unless `--streams` says otherwise.

@@ -33,6 +33,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 /// Reason code of a row that could not be read as a lead.
 pub const ROW_MALFORMED: &str = "row.malformed";
@@ -424,7 +425,27 @@ async fn interrupted() {
 }
 
 /// Runs a batch job and returns its summary.
+///
+/// With traces on (`OTEL_EXPORTER_OTLP_ENDPOINT`), the run is one trace: this span, a
+/// `chunk` span under it for each stream a chunk is sent on (retries included), and the
+/// servers' spans under those, since each stream carries its chunk's `traceparent`. Its
+/// attributes are counts, never a row's values.
 pub async fn run(args: BatchArgs) -> Result<Summary, BatchError> {
+    let span = tracing::debug_span!(
+        "batch run",
+        leadcheck.batch.servers = args.servers.len(),
+        leadcheck.batch.rows = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let result = run_job(args).instrument(span.clone()).await;
+    match &result {
+        Ok(summary) => span.record("leadcheck.batch.rows", summary.rows),
+        Err(_) => span.record("otel.status_code", "ERROR"),
+    };
+    result
+}
+
+async fn run_job(args: BatchArgs) -> Result<Summary, BatchError> {
     let servers = connect(&args).await?;
     let retries = Retries::new(args.retry_budget);
     let (reader, total_bytes) = open_input(&args.input)?;

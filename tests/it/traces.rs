@@ -395,3 +395,171 @@ async fn traces_turned_off_by_the_sdk_variable_send_nothing_whatever_the_tracepa
     stop(server);
     assert!(received.spans().is_empty());
 }
+
+/// A `leadcheck batch` run is one trace: its run span, a `chunk` span under it for each
+/// stream, and under each chunk the server's `AssessLeads` span, which continues the
+/// chunk's `traceparent`. No span holds a row's address, local part or number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_run_is_one_trace_of_chunks_the_server_continues() {
+    let (received, endpoint) = Received::start().await;
+    let dns = DnsServer::start().await.unwrap();
+    dns.mx("contoso.test", &[(10, "mx.contoso.test")]);
+    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
+    let dns_addr = dns.addr().to_string();
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--dns-server",
+        &dns_addr,
+    ];
+    let server = Server::start_env(&args.map(String::from), &env);
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.csv"), dir.path().join("out.csv"));
+    let mut csv = String::from("Email,Phone,Country\n");
+    for i in 0..250 {
+        csv.push_str(&format!(
+            "quinta{i}@contoso.test,+1 202 555 {:04},US\n",
+            1000 + i
+        ));
+    }
+    std::fs::write(&input, csv).unwrap();
+    let run = tokio::task::block_in_place(|| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_leadcheck"))
+            .args([
+                "batch",
+                "--server",
+                &server.url(),
+                "--quiet",
+                "--chunk",
+                "100",
+            ])
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&output)
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+            .output()
+            .unwrap()
+    });
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "batch failed: {stderr}");
+    tokio::task::block_in_place(|| stop(server));
+
+    let spans = received.spans();
+    let of = |service: &str, name: &str| -> Vec<Span> {
+        (spans.iter())
+            .filter(|(s, span)| s == service && span.name == name)
+            .map(|(_, span)| span.clone())
+            .collect()
+    };
+    let runs = of("leadcheck-batch", "batch run");
+    assert_eq!(runs.len(), 1, "one run span: {:?}", spans.len());
+    let run = &runs[0];
+    assert!(run.parent_span_id.is_empty(), "the run starts its trace");
+    assert_eq!(
+        attribute(run, "leadcheck.batch.rows").as_deref(),
+        Some("250")
+    );
+    let chunks = of("leadcheck-batch", "chunk");
+    assert_eq!(chunks.len(), 3, "250 rows in chunks of 100");
+    for chunk in &chunks {
+        assert_eq!(
+            chunk.trace_id, run.trace_id,
+            "a chunk is in the run's trace"
+        );
+        assert_eq!(
+            chunk.parent_span_id, run.span_id,
+            "a chunk is the run's child"
+        );
+        assert_eq!(
+            attribute(chunk, "rpc.grpc.status_code").as_deref(),
+            Some("0")
+        );
+    }
+    let served = of("leadcheck", "leadcheck.v1.LeadCheck/AssessLeads");
+    assert_eq!(served.len(), 3, "one server span a stream");
+    for span in &served {
+        assert_eq!(
+            span.trace_id, run.trace_id,
+            "the server continues the run's trace"
+        );
+        assert!(
+            chunks.iter().any(|c| c.span_id == span.parent_span_id),
+            "the server's span is a chunk's child"
+        );
+    }
+    for (_, span) in &spans {
+        let text = everything(span);
+        for secret in ["quinta", "@contoso.test", "202 555", "+12025551"] {
+            assert!(!text.contains(secret), "{secret} in span {text}");
+        }
+    }
+}
+
+/// The shared cache's calls are spans of the call that made them: a Redis read (miss),
+/// then the write of what DNS answered, in the caller's trace, with the semantic
+/// conventions' attributes and never the key (the domain's or the address's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_reads_and_writes_are_spans_of_the_call_without_the_key() {
+    let (received, endpoint) = Received::start().await;
+    let redis = crate::shared_cache::Redis::start();
+    let dns = DnsServer::start().await.unwrap();
+    dns.mx("cached.test", &[(10, "mx.cached.test")]);
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        (
+            "LEADCHECK_REDIS_KEY_SECRET",
+            "0123456789abcdef0123456789abcdef",
+        ),
+    ];
+    let (dns_addr, url) = (dns.addr().to_string(), redis.url());
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--dns-server",
+        &dns_addr,
+        "--redis-url",
+        &url,
+    ];
+    let server = Server::start_env(&args.map(String::from), &env);
+    let mut client = server.client().await;
+    let trace = "33333333333333333333333333333333";
+    let request = pb::ValidateEmailRequest {
+        email: "ulla.vane@cached.test".into(),
+    };
+    client
+        .validate_email(traced(request, trace, "3333333333333333"))
+        .await
+        .expect("ValidateEmail");
+    drop(client);
+    tokio::task::block_in_place(|| stop(server));
+
+    let spans: Vec<Span> = (received.spans().into_iter())
+        .map(|(_, span)| span)
+        .filter(|span| hex(&span.trace_id) == trace)
+        .collect();
+    let ids: Vec<&[u8]> = spans.iter().map(|s| s.span_id.as_slice()).collect();
+    for name in ["GETRANGE", "SET"] {
+        let redis_spans: Vec<&Span> = spans.iter().filter(|s| s.name == name).collect();
+        assert!(
+            !redis_spans.is_empty(),
+            "a {name} span in the caller's trace"
+        );
+        for span in redis_spans {
+            assert_eq!(attribute(span, "db.system.name").as_deref(), Some("redis"));
+            assert_eq!(attribute(span, "db.operation.name").as_deref(), Some(name));
+            assert!(
+                ids.contains(&span.parent_span_id.as_slice()),
+                "{name}'s parent is a span of the call"
+            );
+        }
+    }
+    for span in &spans {
+        let text = everything(span);
+        for secret in ["ulla", "leadcheck:v2"] {
+            assert!(!text.contains(secret), "{secret} in span {text}");
+        }
+    }
+}
