@@ -1563,6 +1563,9 @@ struct ColdRun {
     client_peak_rss_kib: u64,
     /// The most queries the DNS server held at once during the run.
     dns_peak: usize,
+    /// CPU a lead, in microseconds: the server's, the client's, and this process's (the
+    /// DNS server's, holding the delayed answers).
+    cpu_micros: [f64; 3],
 }
 
 /// A cold batch run at each of `options.cold_delays`: a fresh server (nothing cached) and
@@ -1578,6 +1581,7 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
         dns.set_delay(Duration::from_millis(delay_ms));
         dns.reset_peak_in_flight();
         let server = start_server(dns, options);
+        let cpu_before = [server.cpu(), waited_children_cpu(), own_cpu()];
         let started = Instant::now();
         let mut child = Command::new(
             options
@@ -1603,6 +1607,13 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
             std::thread::sleep(Duration::from_millis(10));
         };
         let seconds = started.elapsed().as_secs_f64();
+        let cpu_after = [server.cpu(), waited_children_cpu(), own_cpu()];
+        let cpu_micros = [0, 1, 2].map(|i| {
+            micros_per(
+                cpu_after[i].saturating_sub(cpu_before[i]),
+                options.cold_leads,
+            )
+        });
         assert!(status.success(), "leadcheck batch failed");
         let rows = BufReader::new(std::fs::File::open(&output).expect("output"))
             .lines()
@@ -1614,6 +1625,7 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
             server_peak_rss_kib: server.peak_rss_kib(),
             client_peak_rss_kib,
             dns_peak: dns.peak_in_flight(),
+            cpu_micros,
         };
         eprintln!(
             "cold batch, DNS delay {delay_ms} ms: {:.0} leads/s",
@@ -1629,25 +1641,28 @@ fn print_cold(options: &Options, runs: &[ColdRun]) {
     let undelayed = runs.iter().find(|r| r.delay_ms == 0).map(|r| r.rate);
     println!();
     println!(
-        "| cold `leadcheck batch`, {} leads over as many domains, defaults | leads/s | of the undelayed rate | peak RSS server / client | DNS queries held at once |",
+        "| cold `leadcheck batch`, {} leads over as many domains, defaults | leads/s | of the undelayed rate | peak RSS server / client | DNS queries held at once | CPU µs a lead: server / client / DNS server |",
         options.cold_leads
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for run in runs {
         let ratio = undelayed.map_or(String::from("-"), |u| format!("{:.2}", run.rate / u));
         println!(
-            "| DNS delay {} ms | {:.0} | {ratio} | {:.1} MiB / {:.1} MiB | {} |",
+            "| DNS delay {} ms | {:.0} | {ratio} | {:.1} MiB / {:.1} MiB | {} | {:.0} / {:.0} / {:.0} |",
             run.delay_ms,
             run.rate,
             run.server_peak_rss_kib as f64 / 1024.0,
             run.client_peak_rss_kib as f64 / 1024.0,
-            run.dns_peak
+            run.dns_peak,
+            run.cpu_micros[0],
+            run.cpu_micros[1],
+            run.cpu_micros[2]
         );
     }
     if let (Some(undelayed), Some(slowest)) = (undelayed, runs.iter().max_by_key(|r| r.delay_ms)) {
         if slowest.delay_ms > 0 {
             println!(
-                "| ratio at {} ms / 0 ms | {:.2} (target ≥ 0.8, aim 0.9) | | | |",
+                "| ratio at {} ms / 0 ms | {:.2} (target ≥ 0.8, aim 0.9) | | | | |",
                 slowest.delay_ms,
                 slowest.rate / undelayed
             );
@@ -1664,6 +1679,9 @@ fn cold_json(runs: &[ColdRun]) -> serde_json::Value {
                 "server_peak_rss_kib": r.server_peak_rss_kib,
                 "client_peak_rss_kib": r.client_peak_rss_kib,
                 "dns_peak_in_flight": r.dns_peak,
+                "cpu_micros_a_lead_server": r.cpu_micros[0],
+                "cpu_micros_a_lead_client": r.cpu_micros[1],
+                "cpu_micros_a_lead_dns": r.cpu_micros[2],
             })
         })
         .collect()
