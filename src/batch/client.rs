@@ -98,6 +98,11 @@ impl Retries {
         }
     }
 
+    /// The retries taken.
+    pub(super) fn spent(&self) -> u64 {
+        u64::from(self.budget).saturating_sub(self.left.load(Ordering::Relaxed))
+    }
+
     /// Takes one retry; false when none is left.
     fn take(&self) -> bool {
         self.left
@@ -347,15 +352,31 @@ where
 /// Streams in flight at most, unless `--streams` says otherwise.
 pub(super) const MAX_STREAMS: usize = 32;
 
-/// The leads in flight over all streams (`--in-flight`), and the window the servers
-/// announce for each stream: a chunk holds a place for each of its leads the server
-/// validates at once, so a server with a small window gets more streams, and one with a
-/// wide window fewer.
+/// The leads in flight over all streams, and the window the servers announce for each
+/// stream: a chunk holds a place for each of its leads the server validates at once, so a
+/// server with a small window gets more streams, and one with a wide window fewer.
+///
+/// How many leads may be in flight is a window of its own, as TCP's congestion window:
+/// `--in-flight` at most, halved each time a server refuses a stream as busy
+/// (RESOURCE_EXHAUSTED), grown back by a chunk for each window's worth of leads answered.
+/// A busy server then sees fewer streams, not every refused chunk coming back at once.
 pub(super) struct InFlight {
     leads: Arc<Semaphore>,
     most: usize,
     /// The last window announced; until one is, the chunk size.
     window: AtomicUsize,
+    limit: Mutex<Limit>,
+}
+
+/// The leads that may be in flight now, and what the semaphore still owes after a shrink.
+#[derive(Debug)]
+struct Limit {
+    /// 1 to `most`: the semaphore's permits, held and free, less `debt`.
+    now: usize,
+    /// Places held by chunks when the window shrank, kept back as they are given back.
+    debt: usize,
+    /// Leads answered since the window last grew.
+    answered: usize,
 }
 
 impl InFlight {
@@ -365,18 +386,101 @@ impl InFlight {
             leads: Arc::new(Semaphore::new(most)),
             most,
             window: AtomicUsize::new(chunk),
+            limit: Mutex::new(Limit {
+                now: most,
+                debt: 0,
+                answered: 0,
+            }),
         })
     }
 
-    /// Waits until a chunk may start; the places it holds are given back when dropped.
-    pub(super) async fn admit(
-        self: Arc<Self>,
-        rows: Vec<Row>,
-    ) -> (Vec<Row>, Option<OwnedSemaphorePermit>) {
+    fn limit(&self) -> std::sync::MutexGuard<'_, Limit> {
+        self.limit.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The leads that may be in flight now.
+    fn now(&self) -> usize {
+        self.limit().now
+    }
+
+    /// The places a chunk of `rows` leads takes while the window is wide enough: as many
+    /// as the server validates at once.
+    fn chunk_places(&self, rows: usize) -> usize {
         let window = self.window.load(Ordering::Relaxed);
-        let places = rows.len().min(window).clamp(1, self.most) as u32;
-        let permit = self.leads.clone().acquire_many_owned(places).await.ok();
-        (rows, permit)
+        rows.min(window).clamp(1, self.most)
+    }
+
+    /// The places a chunk of `rows` leads takes now: never more than the window, so that
+    /// it always fits.
+    fn places_for(&self, rows: usize) -> u32 {
+        self.chunk_places(rows).min(self.now()) as u32
+    }
+
+    /// Waits for `rows` leads' places (the semaphore is never closed; were it, the chunk
+    /// would go without).
+    async fn take(self: &Arc<Self>, rows: usize) -> Option<OwnedSemaphorePermit> {
+        let places = self.places_for(rows);
+        self.leads.clone().acquire_many_owned(places).await.ok()
+    }
+
+    /// Waits until a chunk may start; its places are given back when dropped.
+    pub(super) async fn admit(self: Arc<Self>, rows: Vec<Row>) -> (Vec<Row>, Places) {
+        let permit = self.take(rows.len()).await;
+        let places = Places {
+            permit,
+            rows: rows.len(),
+            in_flight: self,
+        };
+        (rows, places)
+    }
+
+    /// A server refused a stream of `rows` leads as busy: half as many leads in flight
+    /// from now on, but room for that chunk still (one stream at least runs, and a window
+    /// narrower than a chunk would only let the waiting chunks in on a place or two each,
+    /// all at once). The free places go at once; those held are kept back as their chunks
+    /// give them back.
+    fn shrink(&self, rows: usize) {
+        let floor = self.chunk_places(rows);
+        let mut limit = self.limit();
+        let halved = (limit.now / 2).max(floor).min(limit.now);
+        let cut = limit.now - halved;
+        limit.now = halved;
+        limit.answered = 0;
+        limit.debt += cut - self.leads.forget_permits(cut);
+        tracing::debug!(leads = halved, "a server is busy: fewer leads in flight");
+    }
+
+    /// `rows` leads were answered: after a window's worth, the window grows by a chunk,
+    /// up to `--in-flight`.
+    fn answered(&self, rows: usize, chunk: usize) {
+        let mut limit = self.limit();
+        if limit.now >= self.most {
+            return;
+        }
+        limit.answered += rows;
+        if limit.answered < limit.now {
+            return;
+        }
+        limit.answered = 0;
+        let grown = (limit.now + chunk.max(1)).min(self.most);
+        let more = grown - limit.now;
+        limit.now = grown;
+        let forgiven = more.min(limit.debt);
+        limit.debt -= forgiven;
+        self.leads.add_permits(more - forgiven);
+    }
+
+    /// Gives back a chunk's places, less what the window owes.
+    fn give_back(&self, mut permit: OwnedSemaphorePermit) {
+        let mut limit = self.limit();
+        let owed = limit.debt.min(permit.num_permits());
+        if owed > 0 {
+            if let Some(kept) = permit.split(owed) {
+                kept.forget();
+                limit.debt -= owed;
+            }
+        }
+        drop(permit);
     }
 
     /// Reads a stream's window from its response headers (an older server sends none).
@@ -390,17 +494,48 @@ impl InFlight {
     }
 }
 
+/// A chunk's places among the leads in flight, given back when dropped.
+pub(super) struct Places {
+    permit: Option<OwnedSemaphorePermit>,
+    rows: usize,
+    in_flight: Arc<InFlight>,
+}
+
+impl Places {
+    /// Gives the places back, less what the window owes.
+    fn give_back(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            self.in_flight.give_back(permit);
+        }
+    }
+
+    /// Waits for the places again, under the window as it is now.
+    async fn again(&mut self) {
+        self.give_back();
+        self.permit = self.in_flight.take(self.rows).await;
+    }
+}
+
+impl Drop for Places {
+    fn drop(&mut self) {
+        self.give_back();
+    }
+}
+
 /// Sends one chunk and pairs every row with its assessment, whole or only what CSV output
 /// writes (`whole` false). A stream that fails in a way worth retrying is sent again, to
 /// another server where there is one, after a backoff: only its unanswered rows, the
-/// answers already in kept (a stream answers in order).
+/// answers already in kept (a stream answers in order). A chunk refused as busy takes its
+/// `places` again under the window, halved, before it is sent again.
 pub(super) async fn assess_chunk(
     servers: &Servers,
     retries: &Retries,
     rows: Vec<Row>,
     whole: bool,
-    in_flight: &InFlight,
+    mut places: Places,
 ) -> Result<Vec<(Row, Option<Answer>)>, BatchError> {
+    let in_flight = places.in_flight.clone();
+    let in_flight = &*in_flight;
     // The rows keep their requests, to pair the answers; the stream sends their bytes
     // (shared, not copied).
     let sent: Vec<(u64, &Bytes)> = rows
@@ -449,6 +584,7 @@ pub(super) async fn assess_chunk(
         let failure = match result {
             Ok(()) if answers.len() == expected => {
                 servers.end(server, false);
+                in_flight.answered(expected, places.rows);
                 break;
             }
             // Ended early without an error: the server handed the stream back.
@@ -491,7 +627,14 @@ pub(super) async fn assess_chunk(
             status = failure.message(),
             "stream failed: its unanswered rows are sent again"
         );
-        tokio::time::sleep(jittered(servers.backoff, in_a_row - 1)).await;
+        if failure.code() == tonic::Code::ResourceExhausted {
+            in_flight.shrink(places.rows);
+            places.give_back();
+            tokio::time::sleep(jittered(servers.backoff, in_a_row - 1)).await;
+            places.again().await;
+        } else {
+            tokio::time::sleep(jittered(servers.backoff, in_a_row - 1)).await;
+        }
         avoid = Some(server);
     }
     drop(sent);
@@ -581,6 +724,69 @@ mod tests {
         let retries = Retries::new(2);
         assert!(retries.take() && retries.take());
         assert!(!retries.take());
+        assert_eq!(retries.spent(), 2);
+    }
+
+    /// A chunk of `rows` leads, admitted.
+    async fn chunk(in_flight: &Arc<InFlight>, rows: usize) -> Places {
+        Places {
+            permit: in_flight.take(rows).await,
+            rows,
+            in_flight: in_flight.clone(),
+        }
+    }
+
+    /// RESOURCE_EXHAUSTED halves the leads in flight, at once for the free places and as
+    /// chunks give theirs back for the held ones; answers grow it back a chunk at a time.
+    #[tokio::test]
+    async fn a_busy_server_halves_the_window_and_answers_grow_it_back() {
+        let in_flight = InFlight::new(1000, 100);
+        let first = chunk(&in_flight, 100).await;
+        let mut second = chunk(&in_flight, 100).await;
+        assert_eq!(in_flight.leads.available_permits(), 800);
+
+        in_flight.shrink(100);
+        assert_eq!(in_flight.now(), 500);
+        // The 500 places cut were free: they go at once.
+        assert_eq!(in_flight.leads.available_permits(), 300);
+        assert_eq!(in_flight.limit().debt, 0);
+
+        in_flight.shrink(100);
+        in_flight.shrink(100);
+        // 125 of which 200 are held: 75 owed, paid by the first chunk given back.
+        assert_eq!(in_flight.now(), 125);
+        assert_eq!(in_flight.leads.available_permits(), 0);
+        assert_eq!(in_flight.limit().debt, 75);
+        drop(first);
+        assert_eq!(in_flight.limit().debt, 0);
+        assert_eq!(in_flight.leads.available_permits(), 25);
+        // A chunk refused as busy waits for its places again, under the window now.
+        second.again().await;
+        assert_eq!(in_flight.leads.available_permits(), 25);
+
+        // A window's worth of answers grows it by a chunk, up to `--in-flight`.
+        in_flight.answered(100, 100);
+        assert_eq!(in_flight.now(), 125);
+        in_flight.answered(100, 100);
+        assert_eq!(in_flight.now(), 225);
+        assert_eq!(in_flight.leads.available_permits(), 125);
+        for _ in 0..100 {
+            in_flight.answered(1000, 100);
+        }
+        assert_eq!(in_flight.now(), 1000);
+        drop(second);
+        assert_eq!(in_flight.leads.available_permits(), 1000);
+
+        // Never below the refused chunk's places: one stream still runs.
+        for _ in 0..20 {
+            in_flight.shrink(100);
+        }
+        assert_eq!(in_flight.now(), 100);
+        assert_eq!(in_flight.places_for(100), 100);
+        // A short last chunk lets it go lower; a chunk then takes at most the window.
+        in_flight.shrink(30);
+        assert_eq!(in_flight.now(), 50);
+        assert_eq!(in_flight.places_for(100), 50);
     }
 
     /// A chunk goes to the least busy server, away from one that just failed.

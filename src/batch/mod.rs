@@ -120,10 +120,12 @@ pub struct BatchArgs {
     /// Most streams in flight at once [default: as many as `--in-flight` needs, up to 32].
     #[arg(long)]
     pub streams: Option<usize>,
-    /// Leads in flight at once over all streams: each stream holds as many as the server's
-    /// window (its `leadcheck-stream-in-flight` header) lets it validate at once, and more
-    /// streams start until this many are in flight. Enough to hide a resolver's latency.
-    #[arg(long, default_value_t = 8192)]
+    /// Most leads in flight at once over all streams: each stream holds as many as the
+    /// server's window (its `leadcheck-stream-in-flight` header) lets it validate at once,
+    /// and more streams start until this many are in flight. Enough to hide a resolver's
+    /// latency; halved each time a server answers RESOURCE_EXHAUSTED (busy), and grown
+    /// back a chunk at a time as chunks are answered.
+    #[arg(long, default_value_t = 4096)]
     pub in_flight: usize,
     /// Time allowed to reach each server before giving up, in milliseconds.
     #[arg(long, default_value_t = 5000)]
@@ -383,6 +385,9 @@ pub struct Summary {
     pub phone: [u64; 3],
     /// Lead quality: high, low.
     pub quality: [u64; 2],
+    /// Chunks sent again after their stream failed (a server busy, restarting, draining,
+    /// or a broken connection): what the run spent of `--retry-budget`.
+    pub resent: u64,
 }
 
 impl fmt::Display for Summary {
@@ -413,7 +418,11 @@ impl fmt::Display for Summary {
             f,
             "quality: high {} low {}",
             self.quality[0], self.quality[1]
-        )
+        )?;
+        if self.resent > 0 {
+            write!(f, "\nchunks sent again: {}", self.resent)?;
+        }
+        Ok(())
     }
 }
 
@@ -539,12 +548,8 @@ async fn run_job(args: BatchArgs) -> Result<Summary, BatchError> {
     let admitted = tokio_stream::wrappers::ReceiverStream::new(rx)
         .then(|rows| in_flight.clone().admit(rows))
         .map(|(rows, places)| {
-            let (servers, retries, in_flight) = (&servers, &retries, &in_flight);
-            async move {
-                let answers = assess_chunk(servers, retries, rows, whole, in_flight).await;
-                drop(places);
-                answers
-            }
+            let (servers, retries) = (&servers, &retries);
+            async move { assess_chunk(servers, retries, rows, whole, places).await }
         });
     let mut results = Box::pin(admitted.buffered(streams));
     // Output is written on a thread of its own: while this one wrote a chunk's rows, the
@@ -609,6 +614,7 @@ async fn run_job(args: BatchArgs) -> Result<Summary, BatchError> {
         });
     let mut summary = read.and(written).map_err(|e| e.with_output(&output_path))?;
     summary.resumed = already;
+    summary.resent = retries.spent();
     if stopped {
         return Err(BatchError::Interrupted {
             written: already + summary.written,

@@ -27,8 +27,8 @@ fn export(dns: &DnsServer, dir: &Path, count: usize) -> PathBuf {
 }
 
 /// Runs `leadcheck batch` on `input` with `extra` flags; returns the email verdict of every
-/// output row.
-fn batch(server: &Server, input: &Path, extra: &[&str]) -> Vec<String> {
+/// output row, and the run's summary (its stderr).
+fn batch(server: &Server, input: &Path, extra: &[&str]) -> (Vec<String>, String) {
     let output = input.with_file_name("assessed.csv");
     let run = Command::new(env!("CARGO_BIN_EXE_leadcheck"))
         .args(["batch", "--server", &server.url(), "--quiet", "--input"])
@@ -47,10 +47,11 @@ fn batch(server: &Server, input: &Path, extra: &[&str]) -> Vec<String> {
         .iter()
         .position(|h| h == "EmailValidity")
         .expect("an EmailValidity column");
-    reader
+    let verdicts = reader
         .records()
         .map(|record| record.unwrap()[column].to_string())
-        .collect()
+        .collect();
+    (verdicts, stderr.into_owned())
 }
 
 /// The flags of a server whose DNS waits are long enough for a slow resolver under load.
@@ -66,7 +67,7 @@ async fn a_default_batch_keeps_many_leads_in_flight_against_a_slow_resolver() {
     dns.set_delay(Duration::from_millis(400));
     let server = Server::start(dns.addr(), &PATIENT);
 
-    let verdicts = batch(&server, &input, &[]);
+    let (verdicts, _) = batch(&server, &input, &[]);
     assert_eq!(verdicts.len(), leads);
     assert!(
         verdicts.iter().all(|v| v == "Valid"),
@@ -113,8 +114,8 @@ async fn the_servers_bound_on_leads_in_flight_holds_over_every_stream() {
     drop(response);
 
     // Chunks of 100 leads over a window of 16: the client starts streams until its
-    // 8192 leads in flight are reached (at most 32), far past the server's 40.
-    let verdicts = batch(&server, &input, &["--chunk", "100"]);
+    // 4096 leads in flight are reached (at most 32), far past the server's 40.
+    let (verdicts, _) = batch(&server, &input, &["--chunk", "100"]);
     assert_eq!(verdicts.len(), leads);
     assert!(verdicts.iter().all(|v| v == "Valid"));
     let peak = dns.peak_in_flight();
@@ -123,5 +124,45 @@ async fn the_servers_bound_on_leads_in_flight_holds_over_every_stream() {
     assert!(
         peak > 16,
         "the resolver held at most {peak} queries at once"
+    );
+}
+
+/// A server at its limit of open streams refuses the rest as busy (RESOURCE_EXHAUSTED):
+/// the client halves its leads in flight at each refusal, and a refused chunk waits for a
+/// place under the smaller window before it is sent again. Against a server that takes
+/// one stream at a time, a run of two dozen chunks then sends 30 to 45 chunks again; each
+/// refused chunk coming back on its own backoff, again and again while the one stream
+/// ran, sent about 180.
+#[tokio::test]
+async fn a_busy_server_gets_fewer_streams_not_the_same_ones_again() {
+    let dns = DnsServer::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let leads = 1200;
+    let input = export(&dns, dir.path(), leads);
+    // Each stream lasts a while: two lookups one after the other.
+    dns.set_delay(Duration::from_millis(50));
+    let mut flags = PATIENT.to_vec();
+    flags.extend(["--max-lead-streams", "1"]);
+    let server = Server::start(dns.addr(), &flags);
+
+    let (verdicts, summary) = batch(
+        &server,
+        &input,
+        &["--chunk", "50", "--retry-backoff-ms", "10"],
+    );
+    assert_eq!(verdicts.len(), leads);
+    assert!(verdicts.iter().all(|v| v == "Valid"));
+    let resent: u64 = summary
+        .lines()
+        .find_map(|line| line.strip_prefix("chunks sent again: "))
+        .unwrap_or_else(|| panic!("no chunk was refused: {summary}"))
+        .trim()
+        .parse()
+        .unwrap();
+    // The first chunks all start before the first refusal comes back: 23 refused.
+    assert!(resent >= 23, "{resent} chunks sent again");
+    assert!(
+        resent <= 24 * 3,
+        "{resent} chunks sent again for 24 chunks: {summary}"
     );
 }
