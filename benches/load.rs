@@ -1563,6 +1563,9 @@ struct ColdRun {
     client_peak_rss_kib: u64,
     /// The most queries the DNS server held at once during the run.
     dns_peak: usize,
+    /// The DNS server's mean time from a query to its answer: the delay, and how late
+    /// the loaded machine let it answer.
+    dns_held: Duration,
     /// CPU a lead, in microseconds: the server's, the client's, and this process's (the
     /// DNS server's, holding the delayed answers).
     cpu_micros: [f64; 3],
@@ -1625,6 +1628,7 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
             server_peak_rss_kib: server.peak_rss_kib(),
             client_peak_rss_kib,
             dns_peak: dns.peak_in_flight(),
+            dns_held: dns.mean_held(),
             cpu_micros,
         };
         eprintln!(
@@ -1641,19 +1645,20 @@ fn print_cold(options: &Options, runs: &[ColdRun]) {
     let undelayed = runs.iter().find(|r| r.delay_ms == 0).map(|r| r.rate);
     println!();
     println!(
-        "| cold `leadcheck batch`, {} leads over as many domains, defaults | leads/s | of the undelayed rate | peak RSS server / client | DNS queries held at once | CPU µs a lead: server / client / DNS server |",
+        "| cold `leadcheck batch`, {} leads over as many domains, defaults | leads/s | of the undelayed rate | peak RSS server / client | DNS queries held at once, mean hold | CPU µs a lead: server / client / DNS server |",
         options.cold_leads
     );
     println!("|---|---|---|---|---|---|");
     for run in runs {
         let ratio = undelayed.map_or(String::from("-"), |u| format!("{:.2}", run.rate / u));
         println!(
-            "| DNS delay {} ms | {:.0} | {ratio} | {:.1} MiB / {:.1} MiB | {} | {:.0} / {:.0} / {:.0} |",
+            "| DNS delay {} ms | {:.0} | {ratio} | {:.1} MiB / {:.1} MiB | {}, {:.0} ms | {:.0} / {:.0} / {:.0} |",
             run.delay_ms,
             run.rate,
             run.server_peak_rss_kib as f64 / 1024.0,
             run.client_peak_rss_kib as f64 / 1024.0,
             run.dns_peak,
+            run.dns_held.as_secs_f64() * 1000.0,
             run.cpu_micros[0],
             run.cpu_micros[1],
             run.cpu_micros[2]
@@ -1679,6 +1684,7 @@ fn cold_json(runs: &[ColdRun]) -> serde_json::Value {
                 "server_peak_rss_kib": r.server_peak_rss_kib,
                 "client_peak_rss_kib": r.client_peak_rss_kib,
                 "dns_peak_in_flight": r.dns_peak,
+                "dns_mean_held_ms": r.dns_held.as_secs_f64() * 1000.0,
                 "cpu_micros_a_lead_server": r.cpu_micros[0],
                 "cpu_micros_a_lead_client": r.cpu_micros[1],
                 "cpu_micros_a_lead_dns": r.cpu_micros[2],

@@ -73,6 +73,10 @@ struct State {
     /// Queries received and not yet answered (or dropped), and the most there ever were.
     in_flight: usize,
     peak_in_flight: usize,
+    /// Time from receipt to answer of the queries answered since the last reset, and how
+    /// many: the delay, and how late a busy machine let the answer go past it.
+    held_total: Duration,
+    held_count: u64,
 }
 
 /// A DNS server on 127.0.0.1 whose records each test sets. Names not set are NXDOMAIN.
@@ -296,10 +300,20 @@ impl DnsServer {
         lock(&self.state).peak_in_flight
     }
 
-    /// Starts counting the peak again from the queries held now.
+    /// Starts counting the peak again from the queries held now, and the mean hold.
     pub fn reset_peak_in_flight(&self) {
         let mut state = lock(&self.state);
         state.peak_in_flight = state.in_flight;
+        state.held_total = Duration::ZERO;
+        state.held_count = 0;
+    }
+
+    /// The mean time from a query's receipt to its answer since the last reset: the delay
+    /// set, plus what it took this server to get to the answer (zero if none answered).
+    pub fn mean_held(&self) -> Duration {
+        let state = lock(&self.state);
+        let count = u32::try_from(state.held_count.max(1)).unwrap_or(u32::MAX);
+        state.held_total / count
     }
 
     /// Stops answering anything (an outage) or starts again.
@@ -374,6 +388,7 @@ enum Transport {
 
 /// Waits out the delay, counting the query as in flight meanwhile, then answers it.
 async fn respond(state: &Mutex<State>, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
+    let received = std::time::Instant::now();
     let delay = {
         let mut state = lock(state);
         state.in_flight += 1;
@@ -384,7 +399,10 @@ async fn respond(state: &Mutex<State>, query: &[u8], transport: Transport) -> Op
         tokio::time::sleep(delay).await;
     }
     let reply = answer(state, query, transport);
-    lock(state).in_flight -= 1;
+    let mut state = lock(state);
+    state.in_flight -= 1;
+    state.held_total += received.elapsed();
+    state.held_count += 1;
     reply
 }
 
