@@ -450,9 +450,10 @@ impl InFlight {
         tracing::debug!(leads = halved, "a server is busy: fewer leads in flight");
     }
 
-    /// `rows` leads were answered: after a window's worth, the window grows by a chunk,
-    /// up to `--in-flight`.
-    fn answered(&self, rows: usize, chunk: usize) {
+    /// A chunk of `rows` leads was answered: after a window's worth of leads, the window
+    /// grows by a chunk's places, up to `--in-flight`.
+    fn answered(&self, rows: usize) {
+        let chunk = self.chunk_places(rows);
         let mut limit = self.limit();
         if limit.now >= self.most {
             return;
@@ -462,7 +463,7 @@ impl InFlight {
             return;
         }
         limit.answered = 0;
-        let grown = (limit.now + chunk.max(1)).min(self.most);
+        let grown = (limit.now + chunk).min(self.most);
         let more = grown - limit.now;
         limit.now = grown;
         let forgiven = more.min(limit.debt);
@@ -584,7 +585,7 @@ pub(super) async fn assess_chunk(
         let failure = match result {
             Ok(()) if answers.len() == expected => {
                 servers.end(server, false);
-                in_flight.answered(expected, places.rows);
+                in_flight.answered(expected);
                 break;
             }
             // Ended early without an error: the server handed the stream back.
@@ -765,13 +766,13 @@ mod tests {
         assert_eq!(in_flight.leads.available_permits(), 25);
 
         // A window's worth of answers grows it by a chunk, up to `--in-flight`.
-        in_flight.answered(100, 100);
+        in_flight.answered(100);
         assert_eq!(in_flight.now(), 125);
-        in_flight.answered(100, 100);
+        in_flight.answered(100);
         assert_eq!(in_flight.now(), 225);
         assert_eq!(in_flight.leads.available_permits(), 125);
         for _ in 0..100 {
-            in_flight.answered(1000, 100);
+            in_flight.answered(100);
         }
         assert_eq!(in_flight.now(), 1000);
         drop(second);
@@ -787,6 +788,9 @@ mod tests {
         in_flight.shrink(30);
         assert_eq!(in_flight.now(), 50);
         assert_eq!(in_flight.places_for(100), 50);
+        // A chunk wider than the server's window grows it by the places it took.
+        in_flight.answered(1000);
+        assert_eq!(in_flight.now(), 150);
     }
 
     /// A chunk goes to the least busy server, away from one that just failed.
