@@ -1194,7 +1194,8 @@ pub const KEYS: &[Key] = &[
         Number,
         "most leads in flight across every `AssessLeads` stream (validated, or answered and \
          waiting to be sent); past it a stream takes no new lead until an answer goes out, \
-         and its client's further leads wait in HTTP/2 flow control",
+         and its client's further leads wait in HTTP/2 flow control. A lead waiting on the \
+         resolver holds 15 to 20 KiB",
     ),
     key(
         "limits.stream_idle",
