@@ -423,14 +423,18 @@ impl InFlight {
         self.leads.clone().acquire_many_owned(places).await.ok()
     }
 
+    /// Waits for the places of a chunk of `rows` leads; they are given back when dropped.
+    async fn places(self: Arc<Self>, rows: usize) -> Places {
+        Places {
+            permit: self.take(rows).await,
+            rows,
+            in_flight: self,
+        }
+    }
+
     /// Waits until a chunk may start; its places are given back when dropped.
     pub(super) async fn admit(self: Arc<Self>, rows: Vec<Row>) -> (Vec<Row>, Places) {
-        let permit = self.take(rows.len()).await;
-        let places = Places {
-            permit,
-            rows: rows.len(),
-            in_flight: self,
-        };
+        let places = self.places(rows.len()).await;
         (rows, places)
     }
 
@@ -535,8 +539,6 @@ pub(super) async fn assess_chunk(
     whole: bool,
     mut places: Places,
 ) -> Result<Vec<(Row, Option<Answer>)>, BatchError> {
-    let in_flight = places.in_flight.clone();
-    let in_flight = &*in_flight;
     // The rows keep their requests, to pair the answers; the stream sends their bytes
     // (shared, not copied).
     let sent: Vec<(u64, &Bytes)> = rows
@@ -561,7 +563,7 @@ pub(super) async fn assess_chunk(
                 pending,
                 view::Whole,
                 &mut answers,
-                in_flight,
+                &places.in_flight,
             )
             .await
         } else {
@@ -571,7 +573,7 @@ pub(super) async fn assess_chunk(
                 pending,
                 view::Codec,
                 &mut answers,
-                in_flight,
+                &places.in_flight,
             )
             .await
         };
@@ -585,7 +587,7 @@ pub(super) async fn assess_chunk(
         let failure = match result {
             Ok(()) if answers.len() == expected => {
                 servers.end(server, false);
-                in_flight.answered(expected);
+                places.in_flight.answered(expected);
                 break;
             }
             // Ended early without an error: the server handed the stream back.
@@ -628,13 +630,14 @@ pub(super) async fn assess_chunk(
             status = failure.message(),
             "stream failed: its unanswered rows are sent again"
         );
-        if failure.code() == tonic::Code::ResourceExhausted {
-            in_flight.shrink(places.rows);
+        let busy = failure.code() == tonic::Code::ResourceExhausted;
+        if busy {
+            places.in_flight.shrink(places.rows);
             places.give_back();
-            tokio::time::sleep(jittered(servers.backoff, in_a_row - 1)).await;
+        }
+        tokio::time::sleep(jittered(servers.backoff, in_a_row - 1)).await;
+        if busy {
             places.again().await;
-        } else {
-            tokio::time::sleep(jittered(servers.backoff, in_a_row - 1)).await;
         }
         avoid = Some(server);
     }
@@ -728,22 +731,13 @@ mod tests {
         assert_eq!(retries.spent(), 2);
     }
 
-    /// A chunk of `rows` leads, admitted.
-    async fn chunk(in_flight: &Arc<InFlight>, rows: usize) -> Places {
-        Places {
-            permit: in_flight.take(rows).await,
-            rows,
-            in_flight: in_flight.clone(),
-        }
-    }
-
     /// RESOURCE_EXHAUSTED halves the leads in flight, at once for the free places and as
     /// chunks give theirs back for the held ones; answers grow it back a chunk at a time.
     #[tokio::test]
     async fn a_busy_server_halves_the_window_and_answers_grow_it_back() {
         let in_flight = InFlight::new(1000, 100);
-        let first = chunk(&in_flight, 100).await;
-        let mut second = chunk(&in_flight, 100).await;
+        let first = in_flight.clone().places(100).await;
+        let mut second = in_flight.clone().places(100).await;
         assert_eq!(in_flight.leads.available_permits(), 800);
 
         in_flight.shrink(100);
