@@ -35,10 +35,11 @@
 //!    on leads of step 3, with a warm DNS cache, via `scripts/bench_python_stack.py`;
 //! 9. cold `leadcheck batch` runs as a B2B export makes them: 20,000 leads (`--cold-leads`)
 //!    over as many distinct domains, with the client's defaults, each on a fresh server
-//!    against the DNS server answering after a delay (`--cold-delays`, 0, 20 and 100 ms):
-//!    leads/s at each delay, the ratio of each to the undelayed run, the peak RSS of server
-//!    and client, and the most queries the DNS server held at once. `--only-cold` runs
-//!    this step alone.
+//!    against the DNS server answering after a delay (`--cold-delays`, 0, 20 and 100 ms),
+//!    the delays taking turns over rounds (`--cold-rounds`, 3): leads/s at each delay, the
+//!    ratio of each to its round's undelayed run and their median, how busy the machine's
+//!    CPU was, the peak RSS of server and client, and the most queries the DNS server held
+//!    at once. `--only-cold` runs this step alone.
 //!
 //! Results print as a table and land in `target/loadbench.json`.
 
@@ -86,6 +87,8 @@ struct Options {
     cold_leads: usize,
     /// The DNS delays of the cold batch runs, in milliseconds.
     cold_delays: Vec<u64>,
+    /// Rounds of the cold batch runs, every delay once a round.
+    cold_rounds: usize,
     /// Run only the cold batch runs.
     only_cold: bool,
     /// A configuration file given to the server (`--config`).
@@ -112,6 +115,7 @@ impl Default for Options {
             skip_batch: false,
             cold_leads: 20_000,
             cold_delays: vec![0, 20, 100],
+            cold_rounds: 3,
             only_cold: false,
             server_config: None,
             server_bin: None,
@@ -134,6 +138,7 @@ const HELP: &str = "cargo bench --bench load -- [flags]
   --skip-batch       leave `leadcheck batch` out
   --cold-leads N     leads over as many distinct domains of each cold batch run (default 20000)
   --cold-delays L    DNS delays of the cold batch runs, in ms, comma-separated (default 0,20,100)
+  --cold-rounds N    rounds of the cold batch runs, each delay once a round (default 3)
   --only-cold        run only the cold batch runs
   --server-config F  start the server with --config F (to compare settings)
   --server-bin PATH  serve with another leadcheck binary (to compare builds)
@@ -153,6 +158,7 @@ fn parse_options() -> Options {
             skip_python: true,
             cold_leads: 500,
             cold_delays: vec![0, 20],
+            cold_rounds: 1,
             ..Options::default()
         }
     };
@@ -184,6 +190,7 @@ fn parse_options() -> Options {
                     .map(|d| d.trim().parse().expect("--cold-delays wants numbers"))
                     .collect()
             }
+            "--cold-rounds" => options.cold_rounds = number("--cold-rounds").max(1),
             "--only-cold" => options.only_cold = true,
             "--server-config" => options.server_config = args.next(),
             "--server-bin" => options.server_bin = args.next(),
@@ -1557,8 +1564,12 @@ fn start_server(dns: &DnsServer, options: &Options) -> Process {
 
 /// One cold `leadcheck batch` run.
 struct ColdRun {
+    round: usize,
     delay_ms: u64,
     rate: f64,
+    /// The share of the machine's CPU (all cores) busy during the run: near 1, the run
+    /// was bound by the CPU, not by waiting.
+    machine_busy: f64,
     server_peak_rss_kib: u64,
     client_peak_rss_kib: u64,
     /// The most queries the DNS server held at once during the run.
@@ -1571,20 +1582,24 @@ struct ColdRun {
     cpu_micros: [f64; 3],
 }
 
-/// A cold batch run at each of `options.cold_delays`: a fresh server (nothing cached) and
-/// fresh leads each time, over `options.cold_leads` distinct domains, with the client's
-/// defaults.
+/// A cold batch run at each of `options.cold_delays`, every round: a fresh server
+/// (nothing cached) and fresh leads each time, over `options.cold_leads` distinct domains,
+/// with the client's defaults. The delays take turns, so that a ratio pairs runs of one
+/// round, close in time on a machine whose speed wanders.
 fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> {
     let domains = set_up_domains(dns, options.cold_leads);
     let input = dir.join("cold-leads.csv");
     let output = dir.join("cold-assessed.csv");
     let mut runs = Vec::new();
-    for (i, &delay_ms) in options.cold_delays.iter().enumerate() {
+    let turns = (0..options.cold_rounds)
+        .flat_map(|round| options.cold_delays.iter().map(move |&delay| (round, delay)));
+    for (i, (round, delay_ms)) in turns.enumerate() {
         write_csv(&input, &leads(&domains, 100 + i, options.cold_leads));
         dns.set_delay(Duration::from_millis(delay_ms));
         dns.reset_peak_in_flight();
         let server = start_server(dns, options);
         let cpu_before = [server.cpu(), waited_children_cpu(), own_cpu()];
+        let machine_before = process::machine_cpu_ticks();
         let started = Instant::now();
         let mut child = Command::new(
             options
@@ -1611,6 +1626,12 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
         };
         let seconds = started.elapsed().as_secs_f64();
         let cpu_after = [server.cpu(), waited_children_cpu(), own_cpu()];
+        let machine_busy = match (machine_before, process::machine_cpu_ticks()) {
+            (Some((busy0, total0)), Some((busy1, total1))) if total1 > total0 => {
+                (busy1 - busy0) as f64 / (total1 - total0) as f64
+            }
+            _ => f64::NAN,
+        };
         let cpu_micros = [0, 1, 2].map(|i| {
             micros_per(
                 cpu_after[i].saturating_sub(cpu_before[i]),
@@ -1623,8 +1644,10 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
             .count();
         assert_eq!(rows, options.cold_leads + 1, "one output row a lead");
         let run = ColdRun {
+            round,
             delay_ms,
             rate: options.cold_leads as f64 / seconds,
+            machine_busy,
             server_peak_rss_kib: server.peak_rss_kib(),
             client_peak_rss_kib,
             dns_peak: dns.peak_in_flight(),
@@ -1632,7 +1655,8 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
             cpu_micros,
         };
         eprintln!(
-            "cold batch, DNS delay {delay_ms} ms: {:.0} leads/s",
+            "cold batch, round {}, DNS delay {delay_ms} ms: {:.0} leads/s",
+            round + 1,
             run.rate
         );
         runs.push(run);
@@ -1642,19 +1666,21 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
 }
 
 fn print_cold(options: &Options, runs: &[ColdRun]) {
-    let undelayed = runs.iter().find(|r| r.delay_ms == 0).map(|r| r.rate);
     println!();
     println!(
-        "| cold `leadcheck batch`, {} leads over as many domains, defaults | leads/s | of the undelayed rate | peak RSS server / client | DNS queries held at once, mean hold | CPU µs a lead: server / client / DNS server |",
+        "| cold `leadcheck batch`, {} leads over as many domains, defaults | leads/s | of the round's undelayed rate | machine CPU busy | peak RSS server / client | DNS queries held at once, mean hold | CPU µs a lead: server / client / DNS server |",
         options.cold_leads
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for run in runs {
-        let ratio = undelayed.map_or(String::from("-"), |u| format!("{:.2}", run.rate / u));
+        let ratio = undelayed_rate(runs, run.round)
+            .map_or(String::from("-"), |u| format!("{:.2}", run.rate / u));
         println!(
-            "| DNS delay {} ms | {:.0} | {ratio} | {:.1} MiB / {:.1} MiB | {}, {:.0} ms | {:.0} / {:.0} / {:.0} |",
+            "| round {}, DNS delay {} ms | {:.0} | {ratio} | {:.0}% | {:.1} MiB / {:.1} MiB | {}, {:.0} ms | {:.0} / {:.0} / {:.0} |",
+            run.round + 1,
             run.delay_ms,
             run.rate,
+            run.machine_busy * 100.0,
             run.server_peak_rss_kib as f64 / 1024.0,
             run.client_peak_rss_kib as f64 / 1024.0,
             run.dns_peak,
@@ -1664,23 +1690,64 @@ fn print_cold(options: &Options, runs: &[ColdRun]) {
             run.cpu_micros[2]
         );
     }
-    if let (Some(undelayed), Some(slowest)) = (undelayed, runs.iter().max_by_key(|r| r.delay_ms)) {
-        if slowest.delay_ms > 0 {
-            println!(
-                "| ratio at {} ms / 0 ms | {:.2} (target ≥ 0.8, aim 0.9) | | | | |",
-                slowest.delay_ms,
-                slowest.rate / undelayed
-            );
-        }
+    for (delay_ms, ratios) in delayed_ratios(options, runs) {
+        let (median, low, high) = median_and_range(&ratios);
+        let target = if delay_ms == 100 {
+            " (target ≥ 0.8, aim 0.9)"
+        } else {
+            ""
+        };
+        println!(
+            "| ratio at {delay_ms} ms / 0 ms, median of {} rounds (range) | {median:.2} ({low:.2}-{high:.2}){target} | | | | | |",
+            ratios.len()
+        );
     }
+}
+
+/// The rate of the undelayed run of a round, if it has one.
+fn undelayed_rate(runs: &[ColdRun], round: usize) -> Option<f64> {
+    runs.iter()
+        .find(|r| r.round == round && r.delay_ms == 0)
+        .map(|r| r.rate)
+}
+
+/// For each delay but 0, the ratio of each round's run at that delay to the round's
+/// undelayed run.
+fn delayed_ratios(options: &Options, runs: &[ColdRun]) -> Vec<(u64, Vec<f64>)> {
+    let mut delays: Vec<u64> = options.cold_delays.clone();
+    delays.sort_unstable();
+    delays.dedup();
+    delays
+        .into_iter()
+        .filter(|&delay| delay > 0)
+        .filter_map(|delay| {
+            let ratios: Vec<f64> = runs
+                .iter()
+                .filter(|r| r.delay_ms == delay)
+                .filter_map(|r| Some(r.rate / undelayed_rate(runs, r.round)?))
+                .collect();
+            (!ratios.is_empty()).then_some((delay, ratios))
+        })
+        .collect()
+}
+
+/// The median, the least and the most of values, at least one.
+fn median_and_range(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = (sorted[(n - 1) / 2] + sorted[n / 2]) / 2.0;
+    (median, sorted[0], sorted[n - 1])
 }
 
 fn cold_json(runs: &[ColdRun]) -> serde_json::Value {
     runs.iter()
         .map(|r| {
             serde_json::json!({
+                "round": r.round + 1,
                 "dns_delay_ms": r.delay_ms,
                 "leads_per_s": r.rate,
+                "machine_cpu_busy": r.machine_busy,
                 "server_peak_rss_kib": r.server_peak_rss_kib,
                 "client_peak_rss_kib": r.client_peak_rss_kib,
                 "dns_peak_in_flight": r.dns_peak,

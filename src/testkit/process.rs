@@ -51,6 +51,33 @@ pub fn waited_children_cpu_time() -> Option<Duration> {
     stat_cpu_time(std::process::id(), 13) // cutime, cstime: fields 16 and 17
 }
 
+/// The whole machine's CPU ticks so far, busy and in all, over every core (the first line
+/// of Linux `/proc/stat`; idle and waiting on I/O are not busy, time taken by the
+/// hypervisor is); `None` when it cannot be read.
+pub fn machine_cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    machine_ticks(stat.lines().next()?)
+}
+
+/// Busy and total ticks of the `cpu` line of `/proc/stat`: user, nice, system, idle,
+/// iowait, irq, softirq, steal (guest time is counted in user already).
+fn machine_ticks(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let ticks: Vec<u64> = fields
+        .take(8)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let &[user, nice, system, idle, iowait, irq, softirq, steal] = ticks.as_slice() else {
+        return None;
+    };
+    let busy = user + nice + system + irq + softirq + steal;
+    Some((busy, busy + idle + iowait))
+}
+
 /// The sum of two consecutive tick counts of `/proc/PID/stat`, the first `skip` fields
 /// after field 2.
 fn stat_cpu_time(pid: u32, skip: usize) -> Option<Duration> {
@@ -69,6 +96,20 @@ fn stat_cpu_time(pid: u32, skip: usize) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_machine_is_busy_but_for_idle_and_io_wait() {
+        let line = "cpu  100 2 30 500 40 5 6 7 8 9";
+        assert_eq!(machine_ticks(line), Some((150, 690)));
+        assert_eq!(
+            machine_ticks("cpu0 1 2 3 4 5 6 7 8"),
+            None,
+            "one core's line"
+        );
+        assert_eq!(machine_ticks("cpu 1 2 3"), None, "too few fields");
+        let (busy, total) = machine_cpu_ticks().expect("this machine's /proc/stat");
+        assert!(busy <= total);
+    }
 
     #[test]
     fn the_announced_address_is_read_past_other_lines() {
