@@ -89,6 +89,8 @@ struct Options {
     cold_delays: Vec<u64>,
     /// Rounds of the cold batch runs, every delay once a round.
     cold_rounds: usize,
+    /// How far each delayed answer may stray from its delay, either way, in milliseconds.
+    cold_spread: u64,
     /// Run only the cold batch runs.
     only_cold: bool,
     /// A configuration file given to the server (`--config`).
@@ -116,6 +118,7 @@ impl Default for Options {
             cold_leads: 20_000,
             cold_delays: vec![0, 20, 100],
             cold_rounds: 3,
+            cold_spread: 0,
             only_cold: false,
             server_config: None,
             server_bin: None,
@@ -139,6 +142,7 @@ const HELP: &str = "cargo bench --bench load -- [flags]
   --cold-leads N     leads over as many distinct domains of each cold batch run (default 20000)
   --cold-delays L    DNS delays of the cold batch runs, in ms, comma-separated (default 0,20,100)
   --cold-rounds N    rounds of the cold batch runs, each delay once a round (default 3)
+  --cold-spread MS   let each delayed answer stray up to MS either way, uniformly (default 0)
   --only-cold        run only the cold batch runs
   --server-config F  start the server with --config F (to compare settings)
   --server-bin PATH  serve with another leadcheck binary (to compare builds)
@@ -191,6 +195,7 @@ fn parse_options() -> Options {
                     .collect()
             }
             "--cold-rounds" => options.cold_rounds = number("--cold-rounds").max(1),
+            "--cold-spread" => options.cold_spread = number("--cold-spread") as u64,
             "--only-cold" => options.only_cold = true,
             "--server-config" => options.server_config = args.next(),
             "--server-bin" => options.server_bin = args.next(),
@@ -1596,6 +1601,7 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
     for (i, (round, delay_ms)) in turns.enumerate() {
         write_csv(&input, &leads(&domains, 100 + i, options.cold_leads));
         dns.set_delay(Duration::from_millis(delay_ms));
+        dns.set_delay_spread(Duration::from_millis(options.cold_spread.min(delay_ms)));
         dns.reset_peak_in_flight();
         let server = start_server(dns, options);
         let cpu_before = [server.cpu(), waited_children_cpu(), own_cpu()];
@@ -1662,6 +1668,7 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
         runs.push(run);
     }
     dns.set_delay(Duration::ZERO);
+    dns.set_delay_spread(Duration::ZERO);
     runs
 }
 
@@ -1675,8 +1682,14 @@ fn print_cold(options: &Options, runs: &[ColdRun]) {
     for run in runs {
         let ratio = undelayed_rate(runs, run.round)
             .map_or(String::from("-"), |u| format!("{:.2}", run.rate / u));
+        let spread = options.cold_spread.min(run.delay_ms);
+        let spread = if spread > 0 {
+            format!(" ± {spread}")
+        } else {
+            String::new()
+        };
         println!(
-            "| round {}, DNS delay {} ms | {:.0} | {ratio} | {:.0}% | {:.1} MiB / {:.1} MiB | {}, {:.0} ms | {:.0} / {:.0} / {:.0} |",
+            "| round {}, DNS delay {}{spread} ms | {:.0} | {ratio} | {:.0}% | {:.1} MiB / {:.1} MiB | {}, {:.0} ms | {:.0} / {:.0} / {:.0} |",
             run.round + 1,
             run.delay_ms,
             run.rate,

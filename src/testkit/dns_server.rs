@@ -70,6 +70,9 @@ struct State {
     negative_ttl: u32,
     /// How long every answer waits before it goes out.
     delay: Duration,
+    /// How far an answer's wait may stray from `delay`, either way, drawn uniformly: a
+    /// resolver's answers vary, and a fixed delay returns a burst of queries as a burst.
+    spread: Duration,
     /// Queries received and not yet answered (or dropped), and the most there ever were.
     in_flight: usize,
     peak_in_flight: usize,
@@ -295,6 +298,12 @@ impl DnsServer {
         lock(&self.state).delay = delay;
     }
 
+    /// Lets each answer's delay stray up to this much either way of the delay set, drawn
+    /// uniformly (never below zero); zero, the default, holds every answer exactly.
+    pub fn set_delay_spread(&self, spread: Duration) {
+        lock(&self.state).spread = spread;
+    }
+
     /// Returns the most queries the server held at once (waiting out the delay).
     pub fn peak_in_flight(&self) -> usize {
         lock(&self.state).peak_in_flight
@@ -393,7 +402,7 @@ async fn respond(state: &Mutex<State>, query: &[u8], transport: Transport) -> Op
         let mut state = lock(state);
         state.in_flight += 1;
         state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
-        state.delay
+        held_for(state.delay, state.spread)
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -404,6 +413,15 @@ async fn respond(state: &Mutex<State>, query: &[u8], transport: Transport) -> Op
     state.held_total += received.elapsed();
     state.held_count += 1;
     reply
+}
+
+/// How long to hold one answer: `delay`, strayed from by up to `spread` either way,
+/// uniformly, never below zero.
+fn held_for(delay: Duration, spread: Duration) -> Duration {
+    if spread.is_zero() || delay.is_zero() {
+        return delay;
+    }
+    rand::random_range(delay.saturating_sub(spread)..=delay + spread)
 }
 
 /// The records of a zone for one type, owned by `owner`.
@@ -511,4 +529,24 @@ fn answer(state: &Mutex<State>, query: &[u8], transport: Transport) -> Option<Ve
         return reply.truncate().to_vec().ok();
     }
     Some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spread_delay_strays_both_ways_within_its_bounds() {
+        let ms = Duration::from_millis;
+        assert_eq!(held_for(ms(100), Duration::ZERO), ms(100));
+        assert_eq!(held_for(Duration::ZERO, ms(50)), Duration::ZERO);
+        let draws: Vec<Duration> = (0..200).map(|_| held_for(ms(100), ms(50))).collect();
+        assert!(draws.iter().all(|d| (ms(50)..=ms(150)).contains(d)));
+        assert!(draws.iter().any(|d| *d < ms(90)) && draws.iter().any(|d| *d > ms(110)));
+        let wide: Vec<Duration> = (0..200).map(|_| held_for(ms(20), ms(50))).collect();
+        assert!(
+            wide.iter().all(|d| *d <= ms(70)),
+            "never below zero, so at most 70 ms"
+        );
+    }
 }
