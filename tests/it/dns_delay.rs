@@ -57,17 +57,38 @@ fn batch(server: &Server, input: &Path, extra: &[&str]) -> (Vec<String>, String)
 /// The flags of a server whose DNS waits are long enough for a slow resolver under load.
 const PATIENT: [&str; 4] = ["--dns-timeout-ms", "10000", "--dns-attempts", "2"];
 
-#[tokio::test]
-async fn a_default_batch_keeps_many_leads_in_flight_against_a_slow_resolver() {
+/// A resolver answering after `delay`, an export of `leads` leads at domains of their own,
+/// and a patient server with `flags` besides; the export lives as long as this does.
+struct SlowResolver {
+    dns: DnsServer,
+    input: PathBuf,
+    server: Server,
+    _dir: tempfile::TempDir,
+}
+
+async fn slow_resolver(leads: usize, delay: Duration, flags: &[&str]) -> SlowResolver {
     let dns = DnsServer::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let leads = 3000;
     let input = export(&dns, dir.path(), leads);
-    // A long delay, so that a busy machine still starts many leads within one.
-    dns.set_delay(Duration::from_millis(400));
-    let server = Server::start(dns.addr(), &PATIENT);
+    dns.set_delay(delay);
+    let mut all = PATIENT.to_vec();
+    all.extend(flags);
+    let server = Server::start(dns.addr(), &all);
+    SlowResolver {
+        dns,
+        input,
+        server,
+        _dir: dir,
+    }
+}
 
-    let (verdicts, _) = batch(&server, &input, &[]);
+#[tokio::test]
+async fn a_default_batch_keeps_many_leads_in_flight_against_a_slow_resolver() {
+    let leads = 3000;
+    // A long delay, so that a busy machine still starts many leads within one.
+    let slow = slow_resolver(leads, Duration::from_millis(400), &[]).await;
+
+    let (verdicts, _) = batch(&slow.server, &slow.input, &[]);
     assert_eq!(verdicts.len(), leads);
     assert!(
         verdicts.iter().all(|v| v == "Valid"),
@@ -77,7 +98,7 @@ async fn a_default_batch_keeps_many_leads_in_flight_against_a_slow_resolver() {
     // Each lead waits on one query at a time, so the queries the resolver held at once
     // are the leads the batch had in flight. The former defaults (2 streams of 64 leads)
     // never held more than 128.
-    let peak = dns.peak_in_flight();
+    let peak = slow.dns.peak_in_flight();
     assert!(
         peak >= 512,
         "the resolver held at most {peak} queries at once"
@@ -86,21 +107,17 @@ async fn a_default_batch_keeps_many_leads_in_flight_against_a_slow_resolver() {
 
 #[tokio::test]
 async fn the_servers_bound_on_leads_in_flight_holds_over_every_stream() {
-    let dns = DnsServer::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let leads = 800;
-    let input = export(&dns, dir.path(), leads);
-    dns.set_delay(Duration::from_millis(50));
-    let mut flags = PATIENT.to_vec();
-    flags.extend(["--stream-in-flight", "16", "--max-leads-in-flight", "40"]);
-    let server = Server::start(dns.addr(), &flags);
+    let flags = ["--stream-in-flight", "16", "--max-leads-in-flight", "40"];
+    let slow = slow_resolver(leads, Duration::from_millis(50), &flags).await;
 
     // The server tells a stream its window.
     let request = leadcheck::pb::AssessLeadRequest {
         request_id: "one".into(),
         ..Default::default()
     };
-    let response = server
+    let response = slow
+        .server
         .client()
         .await
         .assess_leads(tokio_stream::iter(vec![request]))
@@ -115,10 +132,10 @@ async fn the_servers_bound_on_leads_in_flight_holds_over_every_stream() {
 
     // Chunks of 100 leads over a window of 16: the client starts streams until its
     // 4096 leads in flight are reached (at most 32), far past the server's 40.
-    let (verdicts, _) = batch(&server, &input, &["--chunk", "100"]);
+    let (verdicts, _) = batch(&slow.server, &slow.input, &["--chunk", "100"]);
     assert_eq!(verdicts.len(), leads);
     assert!(verdicts.iter().all(|v| v == "Valid"));
-    let peak = dns.peak_in_flight();
+    let peak = slow.dns.peak_in_flight();
     assert!(peak <= 40, "the resolver held {peak} queries at once");
     // More than one stream's window at once: the client ran several streams.
     assert!(
@@ -135,19 +152,18 @@ async fn the_servers_bound_on_leads_in_flight_holds_over_every_stream() {
 /// ran, sent about 180.
 #[tokio::test]
 async fn a_busy_server_gets_fewer_streams_not_the_same_ones_again() {
-    let dns = DnsServer::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let leads = 1200;
-    let input = export(&dns, dir.path(), leads);
     // Each stream lasts a while: two lookups one after the other.
-    dns.set_delay(Duration::from_millis(50));
-    let mut flags = PATIENT.to_vec();
-    flags.extend(["--max-lead-streams", "1"]);
-    let server = Server::start(dns.addr(), &flags);
+    let slow = slow_resolver(
+        leads,
+        Duration::from_millis(50),
+        &["--max-lead-streams", "1"],
+    )
+    .await;
 
     let (verdicts, summary) = batch(
-        &server,
-        &input,
+        &slow.server,
+        &slow.input,
         &["--chunk", "50", "--retry-backoff-ms", "10"],
     );
     assert_eq!(verdicts.len(), leads);
