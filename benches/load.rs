@@ -1572,6 +1572,10 @@ struct ColdRun {
     round: usize,
     delay_ms: u64,
     rate: f64,
+    /// Leads a second over the middle half of the run's DNS answers: the rate once the
+    /// window is full, without the first leads' wait for their answers and the last
+    /// leads' for theirs, which no window hides.
+    steady_rate: f64,
     /// The share of the machine's CPU (all cores) busy during the run: near 1, the run
     /// was bound by the CPU, not by waiting.
     machine_busy: f64,
@@ -1621,6 +1625,8 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
         .expect("leadcheck batch");
         // The client's peak RSS is read while it runs: it is gone once it has exited.
         let mut client_peak_rss_kib = 0;
+        // The DNS answers given by each moment of the run, for its steady rate.
+        let mut answers = vec![(0.0, 0)];
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait for leadcheck batch") {
                 break status;
@@ -1628,9 +1634,11 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
             if let Some(rss) = process::peak_rss_kib(child.id()) {
                 client_peak_rss_kib = client_peak_rss_kib.max(rss);
             }
+            answers.push((started.elapsed().as_secs_f64(), dns.answered()));
             std::thread::sleep(Duration::from_millis(10));
         };
         let seconds = started.elapsed().as_secs_f64();
+        answers.push((seconds, dns.answered()));
         let cpu_after = [server.cpu(), waited_children_cpu(), own_cpu()];
         let machine_busy = match (machine_before, process::machine_cpu_ticks()) {
             (Some((busy0, total0)), Some((busy1, total1))) if total1 > total0 => {
@@ -1653,6 +1661,7 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
             round,
             delay_ms,
             rate: options.cold_leads as f64 / seconds,
+            steady_rate: steady_rate(&answers, options.cold_leads),
             machine_busy,
             server_peak_rss_kib: server.peak_rss_kib(),
             client_peak_rss_kib,
@@ -1675,13 +1684,16 @@ fn cold_batches(dns: &DnsServer, options: &Options, dir: &Path) -> Vec<ColdRun> 
 fn print_cold(options: &Options, runs: &[ColdRun]) {
     println!();
     println!(
-        "| cold `leadcheck batch`, {} leads over as many domains, defaults | leads/s | of the round's undelayed rate | machine CPU busy | peak RSS server / client | DNS queries held at once, mean hold | CPU µs a lead: server / client / DNS server |",
+        "| cold `leadcheck batch`, {} leads over as many domains, defaults | leads/s | of the round's undelayed rate | steady leads/s (of undelayed) | machine CPU busy | peak RSS server / client | DNS queries held at once, mean hold | CPU µs a lead: server / client / DNS server |",
         options.cold_leads
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for run in runs {
-        let ratio = undelayed_rate(runs, run.round)
-            .map_or(String::from("-"), |u| format!("{:.2}", run.rate / u));
+        let undelayed = undelayed(runs, run.round);
+        let ratio = undelayed.map_or(String::from("-"), |u| format!("{:.2}", run.rate / u.rate));
+        let steady = undelayed.map_or(String::from("-"), |u| {
+            format!("{:.2}", run.steady_rate / u.steady_rate)
+        });
         let spread = options.cold_spread.min(run.delay_ms);
         let spread = if spread > 0 {
             format!(" ± {spread}")
@@ -1689,10 +1701,11 @@ fn print_cold(options: &Options, runs: &[ColdRun]) {
             String::new()
         };
         println!(
-            "| round {}, DNS delay {}{spread} ms | {:.0} | {ratio} | {:.0}% | {:.1} MiB / {:.1} MiB | {}, {:.0} ms | {:.0} / {:.0} / {:.0} |",
+            "| round {}, DNS delay {}{spread} ms | {:.0} | {ratio} | {:.0} ({steady}) | {:.0}% | {:.1} MiB / {:.1} MiB | {}, {:.0} ms | {:.0} / {:.0} / {:.0} |",
             run.round + 1,
             run.delay_ms,
             run.rate,
+            run.steady_rate,
             run.machine_busy * 100.0,
             run.server_peak_rss_kib as f64 / 1024.0,
             run.client_peak_rss_kib as f64 / 1024.0,
@@ -1703,30 +1716,49 @@ fn print_cold(options: &Options, runs: &[ColdRun]) {
             run.cpu_micros[2]
         );
     }
-    for (delay_ms, ratios) in delayed_ratios(options, runs) {
+    let whole = delayed_ratios(options, runs, |r| r.rate);
+    let steady = delayed_ratios(options, runs, |r| r.steady_rate);
+    for ((delay_ms, ratios), (_, steady)) in whole.into_iter().zip(steady) {
         let (median, low, high) = median_and_range(&ratios);
+        let (s_median, s_low, s_high) = median_and_range(&steady);
         let target = if delay_ms == 100 {
             " (target ≥ 0.8, aim 0.9)"
         } else {
             ""
         };
         println!(
-            "| ratio at {delay_ms} ms / 0 ms, median of {} rounds (range) | {median:.2} ({low:.2}-{high:.2}){target} | | | | | |",
+            "| ratio at {delay_ms} ms / 0 ms, median of {} rounds (range) | {median:.2} ({low:.2}-{high:.2}){target} | | steady: {s_median:.2} ({s_low:.2}-{s_high:.2}) | | | | |",
             ratios.len()
         );
     }
 }
 
-/// The rate of the undelayed run of a round, if it has one.
-fn undelayed_rate(runs: &[ColdRun], round: usize) -> Option<f64> {
-    runs.iter()
-        .find(|r| r.round == round && r.delay_ms == 0)
-        .map(|r| r.rate)
+/// Leads a second between the moments a quarter and three quarters of the run's DNS
+/// answers were given (`answers`: seconds into the run and answers by then, in order),
+/// for a run of `leads` leads that asks the same queries of each lead.
+fn steady_rate(answers: &[(f64, u64)], leads: usize) -> f64 {
+    let total = answers.last().map_or(0, |a| a.1);
+    let at = |share: u64| answers.iter().find(|a| a.1 * 4 >= total * share).copied();
+    match (at(1), at(3)) {
+        (Some((t1, a1)), Some((t3, a3))) if t3 > t1 && total > 0 => {
+            (a3 - a1) as f64 / total as f64 * leads as f64 / (t3 - t1)
+        }
+        _ => f64::NAN,
+    }
+}
+
+/// The undelayed run of a round, if it has one.
+fn undelayed(runs: &[ColdRun], round: usize) -> Option<&ColdRun> {
+    runs.iter().find(|r| r.round == round && r.delay_ms == 0)
 }
 
 /// For each delay but 0, the ratio of each round's run at that delay to the round's
-/// undelayed run.
-fn delayed_ratios(options: &Options, runs: &[ColdRun]) -> Vec<(u64, Vec<f64>)> {
+/// undelayed run, of the rate `rate` reads off a run.
+fn delayed_ratios(
+    options: &Options,
+    runs: &[ColdRun],
+    rate: fn(&ColdRun) -> f64,
+) -> Vec<(u64, Vec<f64>)> {
     let mut delays: Vec<u64> = options.cold_delays.clone();
     delays.sort_unstable();
     delays.dedup();
@@ -1737,7 +1769,7 @@ fn delayed_ratios(options: &Options, runs: &[ColdRun]) -> Vec<(u64, Vec<f64>)> {
             let ratios: Vec<f64> = runs
                 .iter()
                 .filter(|r| r.delay_ms == delay)
-                .filter_map(|r| Some(r.rate / undelayed_rate(runs, r.round)?))
+                .filter_map(|r| Some(rate(r) / rate(undelayed(runs, r.round)?)))
                 .collect();
             (!ratios.is_empty()).then_some((delay, ratios))
         })
@@ -1760,6 +1792,7 @@ fn cold_json(runs: &[ColdRun]) -> serde_json::Value {
                 "round": r.round + 1,
                 "dns_delay_ms": r.delay_ms,
                 "leads_per_s": r.rate,
+                "steady_leads_per_s": r.steady_rate,
                 "machine_cpu_busy": r.machine_busy,
                 "server_peak_rss_kib": r.server_peak_rss_kib,
                 "client_peak_rss_kib": r.client_peak_rss_kib,

@@ -325,6 +325,12 @@ impl DnsServer {
         state.held_total / count
     }
 
+    /// The queries answered since the last reset (`reset_peak_in_flight`), or since the
+    /// server started.
+    pub fn answered(&self) -> u64 {
+        lock(&self.state).held_count
+    }
+
     /// Stops answering anything (an outage) or starts again.
     pub fn set_down(&self, down: bool) {
         lock(&self.state).down = down;

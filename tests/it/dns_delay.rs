@@ -103,6 +103,11 @@ async fn a_default_batch_keeps_many_leads_in_flight_against_a_slow_resolver() {
         peak >= 512,
         "the resolver held at most {peak} queries at once"
     );
+    // Every query answered once, after its delay: at least an MX query and one for its
+    // exchanger a lead.
+    let answered = slow.dns.answered() as usize;
+    assert_eq!(answered, slow.dns.total_queries());
+    assert!(answered >= 2 * leads, "{answered} answers");
 }
 
 #[tokio::test]
