@@ -36,8 +36,9 @@
 //! 9. cold `leadcheck batch` runs as a B2B export makes them: 20,000 leads (`--cold-leads`)
 //!    over as many distinct domains, with the client's defaults, each on a fresh server
 //!    against the DNS server answering after a delay (`--cold-delays`, 0, 20 and 100 ms),
-//!    the delays taking turns over rounds (`--cold-rounds`, 3): leads/s at each delay, the
-//!    ratio of each to its round's undelayed run and their median, how busy the machine's
+//!    the delays taking turns over rounds (`--cold-rounds`, 3): leads/s at each delay, over
+//!    the whole run and over the middle half of its DNS answers (steady), the ratio of
+//!    each to its round's undelayed run and their median, how busy the machine's
 //!    CPU was, the peak RSS of server and client, and the most queries the DNS server held
 //!    at once. `--only-cold` runs this step alone.
 //!
