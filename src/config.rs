@@ -1195,7 +1195,7 @@ pub const KEYS: &[Key] = &[
         "most leads in flight across every `AssessLeads` stream (validated, or answered and \
          waiting to be sent); past it a stream takes no new lead until an answer goes out, \
          and its client's further leads wait in HTTP/2 flow control. A lead waiting on the \
-         resolver holds 15 to 20 KiB",
+         resolver holds about 12 KiB",
     ),
     key(
         "limits.stream_idle",

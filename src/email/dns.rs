@@ -31,20 +31,15 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-};
-use hickory_resolver::lookup::Lookup;
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::NetError;
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
-use hickory_resolver::{Resolver, TokioResolver};
 use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use quick_cache::Weighter;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
+use super::upstream::{Answer, Upstream};
 use crate::metrics;
 use crate::shared_cache::{Kind, SharedCache};
 use crate::telemetry;
@@ -506,7 +501,7 @@ impl<V: Clone + HeapBytes> TtlCache<V> {
 
 /// Looks up and caches the mail route of domains and the addresses of exchangers.
 pub struct MailRoutes {
-    resolver: TokioResolver,
+    resolver: Upstream,
     routes: TtlCache<Route>,
     hosts: TtlCache<Host>,
     config: DnsConfig,
@@ -519,39 +514,14 @@ pub struct MailRoutes {
 }
 
 impl MailRoutes {
-    /// Builds the resolver (system configuration unless servers are given) and the caches.
+    /// Sets up the name servers (the system's unless servers are given) and the caches.
+    /// Names are always asked fully qualified (no search list), and never of the hosts
+    /// file; only our caches keep answers, bounded in bytes.
     pub fn new(config: DnsConfig) -> Result<MailRoutes, NetError> {
-        let mut opts = ResolverOpts::default();
-        opts.timeout = config.timeout;
-        opts.attempts = config.attempts.max(1);
-        // Names are always asked fully qualified: no search-list queries.
-        opts.ndots = 0;
-        // Our caches keep what is needed, bounded in bytes; the resolver's own would keep
-        // whole answers (up to 64 KiB each) for thousands of names.
-        opts.cache_size = 0;
-        // CNAME records stay in answers: an exchanger reached through one is reported.
-        opts.preserve_intermediates = true;
         let resolver = if config.servers.is_empty() {
-            let mut builder = TokioResolver::builder_tokio()?;
-            *builder.options_mut() = opts;
-            builder.build()?
+            Upstream::system(config.timeout, config.attempts)?
         } else {
-            opts.use_hosts_file = ResolveHosts::Never;
-            let servers = config
-                .servers
-                .iter()
-                .map(|addr| {
-                    let mut udp = ConnectionConfig::udp();
-                    udp.port = addr.port();
-                    let mut tcp = ConnectionConfig::tcp();
-                    tcp.port = addr.port();
-                    NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
-                })
-                .collect();
-            let resolver_config = ResolverConfig::from_parts(None, vec![], servers);
-            Resolver::builder_with_config(resolver_config, TokioRuntimeProvider::default())
-                .with_options(opts)
-                .build()?
+            Upstream::new(&config.servers, config.timeout, config.attempts)
         };
         let exchanger_bytes = config.cache_bytes / 4;
         Ok(MailRoutes {
@@ -704,7 +674,10 @@ impl MailRoutes {
     /// Asks DNS: MX first, then A and AAAA when there is no MX; then the exchangers.
     async fn lookup(&self, domain: &str) -> Entry<Route> {
         let fqdn = format!("{domain}.");
-        match self.ask(|| self.resolver.mx_lookup(fqdn.as_str())).await {
+        match self
+            .ask(|| self.resolver.query(&fqdn, RecordType::MX))
+            .await
+        {
             Ok(lookup) => {
                 let ttl = self.positive_ttl(lookup.valid_until());
                 let mut mx: Vec<(u16, &hickory_resolver::proto::rr::Name)> = lookup
@@ -766,8 +739,8 @@ impl MailRoutes {
     /// No MX: an A or AAAA record makes the domain its own exchanger.
     async fn implicit_mx(&self, domain: &str, fqdn: &str) -> Entry<Route> {
         let (v4, v6) = tokio::join!(
-            self.ask(|| self.resolver.lookup(fqdn, RecordType::A)),
-            self.ask(|| self.resolver.lookup(fqdn, RecordType::AAAA))
+            self.ask(|| self.resolver.query(fqdn, RecordType::A)),
+            self.ask(|| self.resolver.query(fqdn, RecordType::AAAA))
         );
         match (v4, v6) {
             (Ok(lookup), _) | (_, Ok(lookup)) if !lookup.answers().is_empty() => Entry {
@@ -872,10 +845,7 @@ impl MailRoutes {
         let fqdn = format!("{host}.");
         let mut last = None;
         for rtype in [RecordType::A, RecordType::AAAA] {
-            match self
-                .ask(|| self.resolver.lookup(fqdn.as_str(), rtype))
-                .await
-            {
+            match self.ask(|| self.resolver.query(&fqdn, rtype)).await {
                 Ok(lookup) => {
                     let ips = addresses(&lookup);
                     if !ips.is_empty() {
@@ -974,7 +944,7 @@ impl MailRoutes {
 }
 
 /// The A and AAAA addresses of an answer, at most [`MAX_ADDRESSES`].
-fn addresses(lookup: &Lookup) -> Vec<IpAddr> {
+fn addresses(lookup: &Answer) -> Vec<IpAddr> {
     lookup
         .answers()
         .iter()
@@ -1012,7 +982,7 @@ mod tests {
     async fn a_lookup_waiting_on_the_resolver_holds_little_state() {
         let dns = DnsServer::start().await.unwrap();
         let routes = routes(&dns, 1 << 20);
-        let resolver_own = std::mem::size_of_val(&routes.resolver.mx_lookup("a.test."));
+        let resolver_own = std::mem::size_of_val(&routes.resolver.query("a.test.", RecordType::MX));
         for (what, size) in [
             (
                 "a domain's",

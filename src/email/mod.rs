@@ -11,6 +11,7 @@ pub mod smtp;
 pub mod suggest;
 pub mod suppress;
 pub mod syntax;
+mod upstream;
 
 use std::future::Future;
 use std::net::IpAddr;
