@@ -361,7 +361,7 @@ impl Default for Limits {
             max_lead_streams: 256,
             max_connections: 1024,
             stream_in_flight: 1024,
-            max_leads_in_flight: 4096,
+            max_leads_in_flight: 8192,
             stream_idle: Duration::from_secs(120),
             stream_max: Duration::from_secs(3600),
             preface_timeout: Duration::from_secs(10),

@@ -125,7 +125,7 @@ pub struct BatchArgs {
     /// and more streams start until this many are in flight. Enough to hide a resolver's
     /// latency; halved each time a server answers RESOURCE_EXHAUSTED (busy), and grown
     /// back a chunk at a time as chunks are answered.
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = 8192)]
     pub in_flight: usize,
     /// Time allowed to reach each server before giving up, in milliseconds.
     #[arg(long, default_value_t = 5000)]

@@ -109,7 +109,7 @@ impl Default for DnsConfig {
             failure_ttl: Duration::from_secs(5),
             cache_capacity: 200_000,
             cache_bytes: 128 * 1024 * 1024,
-            max_queries: 4096,
+            max_queries: 8192,
             allow_suffixes: Vec::new(),
         }
     }
@@ -134,8 +134,8 @@ pub fn check_allow_suffixes(suffixes: &[String]) -> Result<(), String> {
 }
 
 /// Raises the soft limit on open files to the hard limit, and warns when even that is
-/// below what `max_queries` lookups in flight may hold: a UDP socket each (two where
-/// several name servers are asked at once), besides the server's connections. Raising
+/// below what `max_queries` lookups in flight may hold: a UDP socket each, besides the
+/// server's connections. Raising
 /// the soft limit up to the hard one needs no privilege and costs nothing until used.
 pub fn raise_open_files_limit(max_queries: usize) {
     #[cfg(unix)]
@@ -159,7 +159,7 @@ pub fn raise_open_files_limit(max_queries: usize) {
                 limit = raised;
             }
         }
-        let needed = (max_queries as u64).saturating_mul(2).saturating_add(1024);
+        let needed = (max_queries as u64).saturating_add(1024);
         // rlim_t is u64 on most targets, not on all.
         #[allow(clippy::unnecessary_cast)]
         let current = limit.rlim_cur as u64;

@@ -136,7 +136,7 @@ async fn the_servers_bound_on_leads_in_flight_holds_over_every_stream() {
     drop(response);
 
     // Chunks of 100 leads over a window of 16: the client starts streams until its
-    // 4096 leads in flight are reached (at most 32), far past the server's 40.
+    // 8192 leads in flight are reached (at most 32), far past the server's 40.
     let (verdicts, _) = batch(&slow.server, &slow.input, &["--chunk", "100"]);
     assert_eq!(verdicts.len(), leads);
     assert!(verdicts.iter().all(|v| v == "Valid"));
