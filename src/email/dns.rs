@@ -135,8 +135,8 @@ pub fn check_allow_suffixes(suffixes: &[String]) -> Result<(), String> {
 
 /// Raises the soft limit on open files to the hard limit, and warns when even that is
 /// below what `max_queries` lookups in flight may hold: a UDP socket each, besides the
-/// server's connections. Raising
-/// the soft limit up to the hard one needs no privilege and costs nothing until used.
+/// server's connections. Raising the soft limit up to the hard one needs no privilege and
+/// costs nothing until used.
 pub fn raise_open_files_limit(max_queries: usize) {
     #[cfg(unix)]
     {
@@ -975,8 +975,8 @@ mod tests {
     }
 
     /// Every lookup waiting on the resolver holds its state, thousands at once in a cold
-    /// batch: a domain's and an exchanger's stay within twice the resolver's own future
-    /// (512 bytes in an optimised build; 1,280 and 888 bytes in all), where a future held
+    /// batch: a domain's and an exchanger's stay within twice the question's own future
+    /// (600 bytes in an optimised build; 1,160 and 976 bytes in all), where a future held
     /// across an await took room for itself twice (6,320 and 2,816 bytes).
     #[tokio::test]
     async fn a_lookup_waiting_on_the_resolver_holds_little_state() {

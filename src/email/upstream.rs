@@ -173,7 +173,18 @@ impl Upstream {
         if !response.truncation {
             return Ok(response);
         }
-        // Rare (answers over the UDP payload): a connection of its own, closed after.
+        // Boxed: rare, and inline it would take room in every waiting question's state.
+        Box::pin(self.over_tcp(server, query, options)).await
+    }
+
+    /// One question over a TCP connection of its own, closed after: for the rare answer
+    /// over the UDP payload.
+    async fn over_tcp(
+        &self,
+        server: &Server,
+        query: &Query,
+        options: DnsRequestOptions,
+    ) -> Result<DnsResponse, NetError> {
         let tcp = TcpClientStream::exchange(
             server.addr,
             None,
