@@ -9,7 +9,6 @@
 //! chain from it. The exchange still checks each answer's source, ID and question, and
 //! sends each question from a socket of its own on a random port.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -41,28 +40,26 @@ impl Answer {
     }
 
     /// Keeps the records of `response` owned by `name` or by a name a kept CNAME points
-    /// to: a hostile server may add records for other names, which must not be taken for
-    /// the answer.
+    /// to, at most [`MAX_CNAME_LINKS`] links: a hostile server may add records for other
+    /// names, which must not be taken for the answer, or a chain as long as the answer.
+    /// Names compare without regard to case.
     fn of(response: DnsResponse, name: &Name) -> Answer {
         let answers = &response.answers;
-        let mut chain: HashSet<Name> = HashSet::from([name.to_lowercase()]);
-        // Each pass adds one link; a chain is never longer than the records.
-        for _ in 0..answers.len() {
-            let before = chain.len();
-            for record in answers {
-                if let RData::CNAME(target) = &record.data {
-                    if chain.contains(&record.name.to_lowercase()) {
-                        chain.insert(target.0.to_lowercase());
-                    }
-                }
-            }
-            if chain.len() == before {
-                break;
+        let mut chain: Vec<&Name> = vec![name];
+        for _ in 0..MAX_CNAME_LINKS {
+            let Some(&last) = chain.last() else { break };
+            let next = answers.iter().find_map(|record| match &record.data {
+                RData::CNAME(target) if record.name == *last => Some(&target.0),
+                _ => None,
+            });
+            match next {
+                Some(target) if !chain.contains(&target) => chain.push(target),
+                _ => break,
             }
         }
         let records: Vec<Record> = answers
             .iter()
-            .filter(|record| chain.contains(&record.name.to_lowercase()))
+            .filter(|record| chain.contains(&&record.name))
             .cloned()
             .collect();
         let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
@@ -72,6 +69,9 @@ impl Answer {
         }
     }
 }
+
+/// The most CNAME links followed from a question's name within one answer.
+const MAX_CNAME_LINKS: usize = 16;
 
 /// One name server: its UDP exchange, made at the first question (it needs the runtime).
 struct Server {
@@ -244,6 +244,47 @@ mod tests {
             ttl >= Duration::from_secs(59) && ttl <= Duration::from_secs(61),
             "{ttl:?}"
         );
+    }
+
+    /// A chain longer than [`MAX_CNAME_LINKS`] is cut there, in time linear in the
+    /// answer, and a loop ends where it closes.
+    #[test]
+    fn a_long_or_looping_cname_chain_is_cut() {
+        let mut message = Message::response(7, OpCode::Query);
+        let link = |i: usize| name(&format!("c{i}.corp.com."));
+        for i in 0..1000 {
+            message.add_answer(Record::from_rdata(
+                link(i),
+                60,
+                RData::CNAME(CNAME(link(i + 1))),
+            ));
+        }
+        message.add_answer(Record::from_rdata(
+            link(5),
+            60,
+            RData::A(A::new(192, 0, 2, 5)),
+        ));
+        message.add_answer(Record::from_rdata(
+            link(500),
+            60,
+            RData::A(A::new(192, 0, 2, 9)),
+        ));
+        let response = DnsResponse::from_message(message).unwrap();
+        let answer = Answer::of(response, &link(0));
+        // The question's CNAME and the 16 links from it, and the address on the way.
+        assert_eq!(answer.answers().len(), MAX_CNAME_LINKS + 1 + 1);
+        assert!(answer
+            .answers()
+            .iter()
+            .all(|r| !matches!(r.data, RData::A(a) if a == A::new(192, 0, 2, 9))));
+
+        let mut message = Message::response(8, OpCode::Query);
+        message.add_answers([
+            Record::from_rdata(name("a.com."), 60, RData::CNAME(CNAME(name("b.com.")))),
+            Record::from_rdata(name("b.com."), 60, RData::CNAME(CNAME(name("a.com.")))),
+        ]);
+        let response = DnsResponse::from_message(message).unwrap();
+        assert_eq!(Answer::of(response, &name("a.com.")).answers().len(), 2);
     }
 
     /// A server that never answers: each question is given up after the timeout, every
